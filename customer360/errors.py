@@ -1,0 +1,21 @@
+"""Errors a user can act on. The CLI prints their message (no traceback) and exits with their exit code."""
+
+from __future__ import annotations
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL, EXIT_BLOCKED = 0, 1, 2, 3, 4
+
+
+class C360Error(Exception):
+    """Base class: the message says what failed and what to do."""
+
+    exit_code = EXIT_FAILED
+
+
+class StageFailed(C360Error):
+    """A pipeline stage could not complete."""
+
+
+class QualityGateBlocked(StageFailed):
+    """The quality gate stopped the run: nothing is resolved or published, the last snapshot stays."""
+
+    exit_code = EXIT_BLOCKED

@@ -1,0 +1,294 @@
+"""The files connector: CSV, JSON lines, JSON documents and Parquet delivered to a folder (a glob per table).
+
+Each file is one delivery, loaded once (recognised by the SHA-256 of its bytes), set-based through DuckDB's
+readers. CSV and JSON values land as text (nested JSON values as JSON); Parquet keeps its own types.
+Unparseable lines go to quarantine with the file and line number.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+from pathlib import Path
+
+import duckdb
+
+from customer360 import quarantine
+from customer360.ingest import encoding
+from customer360.ingest.loader import (
+    RECORDS,
+    REJECTS,
+    STAGE,
+    STAGE_VIEW,
+    Batch,
+    SourceError,
+    TableContext,
+    batches_with_hash,
+    count_rows,
+    create_empty_rejects,
+    drop_temp,
+    first_line,
+    literal,
+    normalise_name,
+    q,
+    record_batch,
+    record_failure,
+    stage_json_records,
+    stage_pages,
+    unique_names,
+    write_batch,
+)
+from customer360.ingest.report import EMPTY, UNCHANGED
+from customer360.warehouse import ROW_NUMBER, SOURCE_LOCATION
+
+READ = "_c360_ingest_read"
+LINES = "_c360_ingest_lines"
+PAGES = "_c360_ingest_pages"
+CSV_ERRORS = "_c360_ingest_csv_errors"
+CSV_SCANS = "_c360_ingest_csv_scans"
+MAX_LINE_SIZE = 8 * 1024 * 1024  # DuckDB sizes its read buffer from this: keep it modest
+BUFFER_SIZE = 4 * MAX_LINE_SIZE
+_LINE_DELIMITER = chr(31) + chr(30)  # never inside a valid JSON line (control characters must be escaped)
+
+
+def matching_files(ctx: TableContext) -> tuple[str, list[Path]]:
+    pattern = str(ctx.config.resolve_path(ctx.table.path or ""))
+    return pattern, sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
+
+
+def load_table(ctx: TableContext) -> None:
+    pattern, paths = matching_files(ctx)
+    if not paths:
+        ctx.result.status = EMPTY
+        ctx.result.warn(
+            f"{ctx.label}: no files match {pattern} — nothing to load (check `path` of table "
+            f"'{ctx.table.name}' in source '{ctx.source.name}')"
+        )
+        return
+    sizes = {path: path.stat().st_size for path in paths}
+    ctx.progress.update(description=f"{ctx.label}: {len(paths)} file(s)", total=sum(sizes.values()) or 1)
+    done = 0
+    for number, path in enumerate(paths, start=1):
+        ctx.progress.update(description=f"{ctx.label}: {path.name} ({number}/{len(paths)})")
+        try:
+            load_file(ctx, path)
+        except SourceError as problem:
+            ctx.result.fail(str(problem))
+        except duckdb.Error as error:
+            message = f"{ctx.label}: could not load {path}: {first_line(error)}"
+            record_failure(ctx, ctx.new_batch_id(), str(path), message)
+            ctx.result.fail(message)
+        finally:
+            drop_temp(ctx.con, STAGE_VIEW, STAGE, REJECTS, RECORDS, READ, LINES, PAGES, CSV_ERRORS, CSV_SCANS)
+            done += sizes[path]
+            ctx.progress.update(completed=done)
+    ctx.progress.done(f"{ctx.label}: {len(paths)} file(s), {ctx.result.rows_loaded:,} rows loaded")
+
+
+def load_file(ctx: TableContext, path: Path) -> None:
+    location = str(path)
+    scan = encoding.scan(path)
+    raw_exists = ctx.raw_exists()
+    earlier = [b for b in batches_with_hash(ctx, scan.sha256) if raw_exists or b[3] == 0]
+    if any(loc == location for _, loc, _, _ in earlier):
+        return  # this file was loaded (or reported) before
+    originals = [b for b in earlier if b[2] == "loaded"]
+    if originals:
+        batch_id, original, _, _ = originals[0]
+        ctx.result.info(
+            f"{ctx.label}: {path} has the same content as {original} (batch {batch_id}), which was loaded "
+            "before: skipped"
+        )
+        record_batch(
+            ctx,
+            Batch(ctx.new_batch_id(), location, stage=None, content_hash=scan.sha256),
+            "duplicate",
+            message=f"same content as {original} (batch {batch_id})",
+        )
+        return
+    batch = Batch(ctx.new_batch_id(), location, content_hash=scan.sha256, what="file")
+    if scan.size == 0:
+        _empty(ctx, batch, f"{ctx.label}: {path} is empty (0 bytes): nothing loaded")
+        return
+    fmt = ctx.table.format
+    try:
+        if fmt == "parquet":
+            _stage_parquet(ctx, path)
+            batch.rejects = None
+        else:
+            readable = _utf8_copy(ctx, path, scan)
+            if fmt == "csv":
+                stage = _stage_csv(ctx, path, readable)
+                if stage is None:
+                    _empty(ctx, batch, f"{ctx.label}: {path} has no header and no rows: nothing loaded")
+                    return
+                batch.stage = stage
+            elif fmt == "jsonl":
+                _stage_jsonl(ctx, path, readable)
+            else:
+                _stage_json(ctx, path, readable)
+            batch.rejects = REJECTS
+    except encoding.EncodingProblem as problem:
+        record_failure(ctx, batch.batch_id, location, str(problem), scan.sha256)
+        raise SourceError(str(problem)) from None
+    except duckdb.Error as error:
+        message = f"{ctx.label}: could not read {path} as {fmt}: {first_line(error)}"
+        record_failure(ctx, batch.batch_id, location, message, scan.sha256)
+        raise SourceError(message) from None
+    counts = write_batch(ctx, batch)
+    if counts.delivered == 0:
+        if ctx.result.status == UNCHANGED:
+            ctx.result.status = EMPTY
+        ctx.result.warn(f"{ctx.label}: {path} has no data rows: nothing loaded")
+    if counts.rejected:
+        ctx.result.warn(
+            f"{ctx.label}: {counts.rejected} line(s) of {path} could not be parsed: kept in "
+            f"quarantine.{quarantine.table_name(ctx.source.name, ctx.table.name)} with the reason"
+        )
+
+
+def _empty(ctx: TableContext, batch: Batch, message: str) -> None:
+    record_batch(ctx, batch, "empty", message=message)
+    if ctx.result.status == UNCHANGED:
+        ctx.result.status = EMPTY
+    ctx.result.warn(message)
+
+
+def _utf8_copy(ctx: TableContext, path: Path, scan: encoding.FileScan) -> Path:
+    """The file itself when it is UTF-8, otherwise a transcoded temporary copy."""
+    declared = ctx.table.csv.encoding if ctx.table.format == "csv" else "auto"
+    chosen = encoding.choose_encoding(scan, declared, ctx.label)
+    if chosen == "utf-8":
+        return path
+    if declared == "auto":
+        ctx.result.info(
+            f"{ctx.label}: {path} is not UTF-8 ({scan.utf8_error}): read as {encoding.describe(chosen)}"
+        )
+    target = ctx.tmpdir / f"{ctx.source.name}.{ctx.table.name}.{scan.sha256[:16]}.utf8"
+    return encoding.to_utf8(path, chosen, target)
+
+
+# -- CSV -----------------------------------------------------------------------------------------------------
+def _header(path: Path, delimiter: str, quote: str) -> list[str] | None:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle, delimiter=delimiter, quotechar=quote or None)
+        for row in reader:
+            return row
+    return None
+
+
+def _stage_csv(ctx: TableContext, path: Path, readable: Path) -> str | None:
+    """Stage a CSV file: every column as VARCHAR, malformed lines to REJECTS.
+
+    Returns the stage relation, or None when the file has no header (nothing at all to read).
+    """
+    options = ctx.table.csv
+    first = _header(readable, options.delimiter, options.quote)
+    if not first:
+        return None
+    if options.header:
+        names = unique_names([normalise_name(name) for name in first])
+    else:
+        names = [f"column_{i}" for i in range(1, len(first) + 1)]
+    columns = "{" + ", ".join(f"{literal(name)}: 'VARCHAR'" for name in names) + "}"
+    header_lines = 1 if options.header else 0
+    con = ctx.con
+    drop_temp(con, CSV_ERRORS, CSV_SCANS)
+    con.execute(
+        f"create or replace temp table {READ} as select * from read_csv({literal(str(readable))}, "
+        f"columns = {columns}, header = {str(options.header).lower()}, delim = {literal(options.delimiter)}, "
+        f"quote = {literal(options.quote)}, escape = {literal(options.quote)}, auto_detect = false, "
+        f"strict_mode = true, store_rejects = true, rejects_table = '{CSV_ERRORS}', "
+        f"rejects_scan = '{CSV_SCANS}', max_line_size = {MAX_LINE_SIZE}, buffer_size = {BUFFER_SIZE})"
+    )
+    # One quarantine row per malformed line (DuckDB may report several errors for one line).
+    con.execute(
+        f"""
+        create or replace temp table {REJECTS} as
+        select line as {ROW_NUMBER}, null::varchar as {SOURCE_LOCATION}, 'parse_error' as {quarantine.RULE},
+            'line ' || line || ' of ' || {literal(str(path))} || ' is not valid CSV with '
+                || {literal(repr(options.delimiter))} || ' as delimiter: '
+                || string_agg(distinct lower(error_type) || ' (' || error_message || ')', '; ')
+                as {quarantine.REASON},
+            trim(first(csv_line), chr(13) || chr(10)) as {quarantine.RECORD}
+        from {CSV_ERRORS} group by line
+        """
+    )
+    # _c360_row_number is the record's line number as DuckDB counts it (header = line 1): loaded rows take the
+    # line numbers the rejected lines leave free, so (batch, row number) is unique across raw and quarantine.
+    data = ", ".join(f"read.{q(n)}" for n in names)
+    if not count_rows(con, REJECTS):
+        con.execute(
+            f"create or replace temp view {STAGE_VIEW} as "
+            f"select rowid + 1 + {header_lines} as {ROW_NUMBER}, {data} from {READ} as read"
+        )
+        return STAGE_VIEW
+    con.execute(
+        f"""
+        create or replace temp table {STAGE} as
+        with rejected as (
+            select {ROW_NUMBER} - {header_lines} - row_number() over (order by {ROW_NUMBER}) as good_before,
+                   row_number() over (order by {ROW_NUMBER}) as j
+            from {REJECTS} where {ROW_NUMBER} > {header_lines}
+        ), steps as (
+            select good_before, max(j) as j from rejected group by good_before
+        ), read as (
+            select rowid + 1 as k, * from {READ}
+        )
+        select {header_lines} + read.k + coalesce(steps.j, 0) as {ROW_NUMBER}, {data}
+        from read asof left join steps on read.k > steps.good_before
+        """
+    )
+    return STAGE
+
+
+# -- JSON ----------------------------------------------------------------------------------------------------
+def _stage_jsonl(ctx: TableContext, path: Path, readable: Path) -> None:
+    """One JSON object a line; the line number is the row number; blank lines are skipped."""
+    con = ctx.con
+    con.execute(
+        f"create or replace temp table {LINES} as select line from read_csv({literal(str(readable))}, "
+        f"columns = {{'line': 'VARCHAR'}}, header = false, auto_detect = false, "
+        f"delim = {literal(_LINE_DELIMITER)}, quote = '', escape = '', strict_mode = false, "
+        f"max_line_size = {MAX_LINE_SIZE}, buffer_size = {BUFFER_SIZE})"
+    )
+    # CASE, not AND: DuckDB does not promise to evaluate json_valid first.
+    good = "coalesce(case when json_valid(line) then json_type(line) = 'OBJECT' end, false)"
+    con.execute(
+        f"create or replace temp table {RECORDS} as select rowid + 1 as {ROW_NUMBER}, "
+        f"null::varchar as {SOURCE_LOCATION}, case when {good} then line::json end as rec "
+        f"from {LINES} where {good}"
+    )
+    con.execute(
+        f"""
+        create or replace temp table {REJECTS} as
+        select rowid + 1 as {ROW_NUMBER}, null::varchar as {SOURCE_LOCATION},
+            case when json_valid(line) then 'not_an_object' else 'parse_error' end as {quarantine.RULE},
+            'line ' || (rowid + 1) || ' of ' || {literal(str(path))} || (case when json_valid(line)
+                then ' is a JSON ' || lower(json_type(line)) || ', not an object'
+                else ' is not valid JSON' end) as {quarantine.REASON},
+            line as {quarantine.RECORD}
+        from {LINES} where trim(line) <> '' and not ({good})
+        """
+    )
+    stage_json_records(ctx)
+
+
+def _stage_json(ctx: TableContext, path: Path, readable: Path) -> None:
+    """A JSON document: a list of objects, an object with the list under `records_field`, or one object."""
+    con = ctx.con
+    con.execute(
+        f"create or replace temp table {PAGES} as select 1 as page_no, {literal(str(path))} as url, "
+        f"content as body from read_text({literal(str(readable))})"
+    )
+    stage_pages(ctx, PAGES, ctx.table.records_field, "url")
+    stage_json_records(ctx)
+
+
+# -- Parquet -------------------------------------------------------------------------------------------------
+def _stage_parquet(ctx: TableContext, path: Path) -> None:
+    ctx.con.execute(
+        f"create or replace temp table {STAGE} as select file_row_number + 1 as {ROW_NUMBER}, "
+        f"* exclude (file_row_number) from read_parquet({literal(str(path))}, file_row_number = true)"
+    )
+    create_empty_rejects(ctx.con)

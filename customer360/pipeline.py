@@ -1,0 +1,178 @@
+"""The pipeline's stages as plain functions: the CLI and the Airflow tasks both call these, nothing else.
+
+    ingest → validate (quality gate) → staging (dbt) → resolve (Splink) → marts (dbt) → publish
+
+Each stage takes a RunContext (configuration + run id + the run's start time) and returns a report with a
+`summary()` dict. `run_pipeline` chains them, records the run in meta.runs, and maps outcomes to exit codes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from customer360 import warehouse
+from customer360.config import Config
+from customer360.errors import (  # noqa: F401 - re-exported for the CLI and the DAGs
+    EXIT_BLOCKED,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+    C360Error,
+    QualityGateBlocked,
+    StageFailed,
+)
+
+log = logging.getLogger(__name__)
+
+
+
+@dataclass(frozen=True)
+class RunContext:
+    config: Config
+    run_id: str
+    started_at: datetime
+
+    @classmethod
+    def new(cls, config: Config, run_id: str | None = None, started_at: datetime | None = None) -> RunContext:
+        started = started_at or datetime.now(UTC)
+        return cls(config, run_id or new_run_id(started), started)
+
+
+def new_run_id(when: datetime) -> str:
+    """Sortable and unique: r20261123T124800Z-3f9a."""
+    return f"r{when.astimezone(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
+
+
+# -- stages ------------------------------------------------------------------------------------------------------
+
+
+def ingest(ctx: RunContext, sources: list[str] | None = None, progress: bool = False) -> Any:
+    from customer360.ingest import ingest as run_ingest
+
+    return run_ingest(ctx.config, sources=sources, run_id=ctx.run_id, loaded_at=ctx.started_at, progress=progress)
+
+
+def staging(ctx: RunContext) -> Any:
+    """dbt: seeds, staging views and intermediate tables: everything upstream of entity resolution."""
+    from customer360 import transform
+
+    return transform.build(ctx.config, select="resource_type:seed staging intermediate", exclude="source:entity_resolution+")
+
+
+def train(ctx: RunContext) -> Any:
+    from entity_resolution.model import train as train_model
+    from entity_resolution.spec import load_spec
+
+    config = ctx.config
+    spec = load_spec(config.resolve_path(config.resolution.spec))
+    with warehouse.session(config) as con:
+        return train_model(con, "staging.int_identity_records", spec, config.resolve_path(config.resolution.model_dir))
+
+
+def resolve(ctx: RunContext, full: bool = False) -> Any:
+    """Splink: score, cluster with guard rails, assign stable IDs. Trains first if no model exists yet."""
+    from entity_resolution.model import ModelNotTrained, current_model
+    from entity_resolution.resolve import resolve as run_resolution
+    from entity_resolution.spec import load_spec
+
+    config = ctx.config
+    spec = load_spec(config.resolve_path(config.resolution.spec))
+    model_dir = config.resolve_path(config.resolution.model_dir)
+    try:
+        model = current_model(model_dir, spec)
+    except ModelNotTrained:
+        log.warning("no trained model for %s yet: training one on the current records (retrain with `c360 train`)", spec.key)
+        model = train(ctx)
+    with warehouse.session(config) as con:
+        return run_resolution(
+            con,
+            model,
+            run_id=ctx.run_id,
+            state_dir=config.state_dir,
+            threshold=config.resolution.match_probability_threshold,
+            cluster_size_cap=config.resolution.cluster_size_cap,
+            full=full,
+        )
+
+
+def marts(ctx: RunContext) -> Any:
+    """dbt: everything downstream of entity resolution (the marts and their staging of resolution outputs)."""
+    from customer360 import transform
+
+    return transform.build(ctx.config, select="source:entity_resolution+ marts")
+
+
+# -- the whole chain -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    status: str = "running"
+    exit_code: int = EXIT_OK
+    stages: dict[str, Any] = field(default_factory=dict)
+    message: str | None = None
+
+
+Stage = tuple[str, Callable[[RunContext], Any]]
+
+
+def default_stages(full: bool = False, sources: list[str] | None = None, progress: bool = False) -> list[Stage]:
+    return [
+        ("ingest", lambda ctx: ingest(ctx, sources=sources, progress=progress)),
+        ("staging", staging),
+        ("resolve", lambda ctx: resolve(ctx, full=full)),
+        ("marts", marts),
+    ]
+
+
+def run_pipeline(ctx: RunContext, stages: list[Stage]) -> RunSummary:
+    """Run stages in order, record the run in meta.runs; a failing stage stops the chain (later stages keep the
+    last good outputs). An ingest with failed sources continues with what loaded and ends with EXIT_PARTIAL."""
+    summary = RunSummary(run_id=ctx.run_id)
+    _record_run(ctx, summary, command="run")
+    try:
+        for name, stage in stages:
+            log.info("stage %s", name)
+            report = stage(ctx)
+            summary.stages[name] = report
+            if getattr(report, "exit_code", EXIT_OK) == EXIT_PARTIAL:
+                summary.exit_code = EXIT_PARTIAL
+        summary.status = "succeeded" if summary.exit_code == EXIT_OK else "partial"
+    except C360Error as error:
+        summary.status, summary.exit_code, summary.message = (
+            "blocked" if isinstance(error, QualityGateBlocked) else "failed",
+            error.exit_code,
+            str(error),
+        )
+    finally:
+        _record_run(ctx, summary, command="run")
+    return summary
+
+
+def _record_run(ctx: RunContext, summary: RunSummary, command: str) -> None:
+    with warehouse.session(ctx.config) as con:
+        warehouse.ensure_schemas(con, ctx.config)
+        details = {name: _summary_of(report) for name, report in summary.stages.items()}
+        con.execute(
+            f"""
+            insert or replace into {warehouse.META}.runs (run_id, command, started_at, finished_at, status, summary)
+            values (?, ?, ?, case when ? = 'running' then null else now() end, ?, ?)
+            """,
+            [ctx.run_id, command, ctx.started_at, summary.status, summary.status, json.dumps(details, default=str)],
+        )
+
+
+def _summary_of(report: Any) -> Any:
+    if hasattr(report, "summary"):
+        return report.summary()
+    if hasattr(report, "as_dict"):
+        return report.as_dict()
+    return str(report)

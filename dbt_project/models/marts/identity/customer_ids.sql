@@ -1,0 +1,19 @@
+{#- Every customer ID ever issued: active ones, and merged or retired ones with where they went. -#}
+with
+
+customers as (
+    select * from {{ ref('stg_entity_resolution__customers') }}
+),
+
+final as (
+    select
+        customer_id,
+        customer_status as status,
+        merged_into_customer_id as merged_into,
+        record_count,
+        created_run_id,
+        changed_run_id
+    from customers
+)
+
+select * from final

@@ -1,0 +1,317 @@
+"""The resolution stage: identity records in, stable customer IDs out.
+
+    staging.int_identity_records
+      → entity_resolution.records        the model's view of every record, with a fingerprint
+      → entity_resolution.pairs          scored pairs (Splink predict_within / predict_between, frozen TF tables)
+      → entity_resolution.links          pairs above the threshold, vetoed by guard rails or decisions, or accepted
+      → entity_resolution.components     record → component (connected links) → cluster (after guard rails)
+      → entity_resolution.identity_map   record → stable customer_id (+ customers, customer_id_history)
+
+Incremental by default: only records that are new or whose matching attributes changed are scored (against
+everything), and only the components they touch are re-clustered. A full run (`--full`, a new model, or a changed
+threshold or cap) re-scores and re-clusters everything; both give the same clusters.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from entity_resolution import clustering, decisions, explain, stable_ids
+from entity_resolution.model import WORK_SCHEMA, TrainedModel, drop_work_schema, load_linker, splink_api
+from entity_resolution.spec import ModelSpec
+
+log = logging.getLogger(__name__)
+
+ER = "entity_resolution"
+RECORDS_SOURCE = "staging.int_identity_records"
+# Pairs below this are not kept: they can never become links, and explanations only need plausible pairs.
+STORE_THRESHOLD = 0.5
+
+DDL = f"""
+create schema if not exists {ER};
+create table if not exists {ER}.components (record_key varchar, component_key varchar, cluster_key varchar);
+create table if not exists {ER}.refused_links (
+    component_key varchar, record_key_l varchar, record_key_r varchar, reason varchar
+);
+create table if not exists {ER}.runs (
+    run_id varchar primary key,
+    mode varchar,
+    model_id varchar,
+    threshold double,
+    cluster_size_cap integer,
+    records bigint,
+    records_changed bigint,
+    records_removed bigint,
+    pairs_scored bigint,
+    links_accepted bigint,
+    links_vetoed bigint,
+    components_reclustered bigint,
+    links_refused bigint,
+    customers bigint,
+    events json,
+    seconds json,
+    finished_at timestamptz
+);
+"""
+
+
+@dataclass
+class ResolutionReport:
+    run_id: str
+    mode: str
+    model_id: str
+    records: int = 0
+    records_changed: int = 0
+    records_removed: int = 0
+    pairs_scored: int = 0
+    links_accepted: int = 0
+    links_vetoed: int = 0
+    components_reclustered: int = 0
+    links_refused: int = 0
+    customers: int = 0
+    multi_record_customers: int = 0
+    bridge_records: int = 0
+    events: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def resolve(
+    con: duckdb.DuckDBPyConnection,
+    model: TrainedModel,
+    run_id: str,
+    state_dir: Path,
+    threshold: float,
+    cluster_size_cap: int,
+    full: bool = False,
+) -> ResolutionReport:
+    spec = model.spec
+    con.execute(DDL)
+    con.execute(stable_ids.DDL)
+    timer = _Timer()
+
+    previous = con.execute(
+        f"select model_id, threshold, cluster_size_cap from {ER}.runs order by finished_at desc limit 1"
+    ).fetchone()
+    has_records = _exists(con, ER, "records") and _exists(con, ER, "pairs")
+    if not full and (previous is None or not has_records):
+        full = True
+    elif not full and previous != (model.model_id, threshold, cluster_size_cap):
+        log.info("model, threshold or size cap changed since the last run: resolving everything")
+        full = True
+    report = ResolutionReport(run_id=run_id, mode="full" if full else "incremental", model_id=model.model_id)
+
+    # 1. what changed since the last run
+    columns = ", ".join(dict.fromkeys([*spec.columns, "source_record_id", "record_fingerprint"]))
+    con.execute(f"create or replace temp table current_records as select {columns} from {RECORDS_SOURCE}")
+    if full:
+        con.execute("create or replace temp table changed_records as select * from current_records")
+        con.execute("create or replace temp table removed_records (record_key varchar)")
+    else:
+        con.execute(
+            f"""
+            create or replace temp table changed_records as
+            select * from current_records
+            anti join {ER}.records using (record_key, record_fingerprint);
+            create or replace temp table removed_records as
+            select record_key from {ER}.records anti join current_records using (record_key);
+            """
+        )
+    report.records = _count(con, "current_records")
+    report.records_changed = _count(con, "changed_records")
+    report.records_removed = _count(con, "removed_records")
+    con.execute(f"create or replace table {ER}.records as select * from current_records")
+    timer.lap("diff")
+
+    # 2. score new and changed records (against everything); drop pairs of changed or removed records
+    if full and _exists(con, ER, "pairs"):
+        con.execute(f"drop table {ER}.pairs")
+    elif _exists(con, ER, "pairs"):
+        con.execute(
+            f"""
+            delete from {ER}.pairs
+            where record_key_l in (select record_key from changed_records union all select record_key from removed_records)
+               or record_key_r in (select record_key from changed_records union all select record_key from removed_records)
+            """
+        )
+    if report.records_changed:
+        report.pairs_scored = _score(con, model, full)
+    elif not _exists(con, ER, "pairs"):
+        _score(con, model, True)  # creates the (empty) table with the right columns
+    timer.lap("score")
+
+    # 3. decisions and links
+    previous_links = _snapshot_links(con)
+    decisions.sync_to_warehouse(con, state_dir)
+    clustering.build_links(con, spec.cannot_link_rules, spec.link_requirements, threshold)
+    report.links_accepted, report.links_vetoed = con.execute(
+        f"select count(*) filter (where is_accepted), count(*) filter (where not is_accepted) from {ER}.links"
+    ).fetchone()
+    timer.lap("links")
+
+    # 4. re-cluster what is touched: everything (full) or the components around changed records and links
+    if full:
+        con.execute(f"delete from {ER}.components")
+        con.execute("create or replace temp table cluster_scope as select record_key from current_records")
+    else:
+        con.execute(
+            f"""
+            create or replace temp table seeds as
+            select record_key from changed_records
+            union select record_key from removed_records
+            union select record_key_l from (
+                (select record_key_l, record_key_r from {ER}.links where is_accepted
+                 except select record_key_l, record_key_r from {previous_links} where is_accepted)
+                union all
+                (select record_key_l, record_key_r from {previous_links} where is_accepted
+                 except select record_key_l, record_key_r from {ER}.links where is_accepted)
+            ) union select record_key_r from (
+                (select record_key_l, record_key_r from {ER}.links where is_accepted
+                 except select record_key_l, record_key_r from {previous_links} where is_accepted)
+                union all
+                (select record_key_l, record_key_r from {previous_links} where is_accepted
+                 except select record_key_l, record_key_r from {ER}.links where is_accepted)
+            );
+            create or replace temp table cluster_scope as
+            select record_key from current_records
+            where record_key in (select record_key from seeds)
+               or record_key in (
+                   select record_key from {ER}.components
+                   where component_key in (
+                       select component_key from {ER}.components where record_key in (select record_key from seeds)
+                   )
+               );
+            delete from {ER}.components where record_key in (select record_key from removed_records);
+            """
+        )
+    db_api = splink_api(con)
+    outcome = clustering.cluster_scope(con, db_api, "cluster_scope", cluster_size_cap, spec.cannot_link_rules)
+    report.components_reclustered = outcome["components_reclustered"]
+    report.links_refused = outcome["links_refused"]
+    clustering.bridge_records(con)
+    timer.lap("cluster")
+
+    # 5. stable IDs
+    report.events = stable_ids.assign_customer_ids(con, run_id)
+    report.customers, report.multi_record_customers = con.execute(
+        f"""
+        select count(*), count(*) filter (where records > 1)
+        from (select customer_id, count(*) as records from {ER}.identity_map group by all)
+        """
+    ).fetchone()
+    report.bridge_records = _count(con, f"{ER}.bridge_records")
+    timer.lap("stable_ids")
+    explain.build_match_evidence(con, model)
+    timer.lap("evidence")
+    report.seconds = timer.laps
+
+    con.execute(
+        f"""
+        insert or replace into {ER}.runs values (
+            ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()
+        )
+        """,
+        [
+            run_id, report.mode, model.model_id, threshold, cluster_size_cap, report.records,
+            report.records_changed, report.records_removed, report.pairs_scored, report.links_accepted,
+            report.links_vetoed, report.components_reclustered, report.links_refused, report.customers,
+            json.dumps(report.events), json.dumps(report.seconds),
+        ],
+    )
+    drop_work_schema(con)
+    con.execute("drop table if exists previous_links")
+    return report
+
+
+def _score(con: duckdb.DuckDBPyConnection, model: TrainedModel, full: bool) -> int:
+    """Score changed records within themselves and against the unchanged ones; append to entity_resolution.pairs."""
+    spec: ModelSpec = model.spec
+    db_api = splink_api(con)
+    model_columns = ", ".join(spec.columns)
+    all_records = db_api.register(con.sql(f"select {model_columns} from current_records"), table_name="records_all")
+    linker = load_linker(con, model, all_records, db_api)
+    if full:
+        scored = [linker.inference.predict_within(all_records, threshold_match_probability=STORE_THRESHOLD, warning_mode="never")]
+    else:
+        changed = db_api.register(con.sql(f"select {model_columns} from changed_records"), table_name="records_changed")
+        unchanged = db_api.register(
+            con.sql(f"select {model_columns} from current_records anti join changed_records using (record_key)"),
+            table_name="records_unchanged",
+        )
+        scored = [
+            linker.inference.predict_within(changed, threshold_match_probability=STORE_THRESHOLD, warning_mode="never"),
+            linker.inference.predict_between(
+                changed, unchanged, threshold_match_probability=STORE_THRESHOLD, warning_mode="never"
+            ),
+        ]
+    total = 0
+    for name in ("records_all", "records_changed", "records_unchanged", *(f"frozen_tf_{c}" for c in spec.tf_columns())):
+        con.unregister(name)  # Splink registered these as views on this connection; the next run registers again
+    for predictions in scored:
+        oriented = _oriented_sql(con, predictions.physical_name)
+        if not _exists(con, ER, "pairs"):
+            con.execute(f"create table {ER}.pairs as {oriented} limit 0")
+        con.execute(f"insert into {ER}.pairs by name {oriented}")
+        total += _count(con, predictions.physical_name)
+        predictions.drop_table_from_database_and_remove_from_cache()
+    return total
+
+
+def _oriented_sql(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """Select a predictions table with record_key_l < record_key_r (predict_between keeps left/right roles)."""
+    columns = [row[0] for row in con.execute(f"select * from {table} limit 0").description]
+    swap = "record_key_l > record_key_r"
+    selected = []
+    for column in columns:
+        if column.endswith("_l") and column[:-2] + "_r" in columns:
+            other = column[:-2] + "_r"
+            selected.append(f'case when {swap} then "{other}" else "{column}" end as "{column}"')
+        elif column.endswith("_r") and column[:-2] + "_l" in columns:
+            other = column[:-2] + "_l"
+            selected.append(f'case when {swap} then "{other}" else "{column}" end as "{column}"')
+        else:
+            selected.append(f'"{column}"')
+    return f"select {', '.join(selected)} from {table}"
+
+
+def _snapshot_links(con: duckdb.DuckDBPyConnection) -> str:
+    """The accepted links of the previous run, to find links that appeared or disappeared."""
+    con.execute("create or replace temp table previous_links (record_key_l varchar, record_key_r varchar, is_accepted boolean)")
+    if _exists(con, ER, "links"):
+        con.execute(f"insert into previous_links select record_key_l, record_key_r, is_accepted from {ER}.links")
+    return "previous_links"
+
+
+def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    row = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    row = con.execute(f"select count(*) from {table}").fetchone()
+    return int(row[0]) if row else 0
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self._last, 3)
+        self._last = now
+
+
+__all__ = ["ResolutionReport", "resolve", "WORK_SCHEMA"]

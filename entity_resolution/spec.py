@@ -1,0 +1,175 @@
+"""The model spec (entity_resolution/specs/*.yml) turned into Splink 5 settings.
+
+The spec is data: comparisons are lists of Splink comparison-level library classes with their arguments, blocking
+rules are column lists (`block_on`) or SQL. This module is the only place that translates it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from customer360.errors import C360Error
+
+SPEC_DIR = Path(__file__).resolve().parent / "specs"
+
+
+class SpecError(C360Error):
+    """The model spec is invalid; the message names the file and the entry."""
+
+
+@dataclass(frozen=True)
+class GuardRule:
+    name: str
+    reason: str
+    sql: str  # a condition over l.<column> and r.<column>
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    path: Path
+    raw: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return str(self.raw["name"])
+
+    @property
+    def version(self) -> int:
+        return int(self.raw["version"])
+
+    @property
+    def key(self) -> str:
+        """`customer-v1`: trained models are stored and matched by this key."""
+        return f"{self.name}-v{self.version}"
+
+    @property
+    def unique_id(self) -> str:
+        return str(self.raw.get("unique_id_column_name", "record_key"))
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.raw["columns"])
+
+    @property
+    def training(self) -> dict[str, Any]:
+        return dict(self.raw.get("training", {}))
+
+    @property
+    def cannot_link_rules(self) -> list[GuardRule]:
+        """Pairs that may never be in one cluster (SQL over l.<column>, r.<column> is true)."""
+        return self._guard_rules("cannot_link")
+
+    @property
+    def link_requirements(self) -> list[GuardRule]:
+        """What a scored pair must also show to become a link (SQL over l.<column>, r.<column> must be true)."""
+        return self._guard_rules("link_requires")
+
+    def _guard_rules(self, key: str) -> list[GuardRule]:
+        rules = self.raw.get("guard_rails", {}).get(key, [])
+        return [GuardRule(rule["name"], rule.get("reason", rule["name"]), " ".join(rule["sql"].split())) for rule in rules]
+
+    def tf_columns(self) -> list[str]:
+        """Columns with term-frequency adjustments: their frequency tables are frozen with the trained model."""
+        columns = []
+        for comparison in self.raw["comparisons"]:
+            for level in comparison["levels"]:
+                _, args = _level_entry(level)
+                if isinstance(args, dict) and args.get("term_frequency_adjustments") and args["col_name"] not in columns:
+                    columns.append(args["col_name"])
+        return columns
+
+    def comparisons(self) -> list[Any]:
+        import splink.comparison_level_library as cll
+        import splink.comparison_library as cl
+
+        built = []
+        for comparison in self.raw["comparisons"]:
+            name = comparison["output_column_name"]
+            levels = []
+            for position, level in enumerate(comparison["levels"]):
+                class_name, args = _level_entry(level)
+                if class_name == "sql":
+                    class_name, args = "CustomLevel", {"sql_condition": args}
+                level_class = getattr(cll, class_name, None)
+                if level_class is None:
+                    raise SpecError(f"{self.path}: comparison '{name}' level {position + 1}: no Splink level '{class_name}'")
+                arguments = {key: " ".join(value.split()) if key == "sql_condition" else value for key, value in args.items()}
+                try:
+                    created = level_class(**arguments)
+                except TypeError as error:
+                    raise SpecError(f"{self.path}: comparison '{name}' level {position + 1} ({class_name}): {error}") from None
+                if level.get("configure"):
+                    created = created.configure(**level["configure"])
+                levels.append(created)
+            built.append(
+                cl.CustomComparison(
+                    output_column_name=name,
+                    comparison_levels=levels,
+                    comparison_description=comparison.get("description", name),
+                )
+            )
+        return built
+
+    def blocking_rules(self, key: str = "blocking_rules_to_generate_predictions") -> list[Any]:
+        return [blocking_rule(rule) for rule in self.raw[key]]
+
+    def training_rules(self, key: str) -> list[Any]:
+        return [blocking_rule(rule) for rule in self.training.get(key, [])]
+
+    def settings(self) -> Any:
+        """A Splink SettingsCreator: comparisons, prediction blocking rules, term-frequency columns retained."""
+        from splink import SettingsCreator
+
+        return SettingsCreator(
+            link_type=self.raw.get("link_type", "dedupe_only"),
+            unique_id_column_name=self.unique_id,
+            comparisons=self.comparisons(),
+            blocking_rules_to_generate_predictions=self.blocking_rules(),
+            retain_matching_columns=True,
+            retain_intermediate_calculation_columns=True,
+            additional_columns_to_retain=["source_system"],
+        )
+
+    def m_limits(self) -> dict[str, dict[str, float]]:
+        limits = self.training.get("m_limits", {})
+        return {comparison: {label: float(rule["max"]) for label, rule in levels.items()} for comparison, levels in limits.items()}
+
+
+def _level_entry(level: dict[str, Any]) -> tuple[str, Any]:
+    entries = [(key, value) for key, value in level.items() if key != "configure"]
+    if len(entries) != 1:
+        raise SpecError(f"a comparison level needs exactly one class, got {list(level)}")
+    key, value = entries[0]
+    return key, (value if value is not None else {})
+
+
+def blocking_rule(rule: Any) -> Any:
+    """`[col, col]` → block_on(col, col); `{sql: ...}` → a SQL blocking rule; `{explode: col}` → list overlap."""
+    from splink import block_on
+    from splink.blocking_rule_library import CustomRule
+
+    if isinstance(rule, list):
+        return block_on(*rule)
+    if isinstance(rule, dict) and "sql" in rule:
+        return CustomRule(" ".join(rule["sql"].split()))
+    if isinstance(rule, dict) and "explode" in rule:
+        # records sharing any element of a list column (e.g. an order number quoted by both)
+        return block_on(rule["explode"], arrays_to_explode=[rule["explode"]])
+    raise SpecError(f"a blocking rule is a list of columns or {{sql: ...}}, got {rule!r}")
+
+
+def load_spec(path: str | Path) -> ModelSpec:
+    file = Path(path)
+    if not file.is_absolute() and not file.exists():
+        file = SPEC_DIR / file.name
+    if not file.is_file():
+        raise SpecError(f"{path}: model spec not found")
+    raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+    for key in ("name", "version", "columns", "comparisons", "blocking_rules_to_generate_predictions"):
+        if key not in raw:
+            raise SpecError(f"{file}: missing key '{key}'")
+    return ModelSpec(file, raw)
