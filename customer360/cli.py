@@ -115,6 +115,11 @@ def train(config: ConfigOption = None, verbose: VerboseOption = False) -> None:
             f"  m-probability of {change['comparison']} / {change['level']} clamped "
             f"from {change['learned_m']:.3f} to {change['clamped_to']} (domain knowledge beats EM here)"
         )
+    blocking = Table("blocking rule", "new comparisons", "largest blocks", title="blocking analysis (prediction rules)")
+    for rule in report["blocking"]:
+        blocking.add_row(rule["blocking_rule"], f"{rule['new_comparisons']:,}" + (" (est.)" if rule["is_estimate"] else ""),
+                         ", ".join(f"{size:,}" for size in rule.get("largest_blocks", [])) or "—")
+    console.print(blocking)
     for session in report["em_sessions"]:
         if "skipped" in session:
             console.print(f"  EM session on {session['blocking_rule']} skipped: {session['skipped']}")

@@ -90,8 +90,11 @@ def resolve(ctx: RunContext, full: bool = False) -> Any:
     except ModelNotTrained:
         log.warning("no trained model for %s yet: training one on the current records (retrain with `c360 train`)", spec.key)
         model = train(ctx)
+    from entity_resolution.reports import write_charts
+
+    reports = config.reports_dir / "resolution" / ctx.run_id
     with warehouse.session(config) as con:
-        return run_resolution(
+        report = run_resolution(
             con,
             model,
             run_id=ctx.run_id,
@@ -100,6 +103,9 @@ def resolve(ctx: RunContext, full: bool = False) -> Any:
             cluster_size_cap=config.resolution.cluster_size_cap,
             full=full,
         )
+        report.charts = [str(path) for path in write_charts(con, model, reports)]
+    (reports / "resolution.json").write_text(json.dumps(report.as_dict(), indent=2), encoding="utf-8")
+    return report
 
 
 def marts(ctx: RunContext) -> Any:

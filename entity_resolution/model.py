@@ -106,6 +106,8 @@ def train(
         max_pairs=float(training.get("u_max_pairs", 5e6)), seed=int(training.get("seed", 42))
     )
 
+    report["blocking"] = blocking_analysis(records, spec, report["records"])
+
     sessions = []
     for rule in spec.training_rules("em_blocking_rules"):
         rule_sql = rule.get_blocking_rule("duckdb").blocking_rule_sql
@@ -139,6 +141,39 @@ def train(
     drop_work_schema(con)
     log.info("trained model %s on %s records", model_id, report["records"])
     return TrainedModel(spec, folder)
+
+
+def blocking_analysis(records: Any, spec: ModelSpec, record_count: int) -> list[dict[str, Any]]:
+    """Splink's blocking analysis of the prediction rules: comparisons each rule adds, and its largest blocks.
+
+    A rule whose largest block is huge (a default value, a very common name) makes prediction slow and is worth
+    tightening; the report shows it before it hurts a scheduled run.
+    """
+    from splink.blocking_analysis import count_comparisons_from_blocking_rules, n_largest_blocks
+
+    link_type = spec.raw.get("link_type", "dedupe_only")
+    # exact counts are cheap on small data; on large data a 10% sample per side estimates them
+    proportion = 1.0 if record_count <= 200_000 else 0.1
+    counts = count_comparisons_from_blocking_rules(
+        records,
+        blocking_rules=spec.blocking_rules(),
+        link_type=link_type,
+        unique_id_column_name=spec.unique_id,
+        record_sample_proportion=proportion,
+    )
+    analysis = []
+    for rule, count in zip(spec.blocking_rules(), counts, strict=True):
+        entry = {
+            "blocking_rule": count["blocking_rule"],
+            "new_comparisons": int(count["marginal_comparison_count"]),
+            "cumulative_comparisons": int(count["cumulative_comparison_count"]),
+            "is_estimate": bool(count["is_estimate"]),
+        }
+        if not rule.get_blocking_rule("duckdb").__class__.__name__.startswith("Exploding"):  # no block sizes for list rules
+            largest = n_largest_blocks(records, blocking_rule=rule, link_type=link_type, n_largest=3).as_record_list()
+            entry["largest_blocks"] = [int(block["block_count"]) for block in largest]
+        analysis.append(entry)
+    return analysis
 
 
 def _clamp_m_probabilities(settings: dict[str, Any], limits: dict[str, dict[str, float]]) -> list[dict[str, Any]]:

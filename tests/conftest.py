@@ -11,4 +11,5 @@ if _TESTS not in sys.path:
 pytest_plugins = [
     "support.postgres",
     "support.http_api",
+    "support.demo_pipeline",
 ]

@@ -34,8 +34,8 @@ from customer360.ingest.loader import (
     TableContext,
     drop_temp,
     first_line,
-    record_failure,
     normalise_name,
+    record_failure,
 )
 from customer360.ingest.report import FAILED, IngestReport, Message, TableResult
 from customer360.warehouse import ensure_schemas, session

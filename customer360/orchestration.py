@@ -1,0 +1,451 @@
+"""What the Airflow DAGs in dags/ share: names (pool, assets), run ids, the Cosmos task groups, failure messages
+and the run summary. No pipeline logic lives here: every task calls a stage of customer360.pipeline, the same
+functions the CLI calls.
+
+Importing this module is cheap (configuration only): the DAG processor imports it on every parse. Airflow,
+Cosmos, DuckDB and the pipeline are imported inside the functions that need them.
+
+    python -m customer360.orchestration manifest   # `make dbt-manifest`: dbt parse into manifest_path(config)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sys
+import textwrap
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, is_dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from customer360.config import CONFIG_ENV_VAR, DEFAULT_CONFIG, Config, ConfigError, load_config
+from customer360.errors import StageFailed
+from customer360.transform import DBT_PROJECT_DIR, dbt_environment, dbt_vars
+
+if TYPE_CHECKING:
+    from customer360.pipeline import RunContext
+
+log = logging.getLogger("customer360.airflow")
+
+# DuckDB allows one writer: every task that writes the warehouse (ingest, quality gate, dbt, resolution,
+# publish) runs in this pool, which has one slot. `make airflow` and the compose stack create it.
+WAREHOUSE_POOL = "c360_warehouse"
+WAREHOUSE_POOL_SLOTS = 1
+WAREHOUSE_POOL_DESCRIPTION = "customer360: DuckDB allows one writer, so warehouse-writing tasks take turns"
+
+ASSET_GROUP = "customer360"
+CUSTOMER_360_DAG_ID = "customer_360"
+DBT_PROFILE = "customer360"
+DBT_TARGET = "duckdb"
+PROFILES_YML = DBT_PROJECT_DIR / "profiles.yml"
+
+
+# -- names ----------------------------------------------------------------------------------------------------------
+
+
+def ingest_dag_id(source: str) -> str:
+    return f"ingest_{source}"
+
+
+def raw_asset_uri(source: str) -> str:
+    """The asset an ingestion DAG updates when it loaded new rows into raw_<source>."""
+    return f"c360://raw/{source}"
+
+
+MARTS_ASSET_URI = "c360://marts"  # the marts in the warehouse (marts.customer_identity_map, ...)
+PUBLISHED_ASSET_URI = "c360://published"  # the read-only snapshot the console and BI tools read
+
+
+def dag_config() -> Config:
+    """customer360.yml for DAG parsing ($C360_CONFIG, default ./customer360.yml, else the repository's file).
+
+    Reading it is the only work done at parse time. A ConfigError here shows up as the DAG's import error,
+    with the file, key and what to fix.
+    """
+    if CONFIG_ENV_VAR in os.environ or Path(DEFAULT_CONFIG).is_file():
+        return load_config()
+    return load_config(DBT_PROJECT_DIR.parent / DEFAULT_CONFIG)
+
+
+# -- run ids --------------------------------------------------------------------------------------------------------
+
+
+def pipeline_run_id(dag_id: str, airflow_run_id: str, moment: datetime) -> str:
+    """The pipeline's run id for an Airflow DAG run: deterministic, so a retried or cleared task (or a re-run of the
+    same DAG run) writes the same run's outputs again instead of starting a new run. Sortable like the CLI's ids:
+    r20261123T130000Z-customer_360-5e1f."""
+    digest = hashlib.sha256(f"{dag_id}\n{airflow_run_id}".encode()).hexdigest()[:4]
+    return f"r{moment.astimezone(UTC):%Y%m%dT%H%M%SZ}-{dag_id}-{digest}"
+
+
+def run_moment(context: Mapping[str, Any]) -> datetime:
+    """When the DAG run is for: its logical date, or (asset-triggered and manual runs without one) the time it was
+    queued to run after. Never the wall clock: a retry gets the same moment."""
+    dag_run = context["dag_run"]
+    moment = getattr(dag_run, "logical_date", None) or context.get("logical_date") or dag_run.run_after
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def run_id_of(context: Mapping[str, Any]) -> str:
+    """The pipeline run id of the Airflow DAG run a task belongs to."""
+    dag_run = context["dag_run"]
+    return pipeline_run_id(dag_run.dag_id, dag_run.run_id, run_moment(context))
+
+
+def run_context(context: Mapping[str, Any], config: Config | None = None) -> RunContext:
+    """A pipeline RunContext for the running Airflow task (configuration read in the worker's environment)."""
+    from customer360.pipeline import RunContext
+
+    return RunContext(config or load_config(), run_id_of(context), run_moment(context))
+
+
+# -- stage helpers ----------------------------------------------------------------------------------------------------
+
+
+def summarise(report: Any) -> Any:
+    """A stage's report as JSON-able data (for XCom and the run summary)."""
+    if hasattr(report, "summary") and callable(report.summary):
+        data = report.summary()
+    elif hasattr(report, "as_dict") and callable(report.as_dict):
+        data = report.as_dict()
+    elif is_dataclass(report) and not isinstance(report, type):
+        data = asdict(report)
+    else:
+        data = {"result": str(report)}
+    return json.loads(json.dumps(data, default=str))
+
+
+def ingest_source(ctx: RunContext, source: str) -> dict[str, Any]:
+    """pipeline.ingest for one source. Raises StageFailed when the source could not be read, so that Airflow
+    retries it (what loaded before the failure is not loaded twice)."""
+    from customer360 import pipeline
+
+    report = pipeline.ingest(ctx, sources=[source])
+    tables = [
+        {
+            "table": result.table,
+            "status": result.status,
+            "batches": len(result.batches),
+            "rows_delivered": result.rows_delivered,
+            "rows_loaded": result.rows_loaded,
+            "rows_duplicate": result.rows_duplicate,
+            "rows_rejected": result.rows_rejected,
+        }
+        for result in report.results
+    ]
+    for table in tables:
+        log.info(
+            "%s.%s: %s, %s delivered, %s loaded, %s duplicate, %s rejected (quarantined)",
+            source, table["table"], table["status"], table["rows_delivered"], table["rows_loaded"],
+            table["rows_duplicate"], table["rows_rejected"],
+        )
+    if report.failed_sources:
+        errors = list(dict.fromkeys(message.text for message in report.messages if message.level == "error"))
+        raise StageFailed(f"source '{source}' could not be read: " + "; ".join(errors))
+    return {
+        "run_id": ctx.run_id,
+        "source": source,
+        "rows_loaded": report.rows_loaded,
+        "rows_rejected": report.rows_rejected,
+        "tables": tables,
+    }
+
+
+def has_new_data(summary: Mapping[str, Any]) -> bool:
+    """Did an ingestion run deliver anything (loaded or quarantined rows)? Only then is the raw asset updated."""
+    return bool(summary.get("rows_loaded") or summary.get("rows_rejected"))
+
+
+# -- dbt through Cosmos -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DbtSelection:
+    """A dbt selection in the two spellings: `cli` as pipeline.staging/marts pass it to `dbt build`, and `cosmos` as
+    Cosmos's manifest selector understands it (it has no `source:<source_name>` or bare folder-name methods, so
+    folders are written as paths; tests/test_airflow_dags.py checks both select the same nodes)."""
+
+    select: tuple[str, ...]
+    exclude: tuple[str, ...] = ()
+
+
+# upstream of entity resolution: seeds, staging views, intermediate tables (pipeline.staging)
+DBT_STAGING = DbtSelection(
+    select=("resource_type:seed", "path:models/staging", "path:models/intermediate"),
+    exclude=("path:models/staging/entity_resolution+",),
+)
+# downstream of entity resolution: its staging views and the marts (pipeline.marts)
+DBT_MARTS = DbtSelection(select=("path:models/staging/entity_resolution+", "path:models/marts"))
+
+
+def manifest_path(config: Config) -> Path:
+    """Where `make dbt-manifest` writes the dbt manifest that Cosmos renders the dbt task groups from."""
+    return config.data_path / "dbt_manifest" / "manifest.json"
+
+
+def build_manifest(config: Config) -> Path:
+    """`dbt parse` with the project's profile, env and vars (customer360.transform.run_dbt) into manifest_path."""
+    from customer360.transform import run_dbt
+
+    target = manifest_path(config)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    run_dbt(config, ["parse", "--target-path", str(target.parent)])
+    if not target.is_file():
+        raise StageFailed(f"dbt parse ran but wrote no manifest at {target}")
+    return target
+
+
+def dbt_executable() -> Path:
+    """The dbt of the environment Airflow runs in (the project's venv, or the image's)."""
+    return Path(sys.executable).parent / "dbt"
+
+
+def cosmos_environment(config: Config) -> dict[str, str]:
+    """customer360.transform.dbt_environment, minus DBT_TARGET_PATH: Cosmos runs dbt in a temporary copy of the
+    project and reads the compiled SQL (shown in the UI) and the run results from that copy's target folder."""
+    return {key: value for key, value in dbt_environment(config).items() if key != "DBT_TARGET_PATH"}
+
+
+def dbt_task_group(config: Config, group_id: str, selection: DbtSelection, **kwargs: Any) -> Any:
+    """A Cosmos DbtTaskGroup: one Airflow task per dbt seed/model and one per model's tests, rendered from the
+    pre-built manifest (no dbt at parse time), run with the venv's dbt in a subprocess (ExecutionMode.LOCAL)."""
+    from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+    from cosmos.constants import (
+        ExecutionMode,
+        InvocationMode,
+        LoadMode,
+        SourceRenderingBehavior,
+        TestBehavior,
+    )
+
+    manifest = manifest_path(config)
+    if not manifest.is_file():
+        raise FileNotFoundError(
+            f"dbt manifest not found at {manifest}: run `make dbt-manifest` "
+            "(or `python -m customer360.orchestration manifest`) once, and again after changing dbt_project/"
+        )
+    return DbtTaskGroup(
+        group_id=group_id,
+        project_config=ProjectConfig(
+            dbt_project_path=DBT_PROJECT_DIR,
+            manifest_path=manifest,
+            project_name=DBT_PROFILE,
+            install_dbt_deps=False,
+        ),
+        profile_config=ProfileConfig(
+            profile_name=DBT_PROFILE, target_name=DBT_TARGET, profiles_yml_filepath=PROFILES_YML
+        ),
+        execution_config=ExecutionConfig(
+            execution_mode=ExecutionMode.LOCAL,
+            # a child process per dbt command: dbt-duckdb keeps the warehouse open in the process that ran it
+            invocation_mode=InvocationMode.SUBPROCESS,
+            dbt_executable_path=str(dbt_executable()),
+        ),
+        render_config=RenderConfig(
+            load_method=LoadMode.DBT_MANIFEST,
+            select=list(selection.select),
+            exclude=list(selection.exclude),
+            test_behavior=TestBehavior.AFTER_EACH,
+            source_rendering_behavior=SourceRenderingBehavior.WITH_TESTS_OR_FRESHNESS,
+            emit_datasets=False,
+            enable_mock_profile=False,
+        ),
+        operator_args={
+            "vars": dbt_vars(config),
+            "env": cosmos_environment(config),
+            "append_env": True,
+            "install_deps": False,
+        },
+        **kwargs,
+    )
+
+
+# -- what the operator reads when something fails ---------------------------------------------------------------------
+
+_STAGES: dict[str, tuple[str, str]] = {
+    "ingest": (
+        "ingestion",
+        "Check that the source is reachable and its credentials (environment variables in customer360.yml) are "
+        "set; the message names the file, table or URL. Retries back off exponentially; once fixed, clear the "
+        "task: what was already loaded is not loaded twice.",
+    ),
+    "raw": ("ingestion", "Nothing to fix in the data: clear the task to announce the new raw data again."),
+    "quality_gate": (
+        "quality gate",
+        "Read the quality report and the quarantine tables for the failing rules. Fix the source data (or release "
+        "rows that were wrongly quarantined) and clear the task; nothing was resolved or published.",
+    ),
+    "dbt_staging": (
+        "dbt staging",
+        "A dbt model or test upstream of resolution failed: run `c360 dbt -- build --select <model>` to see it, "
+        "fix the SQL or the data, then clear the task.",
+    ),
+    "resolve": (
+        "entity resolution",
+        "Splink could not resolve the identity records: check the model (`c360 train`) and the message above, "
+        "then clear the task; resolution of the same run replaces its own outputs.",
+    ),
+    "dbt_marts": (
+        "dbt marts",
+        "A mart or one of its tests failed: run `c360 dbt -- build --select <model>` to see it, fix it, then "
+        "clear the task.",
+    ),
+    "publish": (
+        "publish",
+        "The snapshot could not be written: check free disk space and permissions of the data folder, then "
+        "clear the task.",
+    ),
+}
+
+
+def stage_of(task_id: str) -> tuple[str, str]:
+    """(stage name, what to do) for a task id such as `resolve` or `dbt_marts.customer_ids.test`."""
+    head = task_id.split(".", 1)[0]
+    for prefix, stage in _STAGES.items():
+        if head == prefix or head.startswith(prefix + "_"):
+            return stage
+    return head, "Read the error above, fix the cause and clear the task (every task is safe to re-run)."
+
+
+def failure_message(context: Mapping[str, Any]) -> str:
+    """A failure in plain words: which task and stage, the error's own message, what to do next."""
+    ti = context.get("ti") or context.get("task_instance")
+    dag_run = context.get("dag_run")
+    task_id = getattr(ti, "task_id", None) or "?"
+    dag_id = getattr(ti, "dag_id", None) or getattr(dag_run, "dag_id", "?")
+    stage, advice = stage_of(task_id)
+    error = context.get("exception")
+    what = str(error).strip() if error else "no error message (see the log above)"
+    if error is not None and not isinstance(error, StageFailed):
+        what = f"{type(error).__name__}: {what}"
+    try_number, max_tries = getattr(ti, "try_number", None), getattr(ti, "max_tries", None)
+    tries = f" after {try_number} of {max_tries + 1} tries" if try_number and max_tries is not None else ""
+    try:
+        pipeline_run = f", pipeline run {run_id_of(context)}"
+    except Exception:  # noqa: BLE001 - a failure message must never fail itself
+        pipeline_run = ""
+    published = (
+        "Nothing new was published: the console keeps serving the last published snapshot."
+        if dag_id == CUSTOMER_360_DAG_ID
+        else "The other silos are not affected."
+    )
+    return "\n".join(
+        [
+            f"customer360: task '{task_id}' of DAG '{dag_id}' failed{tries}"
+            f" (stage: {stage}; Airflow run {getattr(dag_run, 'run_id', '?')}{pipeline_run}).",
+            "What failed: " + textwrap.indent(what, "  ").lstrip(),
+            f"What to do: {advice}",
+            published,
+        ]
+    )
+
+
+def on_failure(context: Mapping[str, Any]) -> None:
+    """on_failure_callback of every task: log the failure in plain words (the task log shows it last)."""
+    log.error("%s", failure_message(context))
+
+
+# -- the run summary --------------------------------------------------------------------------------------------------
+
+
+def run_summary(config: Config, run_id: str, stages: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Rows, customers, merges and quarantined rows after a run, read from the warehouse (read-only)."""
+    from customer360 import warehouse
+
+    def one(con: Any, sql: str, params: list[Any] | None = None) -> Any:
+        try:
+            row = con.execute(sql, params or []).fetchone()
+        except Exception:  # noqa: BLE001 - a table another stage owns may not exist (yet)
+            return None
+        return row[0] if row else None
+
+    summary: dict[str, Any] = {"run_id": run_id}
+    with warehouse.session(config, read_only=True) as con:
+        rows = {}
+        for source in config.sources:
+            rows[source.name] = one(
+                con, "select coalesce(sum(rows_loaded), 0) from meta.batches where source_name = ?", [source.name]
+            )
+        summary["raw_rows"] = rows
+        quarantine_tables = con.execute(
+            "select table_name from information_schema.tables where table_schema = 'quarantine'"
+        ).fetchall()
+        summary["quarantined_rows"] = sum(
+            one(con, f'select count(*) from quarantine."{name}" where _c360_released_at is null') or 0
+            for (name,) in quarantine_tables
+        )
+        summary["identity_records"] = one(con, "select count(*) from marts.customer_identity_map")
+        summary["customers"] = one(con, "select count(distinct customer_id) from marts.customer_identity_map")
+        summary["customers_with_several_records"] = one(
+            con,
+            "select count(*) from (select customer_id from marts.customer_identity_map "
+            "group by customer_id having count(*) > 1)",
+        )
+        try:
+            events = con.execute(
+                "select event, count(*) from entity_resolution.customer_id_history where run_id = ? group by event",
+                [run_id],
+            ).fetchall()
+        except Exception:  # noqa: BLE001 - no resolution has run yet
+            events = []
+        summary["id_events_this_run"] = dict(events)
+    if summary["identity_records"] is not None and summary["customers"] is not None:
+        summary["records_merged"] = summary["identity_records"] - summary["customers"]
+    if stages:
+        summary["stages"] = dict(stages)
+    return summary
+
+
+def format_summary(summary: Mapping[str, Any]) -> str:
+    """The run summary as the lines a person reads at the end of the last task's log."""
+
+    def number(value: Any) -> str:
+        return f"{value:,}" if isinstance(value, int) else "—"
+
+    raw = summary.get("raw_rows") or {}
+    events = summary.get("id_events_this_run") or {}
+    lines = [
+        f"customer360 run {summary.get('run_id')}: summary",
+        f"  rows in raw:          {number(sum(raw.values()))} ("
+        + ", ".join(f"{name} {number(value)}" for name, value in raw.items())
+        + ")",
+        f"  quarantined rows:     {number(summary.get('quarantined_rows'))} (not released)",
+        f"  identity records:     {number(summary.get('identity_records'))}",
+        f"  customers:            {number(summary.get('customers'))}"
+        f" ({number(summary.get('customers_with_several_records'))} with 2+ records)",
+        f"  merges:               {number(summary.get('records_merged'))} records merged into another record's"
+        " customer; ID events this run: "
+        + (", ".join(f"{event} {count:,}" for event, count in sorted(events.items())) or "none"),
+    ]
+    return "\n".join(lines)
+
+
+# -- command line -----------------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m customer360.orchestration manifest`: build the dbt manifest the DAGs render dbt from."""
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] != ["manifest"]:
+        sys.stderr.write("usage: python -m customer360.orchestration manifest\n")
+        return 2
+    from customer360.errors import EXIT_USAGE, C360Error
+
+    try:
+        path = build_manifest(dag_config())
+    except ConfigError as error:
+        sys.stderr.write(f"configuration error: {error}\n")
+        return EXIT_USAGE
+    except C360Error as error:
+        sys.stderr.write(f"error: {error}\n")
+        return error.exit_code
+    sys.stdout.write(f"dbt manifest: {path}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""
+### customer_360: quality gate → dbt staging → entity resolution → dbt marts → publish
+
+Scheduled on the raw assets of the ingestion DAGs: **any** `c360://raw/<source>` update starts a run, so a fresh
+silo reaches the 360 without waiting for the others (one silo that is down must not hold back the rest). Runs are
+incremental and `max_active_runs=1`: updates that arrive during a run start the next one.
+
+| task | calls (the same function as the CLI) |
+|---|---|
+| `quality_gate` | `customer360.pipeline.validate`: Great Expectations; bad rows to quarantine; blocks the run when a source fails its suite (no retry: the data must be fixed) |
+| `dbt_staging.*` | Cosmos: one task per seed/model and per model's tests (`pipeline.staging`'s selection) |
+| `resolve` | `customer360.pipeline.resolve`: Splink scoring, clustering, stable customer IDs |
+| `dbt_marts.*` | Cosmos: the marts and their tests (`pipeline.marts`'s selection) |
+| `publish` | `customer360.pipeline.publish`: the read-only snapshot; logs the run summary; updates `c360://published` |
+
+Every task writes the warehouse and runs in the one-slot pool `c360_warehouse`. Run id: derived from the Airflow
+run, so a retried or cleared task writes the same run again. Param `full_resolution` re-resolves every record.
+Guide: docs/airflow.md.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from airflow.sdk import (
+    Asset,
+    AssetAny,
+    ExceptionRetryPolicy,
+    Param,
+    RetryAction,
+    RetryRule,
+    chain,
+    dag,
+    get_current_context,
+    task,
+)
+
+from customer360 import orchestration
+
+CONFIG = orchestration.dag_config()
+
+RAW = [
+    Asset(name=f"raw_{source.name}", uri=orchestration.raw_asset_uri(source.name), group=orchestration.ASSET_GROUP)
+    for source in CONFIG.sources
+]
+MARTS = Asset(name="customer360_marts", uri=orchestration.MARTS_ASSET_URI, group=orchestration.ASSET_GROUP)
+PUBLISHED = Asset(name="customer360_published", uri=orchestration.PUBLISHED_ASSET_URI, group=orchestration.ASSET_GROUP)
+
+
+@dag(
+    dag_id=orchestration.CUSTOMER_360_DAG_ID,
+    description="Quality gate, dbt staging, entity resolution, dbt marts and publish of the customer 360",
+    doc_md=__doc__,
+    schedule=AssetAny(*RAW),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    tags=["customer360", "360", "dbt", "splink"],
+    params={"full_resolution": Param(False, type="boolean", description="resolve every record again")},
+    default_args={
+        "owner": "customer360",
+        "pool": orchestration.WAREHOUSE_POOL,
+        "retries": 1,
+        "retry_delay": timedelta(minutes=1),
+        "execution_timeout": timedelta(minutes=30),
+        "on_failure_callback": orchestration.on_failure,
+    },
+)
+def customer_360() -> None:
+    @task(
+        retry_policy=ExceptionRetryPolicy(
+            rules=[
+                RetryRule(
+                    exception="customer360.errors.QualityGateBlocked",
+                    action=RetryAction.FAIL,
+                    reason="the quality gate blocked the run: retrying the same data cannot pass",
+                )
+            ]
+        )
+    )
+    def quality_gate() -> dict:
+        from customer360 import pipeline
+
+        context = get_current_context()
+        for asset, events in (context.get("triggering_asset_events") or {}).items():
+            for event in events:
+                orchestration.log.info("triggered by %s: %s", getattr(asset, "uri", asset), event.extra)
+        return orchestration.summarise(pipeline.validate(orchestration.run_context(context)))
+
+    @task(execution_timeout=timedelta(hours=2))
+    def resolve() -> dict:
+        from customer360 import pipeline
+
+        context = get_current_context()
+        full = bool(context["params"].get("full_resolution"))
+        return orchestration.summarise(pipeline.resolve(orchestration.run_context(context), full=full))
+
+    @task(outlets=[MARTS, PUBLISHED])
+    def publish(gate: dict, resolution: dict) -> dict:
+        from customer360 import pipeline
+
+        ctx = orchestration.run_context(get_current_context())
+        published = orchestration.summarise(pipeline.publish(ctx))
+        stages = {"quality_gate": gate, "resolve": resolution, "publish": published}
+        summary = orchestration.run_summary(ctx.config, ctx.run_id, stages)
+        orchestration.log.info("%s", orchestration.format_summary(summary))
+        return summary
+
+    gate = quality_gate()
+    staging = orchestration.dbt_task_group(CONFIG, "dbt_staging", orchestration.DBT_STAGING)
+    resolution = resolve()
+    marts = orchestration.dbt_task_group(CONFIG, "dbt_marts", orchestration.DBT_MARTS)
+    published = publish(gate, resolution)
+    chain(gate, staging, resolution, marts, published)
+
+
+customer_360()

@@ -1,0 +1,76 @@
+"""A small demo world run through the real pipeline once per test session, for integration tests to read.
+
+`demo_pipeline` (session scope) generates the demo silos for a few hundred people, serves the helpdesk stand-in,
+and runs every stage of `c360 run` on a fresh warehouse in a temp directory. Tests must treat it as read-only;
+a test that changes state copies it first with `copy_demo(demo_pipeline, tmp_path)`.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from customer360 import pipeline
+from customer360.config import Config, load_config
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO_PEOPLE = 400
+DEMO_SEED = 11
+
+
+@dataclass
+class DemoRun:
+    root: Path  # holds customer360.yml, data/ and silos/
+    config: Config
+    summary: pipeline.RunSummary
+    silos: Path
+
+    @property
+    def labels(self) -> Path:
+        return self.silos / "labels.csv"
+
+
+def write_demo_config(root: Path, silos: Path, helpdesk_url: str) -> Path:
+    """The repository's customer360.yml with paths pointed into `root` (the committed file stays the example)."""
+    text = (REPO / "customer360.yml").read_text(encoding="utf-8")
+    text = text.replace("${C360_DATA_DIR:-data}", str(root / "data"))
+    text = text.replace("${C360_SILOS_DIR:-data/silos}", str(silos))
+    text = text.replace("${C360_HELPDESK_URL:-http://127.0.0.1:8765/api/v2}", helpdesk_url)
+    text = text.replace("entity_resolution/specs/customer.yml", str(REPO / "entity_resolution/specs/customer.yml"))
+    path = root / "customer360.yml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def run_demo_pipeline(root: Path, people: int = DEMO_PEOPLE, seed: int = DEMO_SEED, upto: int | None = None) -> DemoRun:
+    from customer360.demo.generator import generate_silos
+    from customer360.demo.helpdesk_api import HelpdeskAPI
+
+    silos = root / "silos"
+    generate_silos(silos, people=people, seed=seed, upto=upto)
+    with HelpdeskAPI(silos / "service") as api:
+        config = load_config(write_demo_config(root, silos, api.base_url))
+        ctx = pipeline.RunContext.new(config)
+        summary = pipeline.run_pipeline(ctx, pipeline.default_stages())
+    return DemoRun(root, config, summary, silos)
+
+
+@pytest.fixture(scope="session")
+def demo_pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
+    root = tmp_path_factory.mktemp("demo")
+    run = run_demo_pipeline(root)
+    assert run.summary.exit_code == 0, f"demo pipeline failed: {run.summary.status}: {run.summary.message}"
+    yield run
+
+
+def copy_demo(run: DemoRun, target: Path) -> DemoRun:
+    """A private copy (warehouse, state, silos) that a test may change; the config points at the copy."""
+    shutil.copytree(run.root, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.wal"))
+    text = (target / "customer360.yml").read_text(encoding="utf-8").replace(str(run.root), str(target))
+    (target / "customer360.yml").write_text(text, encoding="utf-8")
+    return DemoRun(target, load_config(target / "customer360.yml"), run.summary, target / "silos")
+

@@ -1,0 +1,174 @@
+"""Fast tests of the resolution logic that needs no Splink model: guard-railed clustering, stable IDs,
+decisions and evaluation, on tiny inline tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from entity_resolution import decisions, stable_ids
+from entity_resolution.clustering import constrained_clusters
+from entity_resolution.evaluate import evaluate
+
+# -- clustering with cannot-link constraints ---------------------------------------------------------------------
+
+
+def test_weak_record_cannot_chain_two_people() -> None:
+    # B ("A. Müller", family e-mail) links strongly to both Anna (A) and Anton (C); A and C cannot be one person.
+    result = constrained_clusters(
+        nodes=["A", "B", "C"],
+        links=[("A", "B", 12.0), ("B", "C", 9.0)],
+        cannot_link={("A", "C")},
+        cap=10,
+    )
+    assert result.cluster_of == {"A": "A", "B": "A", "C": "C"}
+    assert result.refused == [("B", "C", "would put A and C together, which cannot link")]
+
+
+def test_strongest_link_wins_regardless_of_input_order() -> None:
+    links = [("B", "C", 15.0), ("A", "B", 9.0)]
+    result = constrained_clusters(["A", "B", "C"], links, {("A", "C")}, cap=10)
+    assert result.cluster_of == {"A": "A", "B": "B", "C": "B"}
+    assert constrained_clusters(["C", "B", "A"], list(reversed(links)), {("A", "C")}, cap=10).cluster_of == result.cluster_of
+
+
+def test_size_cap_refuses_links_that_would_grow_a_cluster_past_it() -> None:
+    nodes = [f"r{i}" for i in range(5)]
+    links = [(f"r{i}", f"r{i + 1}", 10.0 - i) for i in range(4)]
+    result = constrained_clusters(nodes, links, set(), cap=3)
+    sizes = sorted(list(result.cluster_of.values()).count(name) for name in set(result.cluster_of.values()))
+    assert sizes == [2, 3]
+    assert all("size cap of 3" in reason for _, _, reason in result.refused)
+
+
+# -- stable customer IDs -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def er_con() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("create schema entity_resolution")
+    con.execute("create table entity_resolution.records (record_key varchar, source_system varchar, source_record_id varchar)")
+    con.execute("create table entity_resolution.components (record_key varchar, component_key varchar, cluster_key varchar)")
+    con.execute(
+        "create table entity_resolution.links (record_key_l varchar, record_key_r varchar, match_probability double,"
+        " is_accepted boolean)"
+    )
+    return con
+
+
+def _cluster(con: duckdb.DuckDBPyConnection, run_id: str, clusters: list[list[str]]) -> dict[str, int]:
+    con.execute("delete from entity_resolution.records; delete from entity_resolution.components")
+    for members in clusters:
+        for key in members:
+            system, record_id = key.split(":")
+            con.execute("insert into entity_resolution.records values (?, ?, ?)", [key, system, record_id])
+            con.execute("insert into entity_resolution.components values (?, ?, ?)", [key, min(members), min(members)])
+    return stable_ids.assign_customer_ids(con, run_id)
+
+
+def _ids(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    return dict(con.execute("select record_key, customer_id from entity_resolution.identity_map").fetchall())
+
+
+def _history(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple]:
+    return con.execute(
+        "select event, customer_id, related_customer_id, records from entity_resolution.customer_id_history"
+        " where run_id = ? order by event, customer_id",
+        [run_id],
+    ).fetchall()
+
+
+def test_ids_survive_reruns_merges_and_splits(er_con: duckdb.DuckDBPyConnection) -> None:
+    con = er_con
+    assert _cluster(con, "run1", [["s:1", "s:2"], ["m:1"], ["m:2", "m:3"]]) == {"created": 3}
+    first = _ids(con)
+    assert first == {"s:1": "C000000003", "s:2": "C000000003", "m:1": "C000000001", "m:2": "C000000002", "m:3": "C000000002"}
+
+    # the same clusters again: nothing changes, nothing recorded
+    assert _cluster(con, "run2", [["s:1", "s:2"], ["m:1"], ["m:2", "m:3"]]) == {}
+    assert _ids(con) == first
+
+    # m:1 joins s:1/s:2 -> the larger customer keeps its ID, the other is recorded as merged into it
+    assert _cluster(con, "run3", [["s:1", "s:2", "m:1"], ["m:2", "m:3"]]) == {"merged": 1}
+    assert set(_ids(con).values()) == {"C000000003", "C000000002"}
+    assert _history(con, "run3") == [("merged", "C000000001", "C000000003", 1)]
+    status = con.execute("select status, merged_into from entity_resolution.customers where customer_id = 'C000000001'").fetchone()
+    assert status == ("merged", "C000000003")
+
+    # a split: the larger part keeps the ID, the rest gets a new one recorded as split from it
+    assert _cluster(con, "run4", [["s:1", "s:2"], ["m:1"], ["m:2", "m:3"]]) == {"split": 1}
+    ids = _ids(con)
+    assert ids["s:1"] == ids["s:2"] == "C000000003"
+    assert ids["m:1"] == "C000000004"  # a merged ID is never reused
+    assert _history(con, "run4") == [("split", "C000000004", "C000000003", 1)]
+
+
+def test_vanished_records_retire_their_customer(er_con: duckdb.DuckDBPyConnection) -> None:
+    _cluster(er_con, "run1", [["s:1"], ["s:2"]])
+    assert _cluster(er_con, "run2", [["s:1"]]) == {"retired": 1}
+    assert er_con.execute("select count(*) from entity_resolution.customers where status = 'retired'").fetchone() == (1,)
+
+
+def test_records_moving_between_surviving_customers_are_recorded(er_con: duckdb.DuckDBPyConnection) -> None:
+    _cluster(er_con, "run1", [["a:1", "a:2", "a:3"], ["b:1", "b:2", "b:3"]])
+    before = _ids(er_con)
+    assert _cluster(er_con, "run2", [["a:1", "a:2"], ["a:3", "b:1", "b:2", "b:3"]]) == {"records_moved": 1}
+    after = _ids(er_con)
+    assert after["a:1"] == before["a:1"] and after["b:1"] == before["b:1"] and after["a:3"] == before["b:1"]
+
+
+# -- decisions ---------------------------------------------------------------------------------------------------
+
+
+def test_latest_decision_per_pair_wins(tmp_path: Path) -> None:
+    decisions.add_decision(tmp_path, "sales:2", "sales:1", "same", "alice", "same phone and birthday")
+    decisions.add_decision(tmp_path, "sales:1", "sales:2", "different", "bob", "twins, checked by phone")
+    latest = decisions.list_decisions(tmp_path)
+    assert [(d.record_key_l, d.record_key_r, d.decision, d.decided_by) for d in latest] == [
+        ("sales:1", "sales:2", "different", "bob")
+    ]
+    assert len(decisions.list_decisions(tmp_path, include_superseded=True)) == 2
+    con = duckdb.connect()
+    con.execute("create schema entity_resolution")
+    decisions.sync_to_warehouse(con, tmp_path)
+    assert con.execute("select record_key_l, record_key_r, decision from entity_resolution.decisions").fetchall() == [
+        ("sales:1", "sales:2", "different")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("record_a", "record_b", "decision", "message"),
+    [
+        ("sales:1", "sales:1", "same", "two different records"),
+        ("sales1", "sales:2", "same", "<source_system>:<source_record_id>"),
+        ("sales:1", "sales:2", "maybe", "decision must be one of"),
+    ],
+)
+def test_bad_decisions_are_refused_with_a_reason(tmp_path: Path, record_a: str, record_b: str, decision: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        decisions.add_decision(tmp_path, record_a, record_b, decision, "alice")
+
+
+# -- evaluation --------------------------------------------------------------------------------------------------
+
+
+def test_pairwise_precision_recall_and_cluster_counts(tmp_path: Path) -> None:
+    con = duckdb.connect()
+    con.execute(
+        """
+        create table identity_map as select * from (values
+            ('s', '1', 'C1'), ('s', '2', 'C1'), ('m', '1', 'C1'),   -- s:1, s:2 are person P; m:1 is Q (false merge)
+            ('m', '2', 'C2'), ('m', '3', 'C3')                        -- m:2, m:3 are person R (missed link)
+        ) t(source_system, source_record_id, customer_id)
+        """
+    )
+    labels = tmp_path / "labels.csv"
+    labels.write_text("source_system,source_record_id,entity_id\ns,1,P\ns,2,P\nm,1,Q\nm,2,R\nm,3,R\nx,9,Z\n")
+    result = evaluate(con, labels, identity_map="identity_map")
+    assert (result.true_pairs, result.predicted_pairs, result.true_positive_pairs) == (2, 3, 1)
+    assert result.precision == pytest.approx(1 / 3) and result.recall == pytest.approx(1 / 2)
+    assert result.f1 == pytest.approx(0.4)
+    assert (result.customers, result.entities, result.exact_clusters, result.labels_unmatched) == (3, 3, 0, 1)
