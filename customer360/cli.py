@@ -16,6 +16,7 @@ from rich.table import Table
 
 from customer360 import pipeline
 from customer360.config import ConfigError, default_config_path, load_config
+from customer360.publish import cli as publish_cli
 
 app = typer.Typer(
     name="c360",
@@ -30,6 +31,7 @@ app = typer.Typer(
 )
 decisions_app = typer.Typer(help="Human decisions: records that are (not) the same person. Every later run obeys them.")
 app.add_typer(decisions_app, name="decisions")
+app.add_typer(publish_cli)  # c360 publish, c360 snapshots, c360 docs (customer360/publish.py)
 
 console = Console()
 err = Console(stderr=True)
@@ -293,6 +295,29 @@ def decisions_list(
         table.add_row(str(decision.decision_id), decision.record_key_l, decision.record_key_r, decision.decision,
                       decision.decided_by, decision.decided_at, decision.reason or "")
     console.print(table)
+
+
+@app.command()
+def bench(
+    people: Annotated[int, typer.Option(help="how many demo people to generate")] = 100_000,
+    seed: Annotated[int, typer.Option(help="random seed")] = 42,
+    work_dir: Annotated[Path, typer.Option(help="scratch folder for silos and warehouse")] = Path("data/bench"),
+    save: Annotated[bool, typer.Option(help="write bench/results.json (commit it with the machine details)")] = True,
+) -> None:
+    """Benchmark: per-stage wall time and peak memory, resolution vs. a bare Splink yardstick, incremental +1 %."""
+    from customer360 import bench as benchmark
+
+    _setup(None)
+    console.print(f"benchmark: {people:,} people in {work_dir}")
+    result = benchmark.run_bench(work_dir / f"people-{people}", people, seed, progress=console.print)
+    table = Table("stage", "seconds", "peak memory (MiB)", title=f"customer360 benchmark, {people:,} people")
+    for timing in result.stages:
+        table.add_row(timing.stage, f"{timing.seconds:,.1f}", f"{timing.peak_memory_mib:,.0f}")
+    console.print(table)
+    for name, value in {**result.ratios, **result.accuracy}.items():
+        console.print(f"  {name}: {value}")
+    if save:
+        console.print(f"results saved to {benchmark.save(result)}")
 
 
 # -- passthrough -----------------------------------------------------------------------------------------------------

@@ -56,8 +56,8 @@ def raw_asset_uri(source: str) -> str:
     return f"c360://raw/{source}"
 
 
-MARTS_ASSET_URI = "c360://marts"  # the marts in the warehouse (marts.customer_identity_map, ...)
-PUBLISHED_ASSET_URI = "c360://published"  # the read-only snapshot the console and BI tools read
+MARTS_ASSET_URI = "c360://warehouse/marts"  # the marts in the warehouse (marts.customer_identity_map, ...)
+PUBLISHED_ASSET_URI = "c360://published/snapshot"  # the read-only snapshot the console and BI tools read
 
 
 def dag_config() -> Config:

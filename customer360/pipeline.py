@@ -59,6 +59,16 @@ def ingest(ctx: RunContext, sources: list[str] | None = None, progress: bool = F
     return run_ingest(ctx.config, sources=sources, run_id=ctx.run_id, loaded_at=ctx.started_at, progress=progress)
 
 
+def validate(ctx: RunContext) -> Any:
+    """Quality gate (Great Expectations): bad rows to quarantine; a broken batch is rejected and stops the run."""
+    from expectations.runner import validate as run_gate
+
+    report = run_gate(ctx.config, ctx.run_id, as_of=ctx.started_at)
+    if report.blocked:
+        raise QualityGateBlocked(report.message())
+    return report
+
+
 def staging(ctx: RunContext) -> Any:
     """dbt: seeds, staging views and intermediate tables: everything upstream of entity resolution."""
     from customer360 import transform
@@ -115,6 +125,13 @@ def marts(ctx: RunContext) -> Any:
     return transform.build(ctx.config, select="source:entity_resolution+ marts")
 
 
+def publish(ctx: RunContext) -> Any:
+    """Publish the marts as a read-only snapshot (+ Parquet) for readers; a failure keeps the last good one current."""
+    from customer360.publish import publish as publish_marts
+
+    return publish_marts(ctx.config, ctx.run_id)
+
+
 # -- the whole chain -----------------------------------------------------------------------------------------------
 
 
@@ -133,9 +150,11 @@ Stage = tuple[str, Callable[[RunContext], Any]]
 def default_stages(full: bool = False, sources: list[str] | None = None, progress: bool = False) -> list[Stage]:
     return [
         ("ingest", lambda ctx: ingest(ctx, sources=sources, progress=progress)),
+        ("validate", validate),
         ("staging", staging),
         ("resolve", lambda ctx: resolve(ctx, full=full)),
         ("marts", marts),
+        ("publish", publish),
     ]
 
 

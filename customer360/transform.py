@@ -48,7 +48,7 @@ def dbt_vars(config: Config) -> dict[str, object]:
                 "where": mapping.where,
             }
         )
-    return {"c360_identity_mappings": mappings}
+    return {"c360_identity_mappings": mappings, "c360_cluster_size_cap": config.resolution.cluster_size_cap}
 
 
 def dbt_environment(config: Config) -> dict[str, str]:

@@ -163,13 +163,25 @@ def blocking_rule(rule: Any) -> Any:
 
 
 def load_spec(path: str | Path) -> ModelSpec:
+    """Read a spec. `extends: <other spec>` starts from another spec; keys given here replace its keys (mappings
+    are merged key by key, lists are replaced), so a data set can tune guard rails without copying comparisons."""
     file = Path(path)
     if not file.is_absolute() and not file.exists():
         file = SPEC_DIR / file.name
     if not file.is_file():
         raise SpecError(f"{path}: model spec not found")
     raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+    if "extends" in raw:
+        base = load_spec((file.parent / raw.pop("extends")).resolve()).raw
+        raw = _merged(base, raw)
     for key in ("name", "version", "columns", "comparisons", "blocking_rules_to_generate_predictions"):
         if key not in raw:
             raise SpecError(f"{file}: missing key '{key}'")
     return ModelSpec(file, raw)
+
+
+def _merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        merged[key] = _merged(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+    return merged

@@ -15,6 +15,26 @@ from customer360.config import Config, load_config
 console = Console()
 
 
+REPO = Path(__file__).resolve().parents[2]
+
+
+def write_config(root: Path, silos: Path, helpdesk_url: str) -> Path:
+    """A copy of the repository's customer360.yml with data, silos and helpdesk URL pointed at `root` (used by
+    tests and the benchmark, so they run the same configuration as the demo without touching ./data)."""
+    text = (REPO / "customer360.yml").read_text(encoding="utf-8")
+    replacements = {
+        "${C360_DATA_DIR:-data}": str(root / "data"),
+        "${C360_SILOS_DIR:-data/silos}": str(silos),
+        "${C360_HELPDESK_URL:-http://127.0.0.1:8765/api/v2}": helpdesk_url,
+        "entity_resolution/specs/customer.yml": str(REPO / "entity_resolution/specs/customer.yml"),
+    }
+    for old, new in replacements.items():
+        text = text.replace(old, new)
+    path = root / "customer360.yml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def silos_dir(config: Config) -> Path:
     return config.root / os.environ.get("C360_SILOS_DIR", "data/silos")
 

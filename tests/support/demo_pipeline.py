@@ -17,7 +17,8 @@ import pytest
 from customer360 import pipeline
 from customer360.config import Config, load_config
 
-REPO = Path(__file__).resolve().parents[2]
+from customer360.demo.run import REPO  # noqa: F401 - re-exported for tests
+from customer360.demo.run import write_config as write_demo_config  # noqa: F401 - re-exported for tests
 DEMO_PEOPLE = 400
 DEMO_SEED = 11
 
@@ -34,26 +35,15 @@ class DemoRun:
         return self.silos / "labels.csv"
 
 
-def write_demo_config(root: Path, silos: Path, helpdesk_url: str) -> Path:
-    """The repository's customer360.yml with paths pointed into `root` (the committed file stays the example)."""
-    text = (REPO / "customer360.yml").read_text(encoding="utf-8")
-    text = text.replace("${C360_DATA_DIR:-data}", str(root / "data"))
-    text = text.replace("${C360_SILOS_DIR:-data/silos}", str(silos))
-    text = text.replace("${C360_HELPDESK_URL:-http://127.0.0.1:8765/api/v2}", helpdesk_url)
-    text = text.replace("entity_resolution/specs/customer.yml", str(REPO / "entity_resolution/specs/customer.yml"))
-    path = root / "customer360.yml"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
 def run_demo_pipeline(root: Path, people: int = DEMO_PEOPLE, seed: int = DEMO_SEED, upto: int | None = None) -> DemoRun:
     from customer360.demo.generator import generate_silos
     from customer360.demo.helpdesk_api import HelpdeskAPI
+    from customer360.demo.run import write_config
 
     silos = root / "silos"
     generate_silos(silos, people=people, seed=seed, upto=upto)
     with HelpdeskAPI(silos / "service") as api:
-        config = load_config(write_demo_config(root, silos, api.base_url))
+        config = load_config(write_config(root, silos, api.base_url))
         ctx = pipeline.RunContext.new(config)
         summary = pipeline.run_pipeline(ctx, pipeline.default_stages())
     return DemoRun(root, config, summary, silos)

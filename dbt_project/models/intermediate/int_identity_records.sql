@@ -47,6 +47,7 @@ cleaned as (
         date_of_birth,
         {{ c360_clean_text('street') }} as street_clean,
         regexp_replace(postcode, '[^0-9]', '', 'g') as postcode_digits,
+        {{ c360_clean_text('postcode') }} as postcode_clean,
         {{ c360_clean_text('city') }} as city_clean,
         coalesce({{ c360_country_code('country') }}, 'DE') as country_code,
         nullif(list_filter(reference_numbers, reference -> nullif(trim(reference), '') is not null), []) as reference_numbers,
@@ -186,8 +187,9 @@ standardised as (
         nullif(trim(regexp_extract(street_folded, '^(.*?)\s*([0-9]+\s*[a-z]?)?$', 1)), '') as street_name_folded,
         nullif(replace(regexp_extract(street_folded, '^(.*?)\s*([0-9]+\s*[a-z]?)?$', 2), ' ', ''), '') as house_number,
         case
-            when country_code = 'DE' and length(postcode_digits) = 5 then postcode_digits
-            when country_code in ('AT', 'CH') and length(postcode_digits) = 4 then postcode_digits
+            when country_code = 'DE' then case when length(postcode_digits) = 5 then postcode_digits end
+            when country_code in ('AT', 'CH') then case when length(postcode_digits) = 4 then postcode_digits end
+            else nullif(upper(regexp_replace(postcode_clean, '\s+', '', 'g')), '')
         end as postcode,
         city_clean as city_std,
         city_folded,

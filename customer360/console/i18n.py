@@ -1,0 +1,256 @@
+"""German and English UI text. Which language: ?lang=de|en (remembered), the user's setting, the language cookie,
+the browser's Accept-Language, then German (the demo retailer is German)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+LANGUAGES = ("de", "en")
+DEFAULT_LANGUAGE = "de"
+
+TEXT: dict[str, dict[str, str]] = {
+    # frame
+    "app.title": {"en": "Customer 360 — agent console", "de": "Kunde 360 — Service-Konsole"},
+    "app.brand": {"en": "Customer 360", "de": "Kunde 360"},
+    "nav.search": {"en": "Search", "de": "Suche"},
+    "nav.audit": {"en": "Audit log", "de": "Protokoll"},
+    "nav.users": {"en": "Users", "de": "Benutzer"},
+    "nav.api": {"en": "API", "de": "API"},
+    "nav.logout": {"en": "Log out", "de": "Abmelden"},
+    "nav.language": {"en": "Language", "de": "Sprache"},
+    "nav.signed_in_as": {"en": "Signed in as", "de": "Angemeldet als"},
+    "snapshot.label": {"en": "Data as of", "de": "Datenstand"},
+    "skip": {"en": "Skip to content", "de": "Zum Inhalt springen"},
+    # login
+    "login.title": {"en": "Sign in", "de": "Anmelden"},
+    "login.username": {"en": "Username", "de": "Benutzername"},
+    "login.password": {"en": "Password", "de": "Passwort"},
+    "login.submit": {"en": "Sign in", "de": "Anmelden"},
+    "login.failed": {"en": "Wrong username or password.", "de": "Benutzername oder Passwort falsch."},
+    "login.throttled": {
+        "en": "Too many failed attempts. Please wait {seconds} seconds and try again.",
+        "de": "Zu viele Fehlversuche. Bitte {seconds} Sekunden warten und erneut versuchen.",
+    },
+    "login.logged_out": {"en": "You are logged out.", "de": "Sie sind abgemeldet."},
+    "login.expired": {"en": "Please sign in.", "de": "Bitte melden Sie sich an."},
+    # search
+    "search.placeholder": {
+        "en": "Name, e-mail, phone, customer or record ID, order number",
+        "de": "Name, E-Mail, Telefon, Kunden- oder Datensatz-ID, Bestellnummer",
+    },
+    "search.button": {"en": "Search", "de": "Suchen"},
+    "search.hint": {
+        "en": "Typos and spellings are fine: Müller = Mueller = Muller; phone numbers in any format.",
+        "de": "Tippfehler und Schreibweisen sind kein Problem: Müller = Mueller = Muller; Telefon in jedem Format.",
+    },
+    "search.results": {"en": "{count} results for “{query}”", "de": "{count} Treffer für „{query}“"},
+    "search.none": {"en": "No customer found for “{query}”.", "de": "Kein Kunde gefunden für „{query}“."},
+    "search.truncated": {
+        "en": "More customers match. Add a first name, town, postcode or birth year.",
+        "de": "Es passen weitere Kunden. Vorname, Ort, PLZ oder Geburtsjahr ergänzen.",
+    },
+    "search.took": {"en": "{ms} ms", "de": "{ms} ms"},
+    "search.score": {"en": "Match", "de": "Treffer"},
+    "search.matched_on": {"en": "Found by", "de": "Gefunden über"},
+    "match.name": {"en": "name", "de": "Name"},
+    "match.email": {"en": "e-mail", "de": "E-Mail"},
+    "match.phone": {"en": "phone", "de": "Telefon"},
+    "match.customer_id": {"en": "customer ID", "de": "Kunden-ID"},
+    "match.record_id": {"en": "source record ID", "de": "Quell-ID"},
+    "match.order_number": {"en": "order number", "de": "Bestellnummer"},
+    # customer page
+    "customer.merged_notice": {
+        "en": "Customer ID {requested} was merged into {current}: showing {current}.",
+        "de": "Die Kunden-ID {requested} wurde mit {current} zusammengeführt: Anzeige von {current}.",
+    },
+    "customer.not_found": {"en": "No customer {id} in the current data.", "de": "Kein Kunde {id} im aktuellen Datenstand."},
+    "customer.records": {"en": "{count} source records", "de": "{count} Quelldatensätze"},
+    "customer.golden": {"en": "Contact data", "de": "Kontaktdaten"},
+    "customer.golden_hint": {
+        "en": "The best value of every source; the source is shown beside it.",
+        "de": "Der beste Wert aller Quellen; die Quelle steht daneben.",
+    },
+    "customer.source": {"en": "source", "de": "Quelle"},
+    "customer.nba": {"en": "Next best action", "de": "Nächste beste Aktion"},
+    "customer.nba_none": {"en": "No recommendation.", "de": "Keine Empfehlung."},
+    "customer.reason": {"en": "Why", "de": "Warum"},
+    "customer.priority": {"en": "Priority", "de": "Priorität"},
+    "customer.risks": {"en": "Risk flags", "de": "Warnhinweise"},
+    "customer.no_risks": {"en": "No risk flags.", "de": "Keine Warnhinweise."},
+    "customer.kpis": {"en": "At a glance", "de": "Auf einen Blick"},
+    "customer.consent": {"en": "Consent", "de": "Einwilligung"},
+    "customer.timeline": {"en": "Timeline", "de": "Verlauf"},
+    "customer.timeline_all": {"en": "All channels", "de": "Alle Kanäle"},
+    "customer.timeline_empty": {"en": "No touchpoints.", "de": "Keine Kontaktpunkte."},
+    "customer.newer": {"en": "Newer", "de": "Neuere"},
+    "customer.older": {"en": "Older", "de": "Ältere"},
+    "customer.page_of": {"en": "{first}–{last} of {total}", "de": "{first}–{last} von {total}"},
+    "customer.orders": {"en": "Orders", "de": "Bestellungen"},
+    "customer.tickets": {"en": "Tickets", "de": "Tickets"},
+    "customer.campaigns": {"en": "Campaigns", "de": "Kampagnen"},
+    "customer.none": {"en": "None.", "de": "Keine."},
+    "customer.latest_of": {"en": "latest {shown} of {total}", "de": "neueste {shown} von {total}"},
+    "customer.why": {"en": "Why are these records one customer?", "de": "Warum sind diese Datensätze ein Kunde?"},
+    "customer.why_single": {
+        "en": "A single source record: nothing links it to another record.",
+        "de": "Ein einzelner Quelldatensatz: nichts verbindet ihn mit einem anderen.",
+    },
+    "customer.link": {"en": "Link", "de": "Verknüpfung"},
+    "customer.weight": {"en": "weight", "de": "Gewicht"},
+    "customer.probability": {"en": "probability", "de": "Wahrscheinlichkeit"},
+    "customer.record": {"en": "Record", "de": "Datensatz"},
+    "customer.not_same": {"en": "Not the same person…", "de": "Nicht dieselbe Person…"},
+    "customer.not_same_confirm": {"en": "Separate this record", "de": "Datensatz abtrennen"},
+    "customer.not_same_reason": {"en": "Reason (optional)", "de": "Grund (optional)"},
+    "customer.not_same_help": {
+        "en": "Records that this record is not the same person as the other records of this customer. "
+              "The next pipeline run separates it.",
+        "de": "Hält fest, dass dieser Datensatz nicht dieselbe Person ist wie die anderen Datensätze dieses Kunden. "
+              "Der nächste Pipeline-Lauf trennt ihn ab.",
+    },
+    "customer.decision_saved": {
+        "en": "Recorded: {record} is not the same person as the other {count} record(s). "
+              "It is separated in the next pipeline run.",
+        "de": "Gespeichert: {record} ist nicht dieselbe Person wie die anderen {count} Datensätze. "
+              "Der nächste Pipeline-Lauf trennt ihn ab.",
+    },
+    "customer.decisions": {"en": "Recorded decisions", "de": "Erfasste Entscheidungen"},
+    "customer.pending": {"en": "applies from the next run", "de": "gilt ab dem nächsten Lauf"},
+    "customer.applied": {"en": "applied", "de": "angewendet"},
+    "customer.missing": {
+        "en": "Not in this snapshot yet: {tables}.",
+        "de": "In diesem Datenstand noch nicht vorhanden: {tables}.",
+    },
+    "customer.back": {"en": "Back to search", "de": "Zurück zur Suche"},
+    # field labels
+    "field.customer_id": {"en": "Customer ID", "de": "Kunden-ID"},
+    "field.full_name": {"en": "Name", "de": "Name"},
+    "field.first_name": {"en": "First name", "de": "Vorname"},
+    "field.last_name": {"en": "Last name", "de": "Nachname"},
+    "field.email": {"en": "E-mail", "de": "E-Mail"},
+    "field.phone_e164": {"en": "Phone", "de": "Telefon"},
+    "field.date_of_birth": {"en": "Date of birth", "de": "Geburtsdatum"},
+    "field.street": {"en": "Street", "de": "Straße"},
+    "field.postcode": {"en": "Postcode", "de": "PLZ"},
+    "field.city": {"en": "Town", "de": "Ort"},
+    "field.country_code": {"en": "Country", "de": "Land"},
+    "field.address": {"en": "Address", "de": "Adresse"},
+    "field.source_systems": {"en": "Sources", "de": "Quellen"},
+    "field.lifetime_value": {"en": "Lifetime value", "de": "Kundenwert (gesamt)"},
+    "field.order_count": {"en": "Orders", "de": "Bestellungen"},
+    "field.last_order_date": {"en": "Last order", "de": "Letzte Bestellung"},
+    "field.average_order_value": {"en": "Average order", "de": "Ø Bestellwert"},
+    "field.open_ticket_count": {"en": "Open tickets", "de": "Offene Tickets"},
+    "field.ticket_count": {"en": "Tickets", "de": "Tickets"},
+    "field.last_contact_at": {"en": "Last contact", "de": "Letzter Kontakt"},
+    "field.last_contact_channel": {"en": "Last channel", "de": "Letzter Kanal"},
+    "field.average_csat": {"en": "Ø satisfaction (1–5)", "de": "Ø Zufriedenheit (1–5)"},
+    "field.email_opens_90d": {"en": "E-mail opens (90 d)", "de": "E-Mail-Öffnungen (90 T.)"},
+    "field.email_clicks_90d": {"en": "E-mail clicks (90 d)", "de": "E-Mail-Klicks (90 T.)"},
+    "field.source_record_count": {"en": "Source records", "de": "Quelldatensätze"},
+    "field.is_newsletter_subscribed": {"en": "Newsletter", "de": "Newsletter"},
+    "field.newsletter_consent_status": {"en": "Newsletter consent", "de": "Newsletter-Einwilligung"},
+    "field.newsletter_consent_changed_at": {"en": "Consent changed", "de": "Einwilligung geändert"},
+    "field.occurred_at": {"en": "When", "de": "Wann"},
+    "field.channel": {"en": "Channel", "de": "Kanal"},
+    "field.touchpoint_type": {"en": "Type", "de": "Art"},
+    "field.summary": {"en": "What", "de": "Was"},
+    "field.outcome": {"en": "Outcome", "de": "Ergebnis"},
+    "field.sentiment": {"en": "Sentiment", "de": "Stimmung"},
+    "field.order_number": {"en": "Order", "de": "Bestellung"},
+    "field.ordered_at": {"en": "Ordered", "de": "Bestellt"},
+    "field.status": {"en": "Status", "de": "Status"},
+    "field.total_amount": {"en": "Total", "de": "Summe"},
+    "field.subject": {"en": "Subject", "de": "Betreff"},
+    "field.created_at": {"en": "Opened", "de": "Eröffnet"},
+    "field.priority": {"en": "Priority", "de": "Priorität"},
+    "field.csat_score": {"en": "Rating", "de": "Bewertung"},
+    "field.campaign_name": {"en": "Campaign", "de": "Kampagne"},
+    "field.event_type": {"en": "Event", "de": "Ereignis"},
+    "field.best_match_probability": {"en": "Best link", "de": "Beste Verknüpfung"},
+    "field.record_key": {"en": "Record", "de": "Datensatz"},
+    # flags and values
+    "risk.has_open_complaint": {"en": "Open complaint", "de": "Offene Reklamation"},
+    "risk.is_value_dropping": {"en": "Value dropping", "de": "Umsatz rückläufig"},
+    "risk.has_recent_bad_experience": {"en": "Recent bad experience", "de": "Kürzlich schlechte Erfahrung"},
+    "value.yes": {"en": "yes", "de": "ja"},
+    "value.no": {"en": "no", "de": "nein"},
+    "value.subscribed": {"en": "subscribed", "de": "abonniert"},
+    "value.not_subscribed": {"en": "not subscribed", "de": "nicht abonniert"},
+    "value.open": {"en": "open", "de": "offen"},
+    "value.complaint": {"en": "complaint", "de": "Reklamation"},
+    "value.returned": {"en": "returned", "de": "retourniert"},
+    # admin
+    "audit.title": {"en": "Audit log", "de": "Protokoll"},
+    "audit.when": {"en": "When", "de": "Wann"},
+    "audit.who": {"en": "Who", "de": "Wer"},
+    "audit.action": {"en": "Action", "de": "Aktion"},
+    "audit.customer": {"en": "Customer", "de": "Kunde"},
+    "audit.detail": {"en": "Detail", "de": "Detail"},
+    "audit.channel": {"en": "Channel", "de": "Kanal"},
+    "audit.filter": {"en": "Filter", "de": "Filtern"},
+    "audit.total": {"en": "{total} entries", "de": "{total} Einträge"},
+    "users.title": {"en": "Users", "de": "Benutzer"},
+    "users.role": {"en": "Role", "de": "Rolle"},
+    "users.active": {"en": "Active", "de": "Aktiv"},
+    "users.created": {"en": "Created", "de": "Angelegt"},
+    "users.add": {"en": "Add user", "de": "Benutzer anlegen"},
+    "users.display_name": {"en": "Display name", "de": "Anzeigename"},
+    "users.save_role": {"en": "Change role", "de": "Rolle ändern"},
+    "users.deactivate": {"en": "Deactivate", "de": "Deaktivieren"},
+    "users.activate": {"en": "Activate", "de": "Aktivieren"},
+    "users.reset_password": {"en": "Set password", "de": "Passwort setzen"},
+    "users.saved": {"en": "Saved.", "de": "Gespeichert."},
+    "role.agent": {"en": "agent", "de": "Service-Mitarbeiter"},
+    "role.analyst": {"en": "analyst", "de": "Analyst"},
+    "role.admin": {"en": "admin", "de": "Administrator"},
+    # errors
+    "error.title": {"en": "Something is not right", "de": "Da stimmt etwas nicht"},
+    "error.forbidden": {
+        "en": "Your role may not do this.", "de": "Ihre Rolle darf das nicht.",
+    },
+    "error.csrf": {
+        "en": "The form has expired. Please reload the page and try again.",
+        "de": "Das Formular ist abgelaufen. Bitte Seite neu laden und erneut versuchen.",
+    },
+    "error.no_snapshot": {
+        "en": "No data has been published yet. Run the pipeline (c360 demo or c360 run).",
+        "de": "Es wurden noch keine Daten veröffentlicht. Pipeline ausführen (c360 demo oder c360 run).",
+    },
+    "error.not_found": {"en": "Not found.", "de": "Nicht gefunden."},
+    "error.rate_limited": {"en": "Too many requests. Please slow down.", "de": "Zu viele Anfragen. Bitte langsamer."},
+}
+
+
+def translate(lang: str, key: str, **values: Any) -> str:
+    entry = TEXT.get(key)
+    if entry is None:
+        return key
+    text = entry.get(lang) or entry.get("en") or key
+    return text.format(**values) if values else text
+
+
+def has_text(key: str) -> bool:
+    return key in TEXT
+
+
+def negotiate(accept_language: str | None) -> str | None:
+    """The first supported language of an Accept-Language header (weights respected), or None."""
+    if not accept_language:
+        return None
+    choices = []
+    for index, part in enumerate(accept_language.split(",")[:20]):
+        pieces = part.strip().split(";")
+        tag = pieces[0].strip().lower()[:2]
+        weight = 1.0
+        for piece in pieces[1:]:
+            if piece.strip().startswith("q="):
+                try:
+                    weight = float(piece.strip()[2:])
+                except ValueError:
+                    weight = 0.0
+        choices.append((-weight, index, tag))
+    for _, _, tag in sorted(choices):
+        if tag in LANGUAGES:
+            return tag
+    return None

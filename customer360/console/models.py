@@ -1,0 +1,246 @@
+"""What the console shows, as pydantic models: the web pages, the JSON API and `c360 lookup` use the same ones.
+
+Fact rows allow extra fields: the marts may grow columns (docs/marts.md: "add columns freely"), and the API passes
+them through rather than dropping them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class ErrorResponse(BaseModel):
+    detail: str = Field(description="what went wrong, in a sentence")
+    code: str = Field(description="machine-readable error code, e.g. not_authenticated, forbidden, not_found")
+
+
+class SnapshotInfo(BaseModel):
+    file: str = Field(description="file name of the published snapshot answering the request")
+    published_at: datetime | None = None
+    opened_at: datetime | None = None
+    customers: int = 0
+    search_index_built_at: str | None = None
+
+
+class SearchHit(BaseModel):
+    customer_id: str
+    score: float = Field(description="1.0 = exact (ID, e-mail, phone or name); lower = similar (typos, variants)")
+    matched_on: list[str] = Field(description="customer_id, record_id, order_number, email, phone, name")
+    full_name: str | None = None
+    email: str | None = None
+    phone_e164: str | None = None
+    date_of_birth: str | None = None
+    postcode: str | None = None
+    city: str | None = None
+    source_systems: list[str] = []
+    record_count: int = 0
+
+
+class SearchResponse(BaseModel):
+    query: str
+    results: list[SearchHit]
+    candidates: int = Field(description="customers looked at before ranking")
+    truncated: bool = Field(description="more customers match than shown: refine the query")
+    took_ms: float
+    snapshot: SnapshotInfo
+
+
+class SourcedValue(BaseModel):
+    field: str
+    value: Any = None
+    source: str | None = Field(default=None, description="the source system the golden value came from")
+
+
+class RiskFlag(BaseModel):
+    code: str
+    active: bool
+
+
+class NextBestAction(_Open):
+    customer_id: str
+    action_code: str | None = None
+    action: str | None = None
+    reason: str | None = None
+    priority: int | None = None
+    rule_id: str | None = None
+
+
+class Order(_Open):
+    order_id: str | None = None
+    order_number: str | None = None
+    ordered_at: datetime | None = None
+    channel: str | None = None
+    status: str | None = None
+    total_amount: float | None = None
+    currency: str | None = None
+    is_returned: bool | None = None
+
+
+class Ticket(_Open):
+    ticket_id: str | None = None
+    subject: str | None = None
+    status: str | None = None
+    is_open: bool | None = None
+    priority: str | None = None
+    ticket_type: str | None = None
+    channel: str | None = None
+    is_complaint: bool | None = None
+    created_at: datetime | None = None
+    solved_at: datetime | None = None
+    csat_score: float | None = None
+
+
+class CampaignEvent(_Open):
+    event_id: str | None = None
+    campaign_id: str | None = None
+    campaign_name: str | None = None
+    event_type: str | None = None
+    occurred_at: datetime | None = None
+
+
+class Touchpoint(_Open):
+    touchpoint_id: str | None = None
+    occurred_at: datetime | None = None
+    channel: str | None = None
+    touchpoint_type: str | None = None
+    department: str | None = None
+    direction: str | None = None
+    source_system: str | None = None
+    source_id: str | None = None
+    summary: str | None = None
+    sentiment: str | None = None
+    outcome: str | None = None
+
+
+class ChannelCount(BaseModel):
+    channel: str
+    touchpoints: int
+
+
+class TimelinePage(BaseModel):
+    customer_id: str
+    channel: str | None = Field(default=None, description="the channel filter, if any")
+    page: int
+    page_size: int
+    total: int = Field(description="touchpoints matching the filter")
+    has_more: bool
+    items: list[Touchpoint]
+    channels: list[ChannelCount] = Field(default=[], description="every channel of this customer with its count")
+
+
+class Member(_Open):
+    record_key: str
+    source_system: str | None = None
+    source_record_id: str | None = None
+    full_name: str | None = None
+    email: str | None = None
+    phone_e164: str | None = None
+    date_of_birth: date | None = None
+    street: str | None = None
+    postcode: str | None = None
+    city: str | None = None
+    best_match_probability: float | None = None
+
+
+class Evidence(BaseModel):
+    comparison: str
+    level: str | None = None
+    match_weight: float
+
+
+class Link(BaseModel):
+    record_key_l: str
+    record_key_r: str
+    match_probability: float | None = None
+    match_weight: float | None = None
+    evidence: list[Evidence]
+
+
+class DecisionOut(BaseModel):
+    decision_id: int
+    record_key_l: str
+    record_key_r: str
+    decision: str
+    reason: str | None = None
+    decided_by: str
+    decided_at: str
+    pending: bool = Field(description="recorded after this snapshot was published: applies from the next run")
+
+
+class Explanation(BaseModel):
+    customer_id: str
+    members: list[Member]
+    links: list[Link]
+    decisions: list[DecisionOut] = []
+
+
+class Profile(BaseModel):
+    customer_id: str
+    requested_id: str
+    redirected: bool = Field(description="the requested ID was merged into customer_id")
+    full_name: str | None = None
+    golden: list[SourcedValue] = Field(description="the golden record, with the source of every value")
+    source_systems: list[str] = []
+    summary: dict[str, Any] = Field(default={}, description="customer_360 at a glance: value, orders, tickets, contact")
+    risk_flags: list[RiskFlag] = []
+    consent: dict[str, Any] = {}
+    next_best_action: NextBestAction | None = None
+    orders: list[Order] = []
+    order_count: int = 0
+    tickets: list[Ticket] = []
+    ticket_count: int = 0
+    campaigns: list[CampaignEvent] = []
+    campaign_event_count: int = 0
+    timeline: TimelinePage | None = None
+    explanation: Explanation | None = None
+    missing_tables: list[str] = Field(default=[], description="marts tables this snapshot does not have (yet)")
+    snapshot: SnapshotInfo
+
+
+class DecisionRequest(BaseModel):
+    record_key: str = Field(
+        min_length=3, max_length=300, pattern=r"^[a-z][a-z0-9_]*:.+$",
+        description="the member record that is not the same person as the others: <source_system>:<source_record_id>",
+    )
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class DecisionResponse(BaseModel):
+    customer_id: str
+    record_key: str
+    decisions: list[DecisionOut]
+    message: str
+
+
+class AuditEntry(BaseModel):
+    audit_id: int
+    at: str
+    username: str | None
+    role: str | None
+    action: str
+    customer_id: str | None = None
+    detail: str | None = None
+    channel: str | None = None
+    ip: str | None = None
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntry]
+    total: int
+    limit: int
+    offset: int
+
+
+class Me(BaseModel):
+    username: str
+    role: str
+    display_name: str | None = None
+    lang: str | None = None
+    permissions: list[str]

@@ -1,0 +1,426 @@
+"""Console state: users, roles, sessions, API tokens, the audit log and login throttling, in one SQLite file
+(`<state_dir>/console.sqlite`). The warehouse and the published snapshot stay read-only to the console.
+
+Passwords are hashed with Argon2id (argon2-cffi). Session and API tokens are random (secrets) and stored only as
+SHA-256 hashes, so a copy of this file gives no one a way in. Every function opens a per-thread connection in
+WAL mode, so several console workers and the CLI can use the file at the same time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+ROLES = ("agent", "analyst", "admin")
+# What each role may do (docs/console.md):
+#   agent    frontline staff: find customers, see everything about them, say "not the same person"
+#   analyst  data quality / data protection: find and view customers, read the audit log; no changes
+#   admin    manages users and API tokens, reads the audit log, and may do what an agent does
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "agent": frozenset({"search", "view", "decide"}),
+    "analyst": frozenset({"search", "view", "audit"}),
+    "admin": frozenset({"search", "view", "decide", "audit", "users"}),
+}
+USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")
+MIN_PASSWORD_LENGTH = 10
+TOKEN_PREFIX = "c360_"
+
+_SCHEMA = """
+create table if not exists users (
+    username text primary key collate nocase,
+    password_hash text not null,
+    role text not null check (role in ('agent', 'analyst', 'admin')),
+    display_name text,
+    lang text,
+    is_active integer not null default 1,
+    created_at text not null,
+    password_changed_at text not null
+);
+create table if not exists sessions (
+    token_hash text primary key,
+    username text not null collate nocase,
+    csrf_token text not null,
+    created_at real not null,
+    last_seen_at real not null,
+    expires_at real not null,
+    ip text,
+    user_agent text
+);
+create index if not exists sessions_user on sessions (username);
+create table if not exists api_tokens (
+    token_hash text primary key,
+    token_prefix text not null,
+    username text not null collate nocase,
+    name text,
+    created_at text not null,
+    expires_at real,
+    last_used_at real,
+    is_revoked integer not null default 0
+);
+create table if not exists audit_log (
+    audit_id integer primary key autoincrement,
+    at text not null,
+    username text,
+    role text,
+    action text not null,
+    customer_id text,
+    detail text,
+    channel text,
+    ip text
+);
+create index if not exists audit_customer on audit_log (customer_id, audit_id);
+create index if not exists audit_user on audit_log (username, audit_id);
+create table if not exists login_failures (username text not null, ip text not null, at real not null);
+create index if not exists login_failures_key on login_failures (username, ip, at);
+create index if not exists login_failures_ip on login_failures (ip, at);
+create table if not exists demo_logins (
+    username text primary key, password text not null, role text not null, created_at text not null
+);
+"""
+
+
+class StoreError(ValueError):
+    """A request the store refuses (unknown user, weak password, bad role); the message says why."""
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    role: str
+    display_name: str | None = None
+    lang: str | None = None
+    is_active: bool = True
+    created_at: str | None = None
+
+    @property
+    def permissions(self) -> frozenset[str]:
+        return PERMISSIONS.get(self.role, frozenset())
+
+    def can(self, permission: str) -> bool:
+        return permission in self.permissions
+
+
+@dataclass(frozen=True)
+class Session:
+    user: User
+    csrf_token: str
+    token_hash: str
+    via: str  # "session" or "token"
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def console_db_path(state_dir: Path) -> Path:
+    return state_dir / "console.sqlite"
+
+
+class ConsoleStore:
+    def __init__(self, path: Path, session_idle_seconds: float = 2 * 3600, session_max_seconds: float = 12 * 3600):
+        self.path = path
+        self.session_idle_seconds = session_idle_seconds
+        self.session_max_seconds = session_max_seconds
+        self._local = threading.local()
+        self._hasher = PasswordHasher()
+        self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = self._db()
+        db.executescript(_SCHEMA)
+        db.commit()
+        os.chmod(path, 0o600)
+
+    @classmethod
+    def for_state_dir(cls, state_dir: Path, **kwargs: Any) -> ConsoleStore:
+        return cls(console_db_path(state_dir), **kwargs)
+
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
+            db.execute("pragma journal_mode = wal")
+            db.execute("pragma synchronous = normal")
+            db.execute("pragma busy_timeout = 10000")
+            self._local.db = db
+        return db
+
+    def _write(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> sqlite3.Cursor:
+        return self._db().execute(sql, params)
+
+    # -- users -------------------------------------------------------------------------------------------------
+    def add_user(self, username: str, password: str, role: str, display_name: str | None = None) -> User:
+        if not USERNAME.match(username or ""):
+            raise StoreError("a username is 2-64 letters, digits or . _ @ - (starting with a letter or digit)")
+        self._check_role(role)
+        self._check_password(password)
+        try:
+            self._write(
+                "insert into users (username, password_hash, role, display_name, created_at, password_changed_at)"
+                " values (?, ?, ?, ?, ?, ?)",
+                (username, self._hasher.hash(password), role, display_name, _now_iso(), _now_iso()),
+            )
+        except sqlite3.IntegrityError:
+            raise StoreError(f"user {username} exists already") from None
+        return self.get_user(username)  # type: ignore[return-value]
+
+    def get_user(self, username: str) -> User | None:
+        row = self._db().execute(
+            "select username, role, display_name, lang, is_active, created_at from users where username = ?",
+            (username,),
+        ).fetchone()
+        return User(row[0], row[1], row[2], row[3], bool(row[4]), row[5]) if row else None
+
+    def list_users(self) -> list[User]:
+        rows = self._db().execute(
+            "select username, role, display_name, lang, is_active, created_at from users order by username"
+        ).fetchall()
+        return [User(r[0], r[1], r[2], r[3], bool(r[4]), r[5]) for r in rows]
+
+    def set_role(self, username: str, role: str) -> User:
+        self._check_role(role)
+        self._require_user(username)
+        self._write("update users set role = ? where username = ?", (role, username))
+        self._write("delete from sessions where username = ?", (username,))  # new rights need a new login
+        return self.get_user(username)  # type: ignore[return-value]
+
+    def set_password(self, username: str, password: str) -> None:
+        self._require_user(username)
+        self._check_password(password)
+        self._write(
+            "update users set password_hash = ?, password_changed_at = ? where username = ?",
+            (self._hasher.hash(password), _now_iso(), username),
+        )
+        self._write("delete from sessions where username = ?", (username,))
+        self._write("delete from demo_logins where username = ?", (username,))
+
+    def set_active(self, username: str, active: bool) -> None:
+        self._require_user(username)
+        self._write("update users set is_active = ? where username = ?", (int(active), username))
+        if not active:
+            self._write("delete from sessions where username = ?", (username,))
+            self._write("update api_tokens set is_revoked = 1 where username = ?", (username,))
+
+    def set_lang(self, username: str, lang: str) -> None:
+        self._write("update users set lang = ? where username = ?", (lang, username))
+
+    def verify_password(self, username: str, password: str) -> User | None:
+        """The user if the password is right and the account active; None otherwise (same work either way)."""
+        row = self._db().execute(
+            "select password_hash, is_active from users where username = ?", (username,)
+        ).fetchone()
+        stored = row[0] if row else self._dummy_hash
+        try:
+            self._hasher.verify(stored, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return None
+        if row is None or not row[1]:
+            return None
+        if self._hasher.check_needs_rehash(stored):
+            self._write("update users set password_hash = ? where username = ?", (self._hasher.hash(password), username))
+        return self.get_user(username)
+
+    def _require_user(self, username: str) -> None:
+        if self.get_user(username) is None:
+            raise StoreError(f"no user {username}")
+
+    @staticmethod
+    def _check_role(role: str) -> None:
+        if role not in ROLES:
+            raise StoreError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+
+    @staticmethod
+    def _check_password(password: str) -> None:
+        if len(password or "") < MIN_PASSWORD_LENGTH:
+            raise StoreError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+        if len(password) > 1024:
+            raise StoreError("a password may have at most 1024 characters")
+
+    # -- sessions ----------------------------------------------------------------------------------------------
+    def create_session(self, user: User, ip: str | None, user_agent: str | None) -> tuple[str, str]:
+        """A new session: returns (token for the cookie, CSRF token). Only the token's hash is stored."""
+        token = secrets.token_urlsafe(32)
+        csrf = secrets.token_urlsafe(32)
+        now = time.time()
+        self._write(
+            "insert into sessions (token_hash, username, csrf_token, created_at, last_seen_at, expires_at, ip, user_agent)"
+            " values (?, ?, ?, ?, ?, ?, ?, ?)",
+            (hash_token(token), user.username, csrf, now, now, now + self.session_max_seconds, ip,
+             (user_agent or "")[:200]),
+        )
+        if secrets.randbelow(50) == 0:
+            self._write("delete from sessions where expires_at < ? or last_seen_at < ?", (now, now - self.session_idle_seconds))
+        return token, csrf
+
+    def session(self, token: str) -> Session | None:
+        if not token or len(token) > 200:
+            return None
+        token_hash = hash_token(token)
+        row = self._db().execute(
+            "select s.csrf_token, s.last_seen_at, s.expires_at, u.username, u.role, u.display_name, u.lang, u.is_active,"
+            " u.created_at from sessions as s join users as u on u.username = s.username where s.token_hash = ?",
+            (token_hash,),
+        ).fetchone()
+        if row is None:
+            return None
+        now = time.time()
+        if now > row[2] or now - row[1] > self.session_idle_seconds or not row[7]:
+            self._write("delete from sessions where token_hash = ?", (token_hash,))
+            return None
+        if now - row[1] > 60:  # sliding expiry, written at most once a minute
+            self._write("update sessions set last_seen_at = ? where token_hash = ?", (now, token_hash))
+        return Session(User(row[3], row[4], row[5], row[6], bool(row[7]), row[8]), row[0], token_hash, "session")
+
+    def end_session(self, token: str) -> None:
+        self._write("delete from sessions where token_hash = ?", (hash_token(token),))
+
+    # -- API tokens --------------------------------------------------------------------------------------------
+    def create_token(self, username: str, name: str | None = None, days: int | None = 365) -> str:
+        """A new API token for a user (shown once; only its hash is kept)."""
+        self._require_user(username)
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        expires = time.time() + days * 86400 if days else None
+        self._write(
+            "insert into api_tokens (token_hash, token_prefix, username, name, created_at, expires_at)"
+            " values (?, ?, ?, ?, ?, ?)",
+            (hash_token(token), token[:12], username, name, _now_iso(), expires),
+        )
+        return token
+
+    def token_session(self, token: str) -> Session | None:
+        if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+            return None
+        token_hash = hash_token(token)
+        row = self._db().execute(
+            "select t.expires_at, t.is_revoked, t.last_used_at, u.username, u.role, u.display_name, u.lang,"
+            " u.is_active, u.created_at from api_tokens as t join users as u on u.username = t.username"
+            " where t.token_hash = ?",
+            (token_hash,),
+        ).fetchone()
+        if row is None or row[1] or not row[7] or (row[0] is not None and time.time() > row[0]):
+            return None
+        if row[2] is None or time.time() - row[2] > 60:
+            self._write("update api_tokens set last_used_at = ? where token_hash = ?", (time.time(), token_hash))
+        return Session(User(row[3], row[4], row[5], row[6], bool(row[7]), row[8]), "", token_hash, "token")
+
+    def list_tokens(self, username: str | None = None) -> list[dict[str, Any]]:
+        sql = "select token_prefix, username, name, created_at, expires_at, last_used_at, is_revoked from api_tokens"
+        rows = self._db().execute(sql + (" where username = ?" if username else "") + " order by created_at",
+                                  (username,) if username else ()).fetchall()
+        keys = ("token_prefix", "username", "name", "created_at", "expires_at", "last_used_at", "is_revoked")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def revoke_token(self, token_prefix: str) -> int:
+        return self._write("update api_tokens set is_revoked = 1 where token_prefix = ?", (token_prefix,)).rowcount
+
+    # -- login throttling --------------------------------------------------------------------------------------
+    def login_blocked(self, username: str, ip: str, per_user_ip: int, per_ip: int, window: float = 60.0) -> float:
+        """Seconds to wait if this user+IP (or this IP across users) failed too often within the window, else 0."""
+        since = time.time() - window
+        key = username.lower()[:100]
+        rows = self._db().execute(
+            "select count(*), min(at) from login_failures where username = ? and ip = ? and at > ?", (key, ip, since)
+        ).fetchone()
+        if rows[0] >= per_user_ip:
+            return max(1.0, rows[1] + window - time.time())
+        rows = self._db().execute("select count(*), min(at) from login_failures where ip = ? and at > ?", (ip, since)).fetchone()
+        if rows[0] >= per_ip:
+            return max(1.0, rows[1] + window - time.time())
+        return 0.0
+
+    def record_login_failure(self, username: str, ip: str) -> None:
+        now = time.time()
+        self._write("insert into login_failures values (?, ?, ?)", (username.lower()[:100], ip, now))
+        if secrets.randbelow(20) == 0:
+            self._write("delete from login_failures where at < ?", (now - 3600,))
+
+    def clear_login_failures(self, username: str, ip: str) -> None:
+        self._write("delete from login_failures where username = ? and ip = ?", (username.lower()[:100], ip))
+
+    # -- audit log ---------------------------------------------------------------------------------------------
+    def audit(
+        self,
+        user: User | None,
+        action: str,
+        customer_id: str | None = None,
+        detail: str | None = None,
+        channel: str = "web",
+        ip: str | None = None,
+        username: str | None = None,
+    ) -> None:
+        self._write(
+            "insert into audit_log (at, username, role, action, customer_id, detail, channel, ip)"
+            " values (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                datetime.now(UTC).isoformat(timespec="milliseconds"),
+                user.username if user else username,
+                user.role if user else None,
+                action,
+                customer_id,
+                (detail or None) and detail[:1000],
+                channel,
+                ip,
+            ),
+        )
+
+    def audit_entries(
+        self,
+        *,
+        username: str | None = None,
+        customer_id: str | None = None,
+        action: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:
+        where, params = [], []
+        for column, value in (("username", username), ("customer_id", customer_id), ("action", action)):
+            if value:
+                where.append(f"{column} = ?")
+                params.append(value)
+        clause = f"where {' and '.join(where)}" if where else ""
+        total = self._db().execute(f"select count(*) from audit_log {clause}", params).fetchone()[0]
+        rows = self._db().execute(
+            "select audit_id, at, username, role, action, customer_id, detail, channel, ip from audit_log"
+            f" {clause} order by audit_id desc limit ? offset ?",
+            [*params, limit, offset],
+        ).fetchall()
+        keys = ("audit_id", "at", "username", "role", "action", "customer_id", "detail", "channel", "ip")
+        return [dict(zip(keys, row, strict=True)) for row in rows], int(total)
+
+    # -- demo logins -------------------------------------------------------------------------------------------
+    def ensure_demo_login(self, username: str, role: str) -> str:
+        """Create a demo user with a random password once; later calls return the same password."""
+        row = self._db().execute("select password from demo_logins where username = ?", (username,)).fetchone()
+        if row and self.get_user(username) is not None:
+            return str(row[0])
+        password = secrets.token_urlsafe(12)
+        if self.get_user(username) is None:
+            self.add_user(username, password, role, display_name=f"Demo {role}")
+        else:
+            self.set_password(username, password)
+            self.set_role(username, role)
+            self.set_active(username, True)
+        self._write(
+            "insert or replace into demo_logins (username, password, role, created_at) values (?, ?, ?, ?)",
+            (username, password, role, _now_iso()),
+        )
+        return password
+
+    def demo_logins(self) -> list[tuple[str, str, str]]:
+        rows = self._db().execute("select username, password, role from demo_logins order by role desc").fetchall()
+        return [(r[0], r[1], r[2]) for r in rows]

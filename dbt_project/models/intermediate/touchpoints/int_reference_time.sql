@@ -1,0 +1,37 @@
+{#-
+    One row: the reference time ("now") of every time window in the marts. Deterministic for a warehouse state:
+    the latest interaction in the data, capped at the latest load (an interaction cannot happen after it was
+    delivered, so a wrong future timestamp cannot move "now"). The var `c360_as_of` overrides it.
+-#}
+{%- set as_of = var('c360_as_of', none) -%}
+with
+
+touchpoints as (
+    select * from {{ ref('int_touchpoints_unioned') }}
+),
+
+data_bounds as (
+    select
+        max(greatest(occurred_at, last_activity_at)) as latest_interaction_at,
+        max(loaded_at) as latest_loaded_at
+    from touchpoints
+),
+
+final as (
+    select
+        {%- if as_of %}
+        cast('{{ as_of }}' as timestamptz) as reference_at,
+        'var c360_as_of' as reference_basis,
+        {%- else %}
+        least(latest_interaction_at, latest_loaded_at) as reference_at,
+        case
+            when latest_interaction_at > latest_loaded_at then 'latest load'
+            else 'latest interaction'
+        end as reference_basis,
+        {%- endif %}
+        latest_interaction_at,
+        latest_loaded_at
+    from data_bounds
+)
+
+select * from final

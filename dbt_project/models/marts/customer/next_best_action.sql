@@ -1,0 +1,165 @@
+{#-
+    The single most useful next action per customer, chosen by the playbook in the seeds
+    next_best_action_rules (what, why, who, how, priority) and next_best_action_rule_conditions (when).
+
+    Every column of int_customer_signals (except customer_id, reference_at) is a signal a condition can name.
+    A rule holds for a customer when all its conditions hold; the contact policy then removes promotional rules
+    while promotions are not allowed (open complaint, recent bad experience) and consent-requiring rules for customers without
+    newsletter consent. The eligible rule with the lowest priority wins; the default rule (no conditions) makes
+    sure everyone gets exactly one action.
+-#}
+{%- set null_placeholder = '<<null>>' -%}
+with
+
+signals as (
+    select * from {{ ref('int_customer_signals') }}
+),
+
+rules as (
+    select * from {{ ref('next_best_action_rules') }}
+),
+
+conditions as (
+    select * from {{ ref('next_best_action_rule_conditions') }}
+),
+
+-- one row per customer and signal, the value as text (booleans become 'true' / 'false'); every column of
+-- int_customer_signals is a signal, so a new column there is usable in rules at once. DuckDB's UNPIVOT drops
+-- NULLs, hence the placeholder.
+signals_as_text as (
+    select
+        customer_id,
+        coalesce(cast(columns(* exclude (customer_id, reference_at)) as varchar), '{{ null_placeholder }}')
+    from signals
+),
+
+signal_values as (
+    select
+        customer_id,
+        signal,
+        nullif(signal_value, '{{ null_placeholder }}') as signal_value
+    from (
+        unpivot signals_as_text
+        on columns(* exclude (customer_id))
+        into name signal value signal_value
+    )
+),
+
+condition_results as (
+    select
+        signal_values.customer_id,
+        conditions.rule_id,
+        conditions.signal,
+        signal_values.signal_value,
+        coalesce(
+            case conditions.operator
+                when 'is_true' then lower(signal_values.signal_value) = 'true'
+                when 'is_false' then lower(signal_values.signal_value) = 'false'
+                when 'is_null' then signal_values.signal_value is null
+                when 'is_not_null' then signal_values.signal_value is not null
+                when '=' then coalesce(
+                    try_cast(signal_values.signal_value as double) = try_cast(conditions.value as double),
+                    signal_values.signal_value = conditions.value
+                )
+                when '!=' then coalesce(
+                    try_cast(signal_values.signal_value as double) != try_cast(conditions.value as double),
+                    signal_values.signal_value != conditions.value
+                )
+                when '>' then try_cast(signal_values.signal_value as double) > try_cast(conditions.value as double)
+                when '>=' then try_cast(signal_values.signal_value as double) >= try_cast(conditions.value as double)
+                when '<' then try_cast(signal_values.signal_value as double) < try_cast(conditions.value as double)
+                when '<=' then try_cast(signal_values.signal_value as double) <= try_cast(conditions.value as double)
+            end,
+            false
+        ) as is_met
+    from conditions
+    inner join signal_values on signal_values.signal = conditions.signal
+),
+
+rule_condition_counts as (
+    select
+        rules.rule_id,
+        count(conditions.rule_id) as condition_count
+    from rules
+    left join conditions on conditions.rule_id = rules.rule_id
+    group by rules.rule_id
+),
+
+conditions_met as (
+    select
+        customer_id,
+        rule_id,
+        count(*) filter (where is_met) as met_count,
+        string_agg(signal || ' = ' || coalesce(signal_value, 'null'), ', ' order by signal) as evidence
+    from condition_results
+    group by customer_id, rule_id
+),
+
+-- every rule whose conditions all hold (an unknown signal never holds, so its rule never fires)
+matching_rules as (
+    select
+        signals.customer_id,
+        signals.reference_at,
+        signals.is_promotion_allowed,
+        signals.is_newsletter_subscribed,
+        rules.*,
+        coalesce(conditions_met.evidence, 'default rule: no conditions') as evidence
+    from signals
+    cross join rules
+    inner join rule_condition_counts on rule_condition_counts.rule_id = rules.rule_id
+    left join conditions_met
+        on conditions_met.customer_id = signals.customer_id
+        and conditions_met.rule_id = rules.rule_id
+    where coalesce(conditions_met.met_count, 0) = rule_condition_counts.condition_count
+),
+
+-- contact policy across departments
+policy_checked as (
+    select
+        *,
+        case
+            when is_promotional and not coalesce(is_promotion_allowed, false)
+                then 'promotion not allowed (open complaint or recent bad experience)'
+            when requires_newsletter_consent and not coalesce(is_newsletter_subscribed, false)
+                then 'no newsletter consent'
+        end as suppressed_because
+    from matching_rules
+),
+
+chosen as (
+    select *
+    from policy_checked
+    where suppressed_because is null
+    qualify row_number() over (partition by customer_id order by priority, rule_id) = 1
+),
+
+suppressed as (
+    select
+        policy_checked.customer_id,
+        list(policy_checked.action_code || ': ' || policy_checked.suppressed_because order by policy_checked.priority)
+            as suppressed_actions
+    from policy_checked
+    inner join chosen on chosen.customer_id = policy_checked.customer_id
+    where policy_checked.suppressed_because is not null and policy_checked.priority < chosen.priority
+    group by policy_checked.customer_id
+),
+
+final as (
+    select
+        chosen.customer_id,
+        chosen.rule_id,
+        chosen.priority,
+        chosen.action_code,
+        chosen.action,
+        chosen.reason,
+        chosen.evidence,
+        chosen.department,
+        chosen.channel,
+        chosen.is_promotional,
+        coalesce(suppressed.suppressed_actions, cast([] as varchar[])) as suppressed_actions,
+        chosen.reference_at
+    from chosen
+    left join suppressed on suppressed.customer_id = chosen.customer_id
+)
+
+select * from final
