@@ -35,3 +35,35 @@ lint: setup ## ruff, sqlfluff, mypy
 
 clean: ## remove generated data (silos, warehouse, snapshots, reports)
 	rm -rf data dbt_project/target
+
+# -- Airflow (docs/airflow.md) --------------------------------------------------------------------------------
+AIRFLOW_HOME ?= $(CURDIR)/data/airflow
+C360_CONFIG ?= $(CURDIR)/customer360.yml
+HELPDESK_PORT ?= 8765
+AIRFLOW_ENV := AIRFLOW_HOME=$(AIRFLOW_HOME) C360_CONFIG=$(C360_CONFIG) AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags \
+	AIRFLOW__CORE__LOAD_EXAMPLES=False AIRFLOW__COSMOS__ENABLE_TELEMETRY=False SCARF_NO_ANALYTICS=true
+# the demo's helpdesk API stand-in, in the background while Airflow runs (the service silo reads it)
+HELPDESK := $(CURDIR)/.venv/bin/python -m customer360.demo.helpdesk_api $${C360_SILOS_DIR:-data/silos}/service \
+	--port $(HELPDESK_PORT)
+INGEST_DAGS = $$($(RUN) python -c 'from customer360 import orchestration as o; \
+	print(*(o.ingest_dag_id(s.name) for s in o.dag_config().sources))')
+
+.PHONY: dbt-manifest airflow-init airflow-test
+
+dbt-manifest: setup ## dbt parse into data/dbt_manifest/ (Cosmos renders the dbt tasks from it)
+	C360_CONFIG=$(C360_CONFIG) $(RUN) python -m customer360.orchestration manifest
+
+airflow-init: dbt-manifest
+	@test -f $${C360_SILOS_DIR:-data/silos}/manifest.json || $(RUN) c360 generate --people $(PEOPLE)
+	$(AIRFLOW_ENV) $(RUN) airflow db migrate
+	$(AIRFLOW_ENV) $(RUN) airflow pools set c360_warehouse 1 "customer360: DuckDB allows one writer"
+
+airflow: airflow-init ## Airflow 3 on http://localhost:8080 (standalone, SQLite) with the customer360 DAGs
+	@$(HELPDESK) & helpdesk=$$!; trap "kill $$helpdesk" EXIT; \
+	$(AIRFLOW_ENV) $(RUN) airflow standalone
+
+airflow-test: airflow-init ## run the DAGs once, headless: every silo's ingestion, then customer_360
+	@set -e; $(HELPDESK) & helpdesk=$$!; trap "kill $$helpdesk" EXIT; sleep 2; \
+	for dag in $(INGEST_DAGS) customer_360; do \
+		echo "== airflow dags test $$dag"; $(AIRFLOW_ENV) $(RUN) airflow dags test $$dag; \
+	done

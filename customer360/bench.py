@@ -108,7 +108,8 @@ def _stage_main(config_path: str, stage: str, run_id: str, started_at: str, opti
         stages = dict(pipeline.default_stages())
         report = stages[stage](ctx)
         detail = report.summary() if hasattr(report, "summary") else {}
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # VmHWM is this process's own peak (ru_maxrss would carry the parent's peak across exec); children: dbt
+    own = next(int(line.split()[1]) for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("VmHWM"))
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print(json.dumps({"peak_memory_mib": round(max(own, children) / 1024, 1), "detail": detail}, default=str))
 

@@ -17,6 +17,7 @@ from rich.table import Table
 from customer360 import pipeline
 from customer360.config import ConfigError, default_config_path, load_config
 from customer360.publish import cli as publish_cli
+from expectations.cli import quarantine_app
 
 app = typer.Typer(
     name="c360",
@@ -32,6 +33,7 @@ app = typer.Typer(
 decisions_app = typer.Typer(help="Human decisions: records that are (not) the same person. Every later run obeys them.")
 app.add_typer(decisions_app, name="decisions")
 app.add_typer(publish_cli)  # c360 publish, c360 snapshots, c360 docs (customer360/publish.py)
+app.add_typer(quarantine_app, name="quarantine")  # quality gate: list, show, release (expectations/cli.py)
 
 console = Console()
 err = Console(stderr=True)
@@ -174,6 +176,8 @@ def _run_all(cfg, full: bool, sources: list[str] | None) -> pipeline.RunSummary:
     summary = pipeline.run_pipeline(ctx, pipeline.default_stages(full=full, sources=sources, progress=sys.stderr.isatty()))
     if "ingest" in summary.stages:
         console.print(summary.stages["ingest"].render())
+    if "validate" in summary.stages:
+        console.print(summary.stages["validate"].render())
     if "resolve" in summary.stages:
         _print_resolution(summary.stages["resolve"])
     if summary.message:
@@ -331,6 +335,12 @@ def dbt(ctx: typer.Context, config: ConfigOption = None) -> None:
     cfg = _setup(config)
     result = transform.run_dbt(cfg, ctx.args, raise_on_failure=False, quiet=False)
     raise typer.Exit(pipeline.EXIT_OK if result.success else pipeline.EXIT_FAILED)
+
+
+# agent console: lookup, serve, users, bench-console (customer360/console/cli.py)
+from customer360.console.cli import register as _register_console  # noqa: E402
+
+_register_console(app)
 
 
 def main() -> None:

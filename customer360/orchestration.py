@@ -1,9 +1,9 @@
-"""What the Airflow DAGs in dags/ share: names (pool, assets), run ids, the Cosmos task groups, failure messages
-and the run summary. No pipeline logic lives here: every task calls a stage of customer360.pipeline, the same
-functions the CLI calls.
+"""What the Airflow DAGs in dags/ share: names (pool, assets), run ids, the Cosmos task groups, failure
+messages and the run summary. No pipeline logic lives here: every task calls a stage of customer360.pipeline,
+the same functions the CLI calls.
 
-Importing this module is cheap (configuration only): the DAG processor imports it on every parse. Airflow,
-Cosmos, DuckDB and the pipeline are imported inside the functions that need them.
+Importing this module is cheap (it reads configuration only): the DAG processor imports it on every parse.
+Airflow, Cosmos, DuckDB and the pipeline are imported inside the functions that need them.
 
     python -m customer360.orchestration manifest   # `make dbt-manifest`: dbt parse into manifest_path(config)
 """
@@ -23,10 +23,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from customer360.config import CONFIG_ENV_VAR, DEFAULT_CONFIG, Config, ConfigError, load_config
-from customer360.errors import StageFailed
+from customer360.errors import EXIT_USAGE, C360Error, QualityGateBlocked, StageFailed
 from customer360.transform import DBT_PROJECT_DIR, dbt_environment, dbt_vars
 
 if TYPE_CHECKING:
+    from airflow.sdk import Asset
+
     from customer360.pipeline import RunContext
 
 log = logging.getLogger("customer360.airflow")
@@ -37,14 +39,17 @@ WAREHOUSE_POOL = "c360_warehouse"
 WAREHOUSE_POOL_SLOTS = 1
 WAREHOUSE_POOL_DESCRIPTION = "customer360: DuckDB allows one writer, so warehouse-writing tasks take turns"
 
-ASSET_GROUP = "customer360"
 CUSTOMER_360_DAG_ID = "customer_360"
+ASSET_GROUP = "customer360"
+MARTS_ASSET_URI = "c360://warehouse/marts"  # the marts in the warehouse (marts.customer_identity_map, ...)
+PUBLISHED_ASSET_URI = "c360://published/snapshot"  # the read-only snapshot the console and BI tools read
+
 DBT_PROFILE = "customer360"
 DBT_TARGET = "duckdb"
 PROFILES_YML = DBT_PROJECT_DIR / "profiles.yml"
 
 
-# -- names ----------------------------------------------------------------------------------------------------------
+# -- names and configuration --------------------------------------------------------------------------------
 
 
 def ingest_dag_id(source: str) -> str:
@@ -56,35 +61,51 @@ def raw_asset_uri(source: str) -> str:
     return f"c360://raw/{source}"
 
 
-MARTS_ASSET_URI = "c360://warehouse/marts"  # the marts in the warehouse (marts.customer_identity_map, ...)
-PUBLISHED_ASSET_URI = "c360://published/snapshot"  # the read-only snapshot the console and BI tools read
+def raw_asset(source: str) -> Asset:
+    from airflow.sdk import Asset
+
+    return Asset(name=f"raw_{source}", uri=raw_asset_uri(source), group=ASSET_GROUP)
+
+
+def marts_asset() -> Asset:
+    from airflow.sdk import Asset
+
+    return Asset(name="customer360_marts", uri=MARTS_ASSET_URI, group=ASSET_GROUP)
+
+
+def published_asset() -> Asset:
+    from airflow.sdk import Asset
+
+    return Asset(name="customer360_published", uri=PUBLISHED_ASSET_URI, group=ASSET_GROUP)
 
 
 def dag_config() -> Config:
-    """customer360.yml for DAG parsing ($C360_CONFIG, default ./customer360.yml, else the repository's file).
+    """customer360.yml for DAG parsing: $C360_CONFIG, else ./customer360.yml, else the repository's file.
 
-    Reading it is the only work done at parse time. A ConfigError here shows up as the DAG's import error,
-    with the file, key and what to fix.
+    Reading it is the only work done at parse time. A ConfigError here is the DAG file's import error, with
+    the file, key and what to fix.
     """
     if CONFIG_ENV_VAR in os.environ or Path(DEFAULT_CONFIG).is_file():
         return load_config()
     return load_config(DBT_PROJECT_DIR.parent / DEFAULT_CONFIG)
 
 
-# -- run ids --------------------------------------------------------------------------------------------------------
+# -- run ids ------------------------------------------------------------------------------------------------
 
 
 def pipeline_run_id(dag_id: str, airflow_run_id: str, moment: datetime) -> str:
-    """The pipeline's run id for an Airflow DAG run: deterministic, so a retried or cleared task (or a re-run of the
-    same DAG run) writes the same run's outputs again instead of starting a new run. Sortable like the CLI's ids:
-    r20261123T130000Z-customer_360-5e1f."""
+    """The pipeline's run id for an Airflow DAG run, e.g. r20261123T130000Z-customer_360-5e1f.
+
+    Deterministic: a retried or cleared task writes the same run's outputs again instead of starting another
+    run. Sortable like the CLI's ids; the DAG id says where the run came from.
+    """
     digest = hashlib.sha256(f"{dag_id}\n{airflow_run_id}".encode()).hexdigest()[:4]
     return f"r{moment.astimezone(UTC):%Y%m%dT%H%M%SZ}-{dag_id}-{digest}"
 
 
 def run_moment(context: Mapping[str, Any]) -> datetime:
-    """When the DAG run is for: its logical date, or (asset-triggered and manual runs without one) the time it was
-    queued to run after. Never the wall clock: a retry gets the same moment."""
+    """The moment a DAG run stands for: its logical date or, for runs without one (asset-triggered), the time
+    it was queued to run after. Never the wall clock, so a retry gets the same moment."""
     dag_run = context["dag_run"]
     moment = getattr(dag_run, "logical_date", None) or context.get("logical_date") or dag_run.run_after
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
@@ -97,20 +118,20 @@ def run_id_of(context: Mapping[str, Any]) -> str:
 
 
 def run_context(context: Mapping[str, Any], config: Config | None = None) -> RunContext:
-    """A pipeline RunContext for the running Airflow task (configuration read in the worker's environment)."""
+    """A pipeline RunContext for the running task (configuration read in the worker's environment)."""
     from customer360.pipeline import RunContext
 
     return RunContext(config or load_config(), run_id_of(context), run_moment(context))
 
 
-# -- stage helpers ----------------------------------------------------------------------------------------------------
+# -- stage helpers ------------------------------------------------------------------------------------------
 
 
 def summarise(report: Any) -> Any:
     """A stage's report as JSON-able data (for XCom and the run summary)."""
-    if hasattr(report, "summary") and callable(report.summary):
+    if callable(getattr(report, "summary", None)):
         data = report.summary()
-    elif hasattr(report, "as_dict") and callable(report.as_dict):
+    elif callable(getattr(report, "as_dict", None)):
         data = report.as_dict()
     elif is_dataclass(report) and not isinstance(report, type):
         data = asdict(report)
@@ -139,12 +160,17 @@ def ingest_source(ctx: RunContext, source: str) -> dict[str, Any]:
     ]
     for table in tables:
         log.info(
-            "%s.%s: %s, %s delivered, %s loaded, %s duplicate, %s rejected (quarantined)",
-            source, table["table"], table["status"], table["rows_delivered"], table["rows_loaded"],
-            table["rows_duplicate"], table["rows_rejected"],
+            "%s.%s: %s; %s rows delivered, %s loaded, %s duplicate, %s rejected (quarantined)",
+            source,
+            table["table"],
+            table["status"],
+            table["rows_delivered"],
+            table["rows_loaded"],
+            table["rows_duplicate"],
+            table["rows_rejected"],
         )
     if report.failed_sources:
-        errors = list(dict.fromkeys(message.text for message in report.messages if message.level == "error"))
+        errors = dict.fromkeys(message.text for message in report.messages if message.level == "error")
         raise StageFailed(f"source '{source}' could not be read: " + "; ".join(errors))
     return {
         "run_id": ctx.run_id,
@@ -156,39 +182,53 @@ def ingest_source(ctx: RunContext, source: str) -> dict[str, Any]:
 
 
 def has_new_data(summary: Mapping[str, Any]) -> bool:
-    """Did an ingestion run deliver anything (loaded or quarantined rows)? Only then is the raw asset updated."""
+    """Did an ingestion run deliver anything (loaded or quarantined rows)? Only then is the asset updated."""
     return bool(summary.get("rows_loaded") or summary.get("rows_rejected"))
 
 
-# -- dbt through Cosmos -----------------------------------------------------------------------------------------------
+# -- dbt through Cosmos -------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class DbtSelection:
-    """A dbt selection in the two spellings: `cli` as pipeline.staging/marts pass it to `dbt build`, and `cosmos` as
-    Cosmos's manifest selector understands it (it has no `source:<source_name>` or bare folder-name methods, so
-    folders are written as paths; tests/test_airflow_dags.py checks both select the same nodes)."""
+    """Which dbt nodes a Cosmos task group renders, written for Cosmos's manifest selector.
 
+    `cli_select`/`cli_exclude` are the selection pipeline.staging/marts pass to `dbt build`. Cosmos cannot
+    take it verbatim: it has no `source:<source name>` method nor bare folder names, and it applies `exclude`
+    only within the selected nodes (dbt excludes over the whole graph: a model in intermediate/ that reads a
+    mart, which reads entity resolution, is excluded by dbt but would not be by Cosmos). So the staging group
+    selects everything and excludes what is downstream of entity resolution. tests/test_airflow_dags.py checks
+    with `dbt ls` that both spellings select the same models and seeds.
+    """
+
+    cli_select: str
+    cli_exclude: str | None
     select: tuple[str, ...]
     exclude: tuple[str, ...] = ()
 
 
 # upstream of entity resolution: seeds, staging views, intermediate tables (pipeline.staging)
 DBT_STAGING = DbtSelection(
-    select=("resource_type:seed", "path:models/staging", "path:models/intermediate"),
-    exclude=("path:models/staging/entity_resolution+",),
+    cli_select="resource_type:seed staging intermediate",
+    cli_exclude="source:entity_resolution+",
+    select=(),
+    exclude=("path:models/staging/entity_resolution+", "path:models/marts+"),
 )
 # downstream of entity resolution: its staging views and the marts (pipeline.marts)
-DBT_MARTS = DbtSelection(select=("path:models/staging/entity_resolution+", "path:models/marts"))
+DBT_MARTS = DbtSelection(
+    cli_select="source:entity_resolution+ marts",
+    cli_exclude=None,
+    select=("path:models/staging/entity_resolution+", "path:models/marts"),
+)
 
 
 def manifest_path(config: Config) -> Path:
-    """Where `make dbt-manifest` writes the dbt manifest that Cosmos renders the dbt task groups from."""
+    """Where `make dbt-manifest` writes the manifest Cosmos renders the dbt task groups from."""
     return config.data_path / "dbt_manifest" / "manifest.json"
 
 
 def build_manifest(config: Config) -> Path:
-    """`dbt parse` with the project's profile, env and vars (customer360.transform.run_dbt) into manifest_path."""
+    """`dbt parse` with the project's profile, env and vars (customer360.transform.run_dbt)."""
     from customer360.transform import run_dbt
 
     target = manifest_path(config)
@@ -199,20 +239,49 @@ def build_manifest(config: Config) -> Path:
     return target
 
 
+def stale_manifest(config: Config) -> list[Path]:
+    """dbt project files changed after the manifest was built (the DAG renders the old project until
+    `make dbt-manifest` runs again)."""
+    manifest = manifest_path(config)
+    if not manifest.is_file():
+        return []
+    built = manifest.stat().st_mtime
+    files = [DBT_PROJECT_DIR / "dbt_project.yml"]
+    for folder in ("models", "seeds", "tests", "macros", "snapshots"):
+        files += [path for path in (DBT_PROJECT_DIR / folder).rglob("*") if path.is_file()]
+    return sorted(path for path in files if path.stat().st_mtime > built)
+
+
+def warn_if_manifest_stale(config: Config) -> None:
+    changed = stale_manifest(config)
+    if changed:
+        shown = ", ".join(str(path.relative_to(DBT_PROJECT_DIR)) for path in changed[:5])
+        log.warning(
+            "the dbt manifest %s is older than %d file(s) of dbt_project/ (%s%s): the dbt tasks of this run "
+            "follow the project as it was when the manifest was built. Run `make dbt-manifest` (python -m "
+            "customer360.orchestration manifest) so that Airflow builds what `c360 run` builds.",
+            manifest_path(config),
+            len(changed),
+            shown,
+            ", ..." if len(changed) > 5 else "",
+        )
+
+
 def dbt_executable() -> Path:
     """The dbt of the environment Airflow runs in (the project's venv, or the image's)."""
     return Path(sys.executable).parent / "dbt"
 
 
 def cosmos_environment(config: Config) -> dict[str, str]:
-    """customer360.transform.dbt_environment, minus DBT_TARGET_PATH: Cosmos runs dbt in a temporary copy of the
-    project and reads the compiled SQL (shown in the UI) and the run results from that copy's target folder."""
+    """customer360.transform.dbt_environment minus DBT_TARGET_PATH: Cosmos runs dbt in a temporary copy of
+    the project and reads compiled SQL (shown in the UI) and run results from that copy's target folder."""
     return {key: value for key, value in dbt_environment(config).items() if key != "DBT_TARGET_PATH"}
 
 
 def dbt_task_group(config: Config, group_id: str, selection: DbtSelection, **kwargs: Any) -> Any:
-    """A Cosmos DbtTaskGroup: one Airflow task per dbt seed/model and one per model's tests, rendered from the
-    pre-built manifest (no dbt at parse time), run with the venv's dbt in a subprocess (ExecutionMode.LOCAL)."""
+    """A Cosmos DbtTaskGroup: a task per dbt seed and model, a task for each model's tests, and one for each
+    test of several models. Rendered from the pre-built manifest (no dbt at parse time); every task runs the
+    venv's dbt in a child process (ExecutionMode.LOCAL) with the CLI's profile, environment and vars."""
     from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
     from cosmos.constants import (
         ExecutionMode,
@@ -220,13 +289,14 @@ def dbt_task_group(config: Config, group_id: str, selection: DbtSelection, **kwa
         LoadMode,
         SourceRenderingBehavior,
         TestBehavior,
+        TestIndirectSelection,
     )
 
     manifest = manifest_path(config)
     if not manifest.is_file():
         raise FileNotFoundError(
-            f"dbt manifest not found at {manifest}: run `make dbt-manifest` "
-            "(or `python -m customer360.orchestration manifest`) once, and again after changing dbt_project/"
+            f"dbt manifest not found at {manifest}: run `make dbt-manifest` (python -m "
+            "customer360.orchestration manifest) once, and again after changing dbt_project/"
         )
     return DbtTaskGroup(
         group_id=group_id,
@@ -244,15 +314,20 @@ def dbt_task_group(config: Config, group_id: str, selection: DbtSelection, **kwa
             # a child process per dbt command: dbt-duckdb keeps the warehouse open in the process that ran it
             invocation_mode=InvocationMode.SUBPROCESS,
             dbt_executable_path=str(dbt_executable()),
+            # a model's test task runs only the tests of that model alone; tests of several models run in
+            # their own tasks (below), even when the manifest is older than a newly added test
+            test_indirect_selection=TestIndirectSelection.CAUTIOUS,
         ),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
             select=list(selection.select),
             exclude=list(selection.exclude),
+            # a model's tests run in a task after it; a test of several models (relationships) runs in a
+            # task of its own once all of them are built, as in `dbt build`
             test_behavior=TestBehavior.AFTER_EACH,
+            should_detach_multiple_parents_tests=True,
             source_rendering_behavior=SourceRenderingBehavior.WITH_TESTS_OR_FRESHNESS,
             emit_datasets=False,
-            enable_mock_profile=False,
         ),
         operator_args={
             "vars": dbt_vars(config),
@@ -264,46 +339,46 @@ def dbt_task_group(config: Config, group_id: str, selection: DbtSelection, **kwa
     )
 
 
-# -- what the operator reads when something fails ---------------------------------------------------------------------
+# -- what the operator reads when something fails -----------------------------------------------------------
 
 _STAGES: dict[str, tuple[str, str]] = {
     "ingest": (
         "ingestion",
-        "Check that the source is reachable and its credentials (environment variables in customer360.yml) are "
-        "set; the message names the file, table or URL. Retries back off exponentially; once fixed, clear the "
-        "task: what was already loaded is not loaded twice.",
+        "Check that the source is reachable and its credentials (environment variables named in "
+        "customer360.yml) are set; the message names the file, table or URL. Retries back off "
+        "exponentially; once fixed, clear the task: what was already loaded is not loaded twice.",
     ),
-    "raw": ("ingestion", "Nothing to fix in the data: clear the task to announce the new raw data again."),
+    "raw": ("ingestion", "Clear the task to announce the loaded raw data again."),
     "quality_gate": (
         "quality gate",
-        "Read the quality report and the quarantine tables for the failing rules. Fix the source data (or release "
-        "rows that were wrongly quarantined) and clear the task; nothing was resolved or published.",
+        "Read the quality report and the quarantine tables for the failing rules. Fix the source data (or "
+        "release rows quarantined by mistake) and clear the task; nothing was resolved or published.",
     ),
     "dbt_staging": (
         "dbt staging",
-        "A dbt model or test upstream of resolution failed: run `c360 dbt -- build --select <model>` to see it, "
-        "fix the SQL or the data, then clear the task.",
+        "A dbt model or test upstream of resolution failed; dbt's output above names it. Reproduce it with "
+        "`c360 dbt -- build --select <model>`, fix the SQL or the data, then clear the task.",
     ),
     "resolve": (
         "entity resolution",
-        "Splink could not resolve the identity records: check the model (`c360 train`) and the message above, "
-        "then clear the task; resolution of the same run replaces its own outputs.",
+        "Splink could not resolve the identity records: check the message and the model (`c360 train`), "
+        "then clear the task; resolving the same run again replaces its own outputs.",
     ),
     "dbt_marts": (
         "dbt marts",
-        "A mart or one of its tests failed: run `c360 dbt -- build --select <model>` to see it, fix it, then "
-        "clear the task.",
+        "A mart or one of its tests failed; dbt's output above names it. Reproduce it with "
+        "`c360 dbt -- build --select <model>`, fix it, then clear the task.",
     ),
     "publish": (
         "publish",
-        "The snapshot could not be written: check free disk space and permissions of the data folder, then "
-        "clear the task.",
+        "The snapshot could not be written: check the message, free disk space and the permissions of the "
+        "data folder, then clear the task.",
     ),
 }
 
 
 def stage_of(task_id: str) -> tuple[str, str]:
-    """(stage name, what to do) for a task id such as `resolve` or `dbt_marts.customer_ids.test`."""
+    """(stage, what to do) for a task id such as `resolve` or `dbt_marts.customer_ids.test`."""
     head = task_id.split(".", 1)[0]
     for prefix, stage in _STAGES.items():
         if head == prefix or head.startswith(prefix + "_"):
@@ -320,26 +395,34 @@ def failure_message(context: Mapping[str, Any]) -> str:
     stage, advice = stage_of(task_id)
     error = context.get("exception")
     what = str(error).strip() if error else "no error message (see the log above)"
-    if error is not None and not isinstance(error, StageFailed):
+    if error is not None and not isinstance(error, C360Error):
         what = f"{type(error).__name__}: {what}"
+        if not task_id.startswith("dbt_"):  # Cosmos raises AirflowException for dbt failures
+            advice = (
+                "This is not one of the pipeline's own errors but a bug or a problem of the Airflow "
+                "deployment (connections, files, permissions). The traceback above shows where it "
+                "happened; fix it and clear the task."
+            )
+    if isinstance(error, QualityGateBlocked):
+        advice += " Not retried: the same data would be blocked again."
     try_number, max_tries = getattr(ti, "try_number", None), getattr(ti, "max_tries", None)
     tries = f" after {try_number} of {max_tries + 1} tries" if try_number and max_tries is not None else ""
     try:
         pipeline_run = f", pipeline run {run_id_of(context)}"
     except Exception:  # noqa: BLE001 - a failure message must never fail itself
         pipeline_run = ""
-    published = (
+    consequence = (
         "Nothing new was published: the console keeps serving the last published snapshot."
         if dag_id == CUSTOMER_360_DAG_ID
         else "The other silos are not affected."
     )
     return "\n".join(
         [
-            f"customer360: task '{task_id}' of DAG '{dag_id}' failed{tries}"
-            f" (stage: {stage}; Airflow run {getattr(dag_run, 'run_id', '?')}{pipeline_run}).",
+            f"customer360: task '{task_id}' of DAG '{dag_id}' failed{tries} (stage: {stage}; "
+            f"Airflow run {getattr(dag_run, 'run_id', '?')}{pipeline_run}).",
             "What failed: " + textwrap.indent(what, "  ").lstrip(),
             f"What to do: {advice}",
-            published,
+            consequence,
         ]
     )
 
@@ -349,50 +432,52 @@ def on_failure(context: Mapping[str, Any]) -> None:
     log.error("%s", failure_message(context))
 
 
-# -- the run summary --------------------------------------------------------------------------------------------------
+# -- the run summary ----------------------------------------------------------------------------------------
 
 
 def run_summary(config: Config, run_id: str, stages: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Rows, customers, merges and quarantined rows after a run, read from the warehouse (read-only)."""
     from customer360 import warehouse
 
-    def one(con: Any, sql: str, params: list[Any] | None = None) -> Any:
+    def value(con: Any, sql: str, params: list[Any] | None = None) -> Any:
         try:
             row = con.execute(sql, params or []).fetchone()
         except Exception:  # noqa: BLE001 - a table another stage owns may not exist (yet)
             return None
         return row[0] if row else None
 
+    def rows(con: Any, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        try:
+            return con.execute(sql, params or []).fetchall()
+        except Exception:  # noqa: BLE001
+            return []
+
     summary: dict[str, Any] = {"run_id": run_id}
     with warehouse.session(config, read_only=True) as con:
-        rows = {}
-        for source in config.sources:
-            rows[source.name] = one(
-                con, "select coalesce(sum(rows_loaded), 0) from meta.batches where source_name = ?", [source.name]
-            )
-        summary["raw_rows"] = rows
-        quarantine_tables = con.execute(
-            "select table_name from information_schema.tables where table_schema = 'quarantine'"
-        ).fetchall()
-        summary["quarantined_rows"] = sum(
-            one(con, f'select count(*) from quarantine."{name}" where _c360_released_at is null') or 0
-            for (name,) in quarantine_tables
+        loaded = dict(rows(con, "select source_name, sum(rows_loaded) from meta.batches group by 1"))
+        summary["raw_rows"] = {source.name: int(loaded.get(source.name) or 0) for source in config.sources}
+        tables = rows(
+            con, "select table_name from information_schema.tables where table_schema = 'quarantine'"
         )
-        summary["identity_records"] = one(con, "select count(*) from marts.customer_identity_map")
-        summary["customers"] = one(con, "select count(distinct customer_id) from marts.customer_identity_map")
-        summary["customers_with_several_records"] = one(
+        summary["quarantined_rows"] = sum(
+            value(con, f'select count(*) from quarantine."{name}" where _c360_released_at is null') or 0
+            for (name,) in tables
+        )
+        summary["identity_records"] = value(con, "select count(*) from marts.customer_identity_map")
+        summary["customers"] = value(
+            con, "select count(distinct customer_id) from marts.customer_identity_map"
+        )
+        summary["customers_with_several_records"] = value(
             con,
             "select count(*) from (select customer_id from marts.customer_identity_map "
             "group by customer_id having count(*) > 1)",
         )
-        try:
-            events = con.execute(
-                "select event, count(*) from entity_resolution.customer_id_history where run_id = ? group by event",
-                [run_id],
-            ).fetchall()
-        except Exception:  # noqa: BLE001 - no resolution has run yet
-            events = []
-        summary["id_events_this_run"] = dict(events)
+        events = rows(
+            con,
+            "select event, count(*) from entity_resolution.customer_id_history where run_id = ? group by 1",
+            [run_id],
+        )
+        summary["id_events_this_run"] = {event: int(count) for event, count in events}
     if summary["identity_records"] is not None and summary["customers"] is not None:
         summary["records_merged"] = summary["identity_records"] - summary["customers"]
     if stages:
@@ -408,23 +493,23 @@ def format_summary(summary: Mapping[str, Any]) -> str:
 
     raw = summary.get("raw_rows") or {}
     events = summary.get("id_events_this_run") or {}
-    lines = [
-        f"customer360 run {summary.get('run_id')}: summary",
-        f"  rows in raw:          {number(sum(raw.values()))} ("
-        + ", ".join(f"{name} {number(value)}" for name, value in raw.items())
-        + ")",
-        f"  quarantined rows:     {number(summary.get('quarantined_rows'))} (not released)",
-        f"  identity records:     {number(summary.get('identity_records'))}",
-        f"  customers:            {number(summary.get('customers'))}"
-        f" ({number(summary.get('customers_with_several_records'))} with 2+ records)",
-        f"  merges:               {number(summary.get('records_merged'))} records merged into another record's"
-        " customer; ID events this run: "
-        + (", ".join(f"{event} {count:,}" for event, count in sorted(events.items())) or "none"),
-    ]
-    return "\n".join(lines)
+    per_source = ", ".join(f"{name} {number(count)}" for name, count in raw.items())
+    event_text = ", ".join(f"{event} {count:,}" for event, count in sorted(events.items())) or "none"
+    return "\n".join(
+        [
+            f"customer360 run {summary.get('run_id')}: summary",
+            f"  rows in raw:       {number(sum(v or 0 for v in raw.values()))} ({per_source})",
+            f"  quarantined rows:  {number(summary.get('quarantined_rows'))} (not released)",
+            f"  identity records:  {number(summary.get('identity_records'))}",
+            f"  customers:         {number(summary.get('customers'))} "
+            f"({number(summary.get('customers_with_several_records'))} with 2+ records)",
+            f"  merges:            {number(summary.get('records_merged'))} records joined another record's "
+            f"customer; customer ID events this run: {event_text}",
+        ]
+    )
 
 
-# -- command line -----------------------------------------------------------------------------------------------------
+# -- command line -------------------------------------------------------------------------------------------
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -432,9 +517,7 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] != ["manifest"]:
         sys.stderr.write("usage: python -m customer360.orchestration manifest\n")
-        return 2
-    from customer360.errors import EXIT_USAGE, C360Error
-
+        return EXIT_USAGE
     try:
         path = build_manifest(dag_config())
     except ConfigError as error:

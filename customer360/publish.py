@@ -1,24 +1,25 @@
-"""Publish the marts as a read-only snapshot that readers (console, API, BI) open — never the warehouse being written.
+"""Publish the marts as a read-only snapshot that readers (console, API, BI) open, never the warehouse itself.
 
-After a successful marts build, every table of schema `marts` is copied into a new DuckDB file, checked, exported
-to Parquet, and only then made current by switching a pointer atomically. A reader therefore always opens a
-complete snapshot; a run that fails (before or during publishing) leaves the last good snapshot current.
+After a successful marts build, every table of schema `marts` is copied into a new DuckDB file, checked,
+exported to Parquet, and only then made current by switching a pointer atomically. A reader therefore always
+opens a complete snapshot; a run that fails (before or during publishing) leaves the last good one current.
 
 Layout under `<data_dir>/published/`::
 
     CURRENT                                   one line: snapshots/customer360-<run_id>.duckdb (os.replace'd)
     customer360.duckdb -> snapshots/...       symlink to the same file, for tools that want a fixed path
     snapshots/customer360-<run_id>.duckdb     one immutable file per published run (read-only, mode 0444)
-    snapshots/customer360-<run_id>.json       its manifest: run id, time, reference time, tables and row counts
+    snapshots/customer360-<run_id>.json       its manifest: run id, times, tables and row counts
+    snapshots/customer360-<run_id>.duckdb.*   sidecars built before publishing (the console's search index)
     parquet/<run_id>/<table>.parquet          every mart as Parquet
     parquet/latest -> <run_id>                symlink, switched atomically (parquet/LATEST holds the run id)
 
 Published files are never modified; the last `keep` snapshots (and their Parquet folders) are kept, older ones
 deleted (a reader that still has one open keeps reading it: on POSIX an open file outlives its name).
 
-Readers: `current_snapshot(config)` gives the path to open (`duckdb.connect(str(path), read_only=True)`), or use
-`connect_current(config)`. Reading CURRENT is one tiny file read: call `current_snapshot()` before each request
-and reopen when the path differs from the one you hold.
+Readers: `current_snapshot(config)` gives the path to open (`duckdb.connect(str(path), read_only=True)`), or
+use `connect_current(config)`. Reading CURRENT is one tiny file read: call `current_snapshot()` before each
+request and reopen when the path differs from the one you hold.
 """
 
 from __future__ import annotations
@@ -63,7 +64,9 @@ class PublishReport:
     tables: dict[str, int] = field(default_factory=dict)
     published_at: str = ""
     reference_at: str | None = None
-    reused: bool = False  # the same run published before (a retry): its files were kept, only the pointer switched
+    reused: bool = (
+        False  # the same run published before (a retry): its files were kept, only the pointer switched
+    )
     pruned: list[str] = field(default_factory=list)
     seconds: float = 0.0
     # what the run produced, for the final summary of `c360 run`
@@ -93,11 +96,13 @@ class PublishReport:
         }
 
     def render(self) -> str:
-        lines = [f"published snapshot {self.snapshot} ({len(self.tables)} marts, {sum(self.tables.values()):,} rows)"]
+        rows = sum(self.tables.values())
+        lines = [f"published snapshot {self.snapshot} ({len(self.tables)} marts, {rows:,} rows)"]
         if self.customers is not None:
             lines.append(
                 f"  {self.customers:,} customers from {self.source_records or 0:,} source records "
-                f"({self.multi_record_customers or 0:,} with 2+ records, {self.records_merged or 0:,} records merged); "
+                f"({self.multi_record_customers or 0:,} with 2+ records, "
+                f"{self.records_merged or 0:,} records merged); "
                 f"{self.quarantined_rows or 0:,} rows in quarantine"
             )
         lines.append(f"  Parquet: {self.parquet_dir}")
@@ -112,7 +117,7 @@ class SnapshotInfo:
     is_current: bool
 
 
-# -- locations ---------------------------------------------------------------------------------------------------
+# -- locations -----------------------------------------------------------------------------------------------
 
 
 def published_dir(config: Config) -> Path:
@@ -135,14 +140,14 @@ def docs_dir(config: Config) -> Path:
     return config.reports_dir / "dbt_docs"
 
 
-# -- readers -----------------------------------------------------------------------------------------------------
+# -- readers -------------------------------------------------------------------------------------------------
 
 
 def current_snapshot(config: Config) -> Path | None:
     """The snapshot readers should open now, or None if nothing has been published yet.
 
-    One small file read (the CURRENT pointer), cheap enough to call before every request: reopen when the returned
-    path differs from the one you hold. The file it names is complete and never changes.
+    One small file read (the CURRENT pointer), cheap enough to call before every request: reopen when the
+    returned path differs from the one you hold. The file it names is complete and never changes.
     """
     pointer = published_dir(config) / POINTER
     try:
@@ -191,13 +196,13 @@ def list_snapshots(config: Config) -> list[SnapshotInfo]:
     return infos
 
 
-# -- publishing --------------------------------------------------------------------------------------------------
+# -- publishing ----------------------------------------------------------------------------------------------
 
 
 def publish(config: Config, run_id: str, keep: int = DEFAULT_KEEP) -> PublishReport:
-    """Publish every table of schema `marts` as snapshot `customer360-<run_id>.duckdb` plus Parquet, then make it
-    current. Idempotent per run id: a retry reuses what an earlier attempt of the same run completed. Raises
-    PublishError (the previous snapshot stays current) if anything fails."""
+    """Publish every table of schema `marts` as snapshot `customer360-<run_id>.duckdb` plus Parquet, then make
+    it current. Idempotent per run id: a retry reuses what an earlier attempt of the same run completed.
+    Raises PublishError (the previous snapshot stays current) if anything fails."""
     if not _RUN_ID.match(run_id):
         raise PublishError(f"run id {run_id!r} cannot name a file")
     if keep < 1:
@@ -215,7 +220,9 @@ def publish(config: Config, run_id: str, keep: int = DEFAULT_KEEP) -> PublishRep
             raise
         except Exception as error:  # noqa: BLE001 - any failure must leave the last good snapshot current
             _discard(created)
-            raise PublishError(f"publishing run {run_id} failed, the previous snapshot stays current: {error}") from error
+            raise PublishError(
+                f"publishing run {run_id} failed, the previous snapshot stays current: {error}"
+            ) from error
         report.pruned = _prune(config, keep)
     report.seconds = time.perf_counter() - started
     log.info("published %s (%d marts)", report.snapshot, len(report.tables))
@@ -241,15 +248,19 @@ def _publish_locked(config: Config, run_id: str, created: list[Path]) -> Publish
             temporary = final.with_name(f".{final.name}{suffix}")
             created.append(temporary)
             _copy_marts(con, temporary, tables, run_id, published_at, facts.get("reference_at"))
-    if reused:
+    if (
+        reused
+    ):  # complete by construction (renamed into place only after its check); published files never change
         log.info("snapshot %s was published before (retry of run %s): keeping it", final.name, run_id)
         counts = _snapshot_counts(final)
         source = final
     else:
         counts = _snapshot_counts(temporary)
         source = temporary
-    if counts != expected:
-        raise PublishError(f"snapshot does not match the marts it was copied from: {counts} != {expected}")
+        if counts != expected:
+            raise PublishError(
+                f"snapshot does not match the marts it was copied from: {counts} != {expected}"
+            )
 
     if not parquet_final.is_dir():
         parquet_temporary = parquet_root(config) / f".{run_id}{suffix}"
@@ -265,25 +276,39 @@ def _publish_locked(config: Config, run_id: str, created: list[Path]) -> Publish
         created.append(parquet_final)
     _fsync_dir(final.parent)
     _fsync_dir(parquet_final.parent)
+    created.extend(_build_sidecars(final))
 
     manifest = final.with_suffix(".json")
     if not manifest.is_file():
-        _atomic_write(manifest, json.dumps({
-            "run_id": run_id,
-            "published_at": published_at,
-            "reference_at": facts.get("reference_at"),
-            "snapshot": final.name,
-            "parquet": str(parquet_final),
-            "tables": counts,
-        }, indent=2) + "\n")
+        _atomic_write(
+            manifest,
+            json.dumps(
+                {
+                    "run_id": run_id,
+                    "published_at": published_at,
+                    "reference_at": facts.get("reference_at"),
+                    "snapshot": final.name,
+                    "parquet": str(parquet_final),
+                    "tables": counts,
+                },
+                indent=2,
+            )
+            + "\n",
+        )
         created.append(manifest)
 
-    # the commit point: switch the pointers (Parquet first, CURRENT last); nothing above is visible to readers
-    _atomic_symlink(parquet_root(config) / "latest", run_id)
-    _atomic_write(parquet_root(config) / "LATEST", run_id + "\n")
-    _atomic_symlink(published_dir(config) / STABLE_LINK, f"snapshots/{final.name}")
+    # the commit point: nothing above is visible to readers until CURRENT names the new file
     _atomic_write(published_dir(config) / POINTER, f"snapshots/{final.name}\n")
     created.clear()
+    # conveniences that follow CURRENT (a failure here is logged, the snapshot is published)
+    try:
+        _atomic_symlink(published_dir(config) / STABLE_LINK, f"snapshots/{final.name}")
+        _atomic_symlink(parquet_root(config) / "latest", run_id)
+        _atomic_write(parquet_root(config) / "LATEST", run_id + "\n")
+    except OSError as error:
+        log.warning(
+            "snapshot %s is current, but a convenience pointer could not be switched: %s", final.name, error
+        )
 
     return PublishReport(
         run_id=run_id,
@@ -301,16 +326,36 @@ def _publish_locked(config: Config, run_id: str, created: list[Path]) -> Publish
     )
 
 
+def _build_sidecars(snapshot: Path) -> list[Path]:
+    """Files readers want beside a new snapshot before it becomes current: today the console's search index,
+    so the snapshot is searchable the moment it is published. Best effort: else the console builds its own."""
+    try:
+        from customer360.console.search_index import build_search_index, sidecar_path
+    except ImportError:
+        return []
+    target = sidecar_path(snapshot)
+    if target.is_file():
+        return []
+    try:
+        build_search_index(snapshot, target, schema=MARTS_SCHEMA)
+    except Exception as error:  # noqa: BLE001 - an index is a convenience, never a reason to keep old data
+        log.warning("search index for %s not built (the console will build it): %s", snapshot.name, error)
+        return []
+    return [target]
+
+
 def _mart_tables(con: Any) -> list[str]:
+    # no bound parameters here: DuckDB's parameter binding imports pandas, seconds on a cold start
     rows = con.execute(
-        "select table_name from information_schema.tables where table_schema = ? and table_catalog = current_database()"
-        " order by table_name",
-        [MARTS_SCHEMA],
+        f"select table_name from information_schema.tables where table_schema = {_literal(MARTS_SCHEMA)} "
+        "and table_catalog = current_database() order by table_name"
     ).fetchall()
     return [row[0] for row in rows]
 
 
-def _copy_marts(con: Any, target: Path, tables: list[str], run_id: str, published_at: str, reference_at: str | None) -> None:
+def _copy_marts(
+    con: Any, target: Path, tables: list[str], run_id: str, published_at: str, reference_at: str | None
+) -> None:
     """Copy the marts into a new file attached to the (read-only) warehouse connection."""
     target.unlink(missing_ok=True)
     con.execute(f"attach '{_sql_path(target)}' as c360_snapshot (read_write)")
@@ -318,12 +363,14 @@ def _copy_marts(con: Any, target: Path, tables: list[str], run_id: str, publishe
         con.execute(f"create schema c360_snapshot.{MARTS_SCHEMA}")
         for table in tables:
             name = _quote(table)
-            con.execute(f"create table c360_snapshot.{MARTS_SCHEMA}.{name} as select * from {MARTS_SCHEMA}.{name}")
+            con.execute(
+                f"create table c360_snapshot.{MARTS_SCHEMA}.{name} as select * from {MARTS_SCHEMA}.{name}"
+            )
         con.execute("create schema c360_snapshot.meta")
         con.execute(
-            "create table c360_snapshot.meta.snapshot as select ? as run_id, cast(? as timestamptz) as published_at, "
-            "cast(? as timestamptz) as reference_at",
-            [run_id, published_at, reference_at],
+            f"create table c360_snapshot.meta.snapshot as select {_literal(run_id)} as run_id, "
+            f"cast({_literal(published_at)} as timestamptz) as published_at, "
+            f"cast({_literal(reference_at)} as timestamptz) as reference_at"
         )
     finally:
         con.execute("detach c360_snapshot")
@@ -375,7 +422,9 @@ def _run_facts(con: Any) -> dict[str, Any]:
         f"select count(*) from (select customer_id from {MARTS_SCHEMA}.customer_identity_map "
         "group by customer_id having count(*) > 1)"
     )
-    distinct_customers = scalar(f"select count(distinct customer_id) from {MARTS_SCHEMA}.customer_identity_map")
+    distinct_customers = scalar(
+        f"select count(distinct customer_id) from {MARTS_SCHEMA}.customer_identity_map"
+    )
     if facts["source_records"] is not None and distinct_customers is not None:
         facts["records_merged"] = facts["source_records"] - distinct_customers
     reference = scalar("select cast(reference_at as varchar) from staging.int_reference_time")
@@ -399,9 +448,9 @@ def _prune(config: Config, keep: int) -> list[str]:
         if current is not None and path == current:
             continue
         run_id = _run_id_of(path)
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
-        path.with_suffix(".json").unlink(missing_ok=True)
+        for file in [path, path.with_suffix(".json"), *path.parent.glob(f"{path.name}.*")]:  # with sidecars
+            with contextlib.suppress(FileNotFoundError):
+                file.unlink()
         shutil.rmtree(parquet_root(config) / run_id, ignore_errors=True)
         pruned.append(run_id)
     return pruned
@@ -460,7 +509,7 @@ def _publish_lock(config: Config) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-# -- small file-system helpers -------------------------------------------------------------------------------------
+# -- small file-system helpers -------------------------------------------------------------------------------
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -506,6 +555,10 @@ def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
+def _literal(value: str | None) -> str:
+    return "null" if value is None else "'" + value.replace("'", "''") + "'"
+
+
 def _sql_path(path: Path) -> str:
     return str(path).replace("'", "''")
 
@@ -514,11 +567,11 @@ def _run_id_of(path: Path) -> str:
     return path.stem.removeprefix(SNAPSHOT_PREFIX)
 
 
-# -- dbt docs --------------------------------------------------------------------------------------------------------
+# -- dbt docs ------------------------------------------------------------------------------------------------
 
 
 def generate_docs(config: Config) -> Path:
-    """`dbt docs generate` (with a self-contained static page) into `<data_dir>/reports/dbt_docs/`; returns it."""
+    """`dbt docs generate` (plus a self-contained static page) into `<data_dir>/reports/dbt_docs/`."""
     from customer360 import transform
 
     transform.run_dbt(config, ["docs", "generate", "--static"])
@@ -531,13 +584,18 @@ def generate_docs(config: Config) -> Path:
     return folder
 
 
-# -- CLI: `c360 publish`, `c360 snapshots`, `c360 docs` (registered in customer360/cli.py) ------------------------------
+# -- CLI: `c360 publish`, `c360 snapshots`, `c360 docs` (registered in customer360/cli.py) -------------------
 
 cli = typer.Typer()
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="configuration file [default: $C360_CONFIG or ./customer360.yml]", show_default=False),
+    typer.Option(
+        "--config",
+        "-c",
+        help="configuration file [default: $C360_CONFIG or ./customer360.yml]",
+        show_default=False,
+    ),
 ]
 
 
@@ -555,7 +613,7 @@ def publish_command(
     keep: Annotated[int, typer.Option(help="how many snapshots to keep")] = DEFAULT_KEEP,
     config: ConfigOption = None,
 ) -> None:
-    """Publish the marts as they are now (e.g. after `c360 dbt -- build`) as the current read-only snapshot."""
+    """Publish the marts as they are now (e.g. after `c360 dbt -- build`) as the current snapshot."""
     from customer360.pipeline import new_run_id
 
     cfg = _config(config)

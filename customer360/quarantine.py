@@ -132,10 +132,17 @@ def overview(con: duckdb.DuckDBPyConnection) -> list[dict[str, object]]:
             f"arg_max({REASON}, {QUARANTINED_AT}) from {qualified_name(source, table)} "
             "group by all order by all"
         ).fetchall():
-            result.append({
-                "table": f"{source}.{table}", "stage": stage, "rule": rule, "held": int(held),
-                "released": int(released), "batches": int(batches), "example": example,
-            })
+            result.append(
+                {
+                    "table": f"{source}.{table}",
+                    "stage": stage,
+                    "rule": rule,
+                    "held": int(held),
+                    "released": int(released),
+                    "batches": int(batches),
+                    "example": example,
+                }
+            )
     return result
 
 

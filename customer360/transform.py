@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from customer360.config import Config
 from customer360.errors import StageFailed
 
@@ -71,7 +73,12 @@ def run_dbt(config: Config, args: Sequence[str], raise_on_failure: bool = True, 
     """
     command = list(args)
     if command and command[0] in {"build", "run", "test", "seed", "compile", "parse", "ls", "list", "docs", "show"}:
-        command += ["--vars", json.dumps(dbt_vars(config))]
+        variables = dbt_vars(config)
+        if "--vars" in command:  # the caller's vars win over ours
+            position = command.index("--vars")
+            variables.update(yaml.safe_load(command[position + 1]) or {})
+            del command[position : position + 2]
+        command += ["--vars", json.dumps(variables)]
         if quiet and command[0] not in {"ls", "list", "show"}:
             command.insert(0, "--quiet")
     environment = {**os.environ, **dbt_environment(config)}

@@ -2,25 +2,25 @@
 ### Ingestion: one DAG per silo in `customer360.yml`
 
 `ingest_<source>` loads what is new in one silo into `raw_<source>` (incremental: files once by content,
-databases and APIs past their cursor) and then updates the asset **`c360://raw/<source>`**, which schedules the
-`customer_360` DAG. The DAGs are generated from the configuration (`$C360_CONFIG`): a new silo needs a block in
+databases and APIs past their cursor), then updates the asset **`c360://raw/<source>`**, which schedules
+`customer_360`. The DAGs are generated from the configuration (`$C360_CONFIG`): a new silo needs a block in
 `customer360.yml`, not a new DAG file.
 
-* `ingest`: `customer360.pipeline.ingest(ctx, sources=[source])`, the function behind `c360 ingest`. It runs in
-  the one-slot pool `c360_warehouse` (DuckDB allows one writer) and retries with exponential backoff when the
-  source cannot be read. Re-running is safe: nothing is loaded twice.
-* `raw_<source>_updated`: updates the asset with the row counts when rows were delivered; skipped when the silo
-  had nothing new, so an idle silo does not rebuild the 360.
+* `ingest` calls `customer360.pipeline.ingest(ctx, sources=[source])`, the function behind `c360 ingest`.
+  It runs in the one-slot pool `c360_warehouse` (DuckDB allows one writer) and retries with exponential
+  backoff while the source cannot be read. Re-running is safe: nothing is loaded twice.
+* `raw_<source>_updated` updates the asset (with the row counts) when rows were delivered; it is skipped
+  when the silo had nothing new, so an idle silo does not rebuild the 360.
 
-Run id: derived from the Airflow run (`r<logical date>-ingest_<source>-<hash>`), so a retry or a cleared task
-writes the same run again. Guide: docs/airflow.md.
+The pipeline run id comes from the Airflow run (`r<logical date>-ingest_<source>-<hash>`): a retry or a
+cleared task writes the same run again. Guide: docs/airflow.md.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from airflow.sdk import DAG, Asset, dag, get_current_context, task
+from airflow.sdk import DAG, dag, get_current_context, task
 
 from customer360 import orchestration
 
@@ -28,9 +28,7 @@ CONFIG = orchestration.dag_config()
 
 
 def ingestion_dag(source_name: str, connector: str, description: str | None) -> DAG:
-    raw = Asset(
-        name=f"raw_{source_name}", uri=orchestration.raw_asset_uri(source_name), group=orchestration.ASSET_GROUP
-    )
+    raw = orchestration.raw_asset(source_name)
 
     @dag(
         dag_id=orchestration.ingest_dag_id(source_name),
@@ -68,7 +66,7 @@ def ingestion_dag(source_name: str, connector: str, description: str | None) -> 
             from airflow.sdk.exceptions import AirflowSkipException
 
             if not orchestration.has_new_data(summary):
-                raise AirflowSkipException(f"{source_name}: nothing new delivered, {raw.uri} stays as it was")
+                raise AirflowSkipException(f"{source_name}: nothing new delivered; {raw.uri} stays as it was")
             get_current_context()["outlet_events"][raw].extra = {
                 "run_id": summary["run_id"],
                 "rows_loaded": summary["rows_loaded"],

@@ -1,21 +1,21 @@
 """
 ### customer_360: quality gate → dbt staging → entity resolution → dbt marts → publish
 
-Scheduled on the raw assets of the ingestion DAGs: **any** `c360://raw/<source>` update starts a run, so a fresh
-silo reaches the 360 without waiting for the others (one silo that is down must not hold back the rest). Runs are
-incremental and `max_active_runs=1`: updates that arrive during a run start the next one.
+Scheduled on the assets of the ingestion DAGs: **any** `c360://raw/<source>` update starts a run, so new
+data of one silo reaches the 360 without waiting for the others (a silo that is down must not hold back the
+rest). Runs are incremental and `max_active_runs=1`: updates that arrive during a run start the next one.
 
-| task | calls (the same function as the CLI) |
+| task | calls (the same functions as the CLI) |
 |---|---|
-| `quality_gate` | `customer360.pipeline.validate`: Great Expectations; bad rows to quarantine; blocks the run when a source fails its suite (no retry: the data must be fixed) |
-| `dbt_staging.*` | Cosmos: one task per seed/model and per model's tests (`pipeline.staging`'s selection) |
-| `resolve` | `customer360.pipeline.resolve`: Splink scoring, clustering, stable customer IDs |
+| `quality_gate` | `pipeline.validate`: Great Expectations, bad rows to quarantine; may block the run |
+| `dbt_staging.*` | Cosmos: a task per seed/model and per test task (`pipeline.staging`'s selection) |
+| `resolve` | `pipeline.resolve`: Splink scoring, clustering, stable customer IDs |
 | `dbt_marts.*` | Cosmos: the marts and their tests (`pipeline.marts`'s selection) |
-| `publish` | `customer360.pipeline.publish`: the read-only snapshot; logs the run summary; updates `c360://published` |
+| `publish` | `pipeline.publish`: the read-only snapshot; logs the run summary; updates `c360://published/…` |
 
-Every task writes the warehouse and runs in the one-slot pool `c360_warehouse`. Run id: derived from the Airflow
-run, so a retried or cleared task writes the same run again. Param `full_resolution` re-resolves every record.
-Guide: docs/airflow.md.
+Every task writes the warehouse and runs in the one-slot pool `c360_warehouse`. The pipeline run id comes
+from the Airflow run, so a retried or cleared task writes the same run again. Param `full_resolution`
+resolves every record again. Guide: docs/airflow.md.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import (
-    Asset,
     AssetAny,
     ExceptionRetryPolicy,
     Param,
@@ -39,19 +38,12 @@ from customer360 import orchestration
 
 CONFIG = orchestration.dag_config()
 
-RAW = [
-    Asset(name=f"raw_{source.name}", uri=orchestration.raw_asset_uri(source.name), group=orchestration.ASSET_GROUP)
-    for source in CONFIG.sources
-]
-MARTS = Asset(name="customer360_marts", uri=orchestration.MARTS_ASSET_URI, group=orchestration.ASSET_GROUP)
-PUBLISHED = Asset(name="customer360_published", uri=orchestration.PUBLISHED_ASSET_URI, group=orchestration.ASSET_GROUP)
-
 
 @dag(
     dag_id=orchestration.CUSTOMER_360_DAG_ID,
     description="Quality gate, dbt staging, entity resolution, dbt marts and publish of the customer 360",
     doc_md=__doc__,
-    schedule=AssetAny(*RAW),
+    schedule=AssetAny(*(orchestration.raw_asset(source.name) for source in CONFIG.sources)),
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
@@ -73,7 +65,7 @@ def customer_360() -> None:
                 RetryRule(
                     exception="customer360.errors.QualityGateBlocked",
                     action=RetryAction.FAIL,
-                    reason="the quality gate blocked the run: retrying the same data cannot pass",
+                    reason="the quality gate blocked the run: the same data cannot pass on a retry",
                 )
             ]
         )
@@ -85,7 +77,9 @@ def customer_360() -> None:
         for asset, events in (context.get("triggering_asset_events") or {}).items():
             for event in events:
                 orchestration.log.info("triggered by %s: %s", getattr(asset, "uri", asset), event.extra)
-        return orchestration.summarise(pipeline.validate(orchestration.run_context(context)))
+        ctx = orchestration.run_context(context)
+        orchestration.warn_if_manifest_stale(ctx.config)
+        return orchestration.summarise(pipeline.validate(ctx))
 
     @task(execution_timeout=timedelta(hours=2))
     def resolve() -> dict:
@@ -95,7 +89,7 @@ def customer_360() -> None:
         full = bool(context["params"].get("full_resolution"))
         return orchestration.summarise(pipeline.resolve(orchestration.run_context(context), full=full))
 
-    @task(outlets=[MARTS, PUBLISHED])
+    @task(outlets=[orchestration.marts_asset(), orchestration.published_asset()])
     def publish(gate: dict, resolution: dict) -> dict:
         from customer360 import pipeline
 
@@ -110,8 +104,7 @@ def customer_360() -> None:
     staging = orchestration.dbt_task_group(CONFIG, "dbt_staging", orchestration.DBT_STAGING)
     resolution = resolve()
     marts = orchestration.dbt_task_group(CONFIG, "dbt_marts", orchestration.DBT_MARTS)
-    published = publish(gate, resolution)
-    chain(gate, staging, resolution, marts, published)
+    chain(gate, staging, resolution, marts, publish(gate, resolution))
 
 
 customer_360()

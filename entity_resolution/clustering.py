@@ -92,19 +92,33 @@ def cannot_link_predicate(rules: list[GuardRule], requirements: list[GuardRule] 
 
 
 def build_links(
-    con: duckdb.DuckDBPyConnection, rules: list[GuardRule], requirements: list[GuardRule], threshold: float
+    con: duckdb.DuckDBPyConnection,
+    rules: list[GuardRule],
+    requirements: list[GuardRule],
+    threshold: float,
+    affected_table: str | None = None,
 ) -> None:
-    """entity_resolution.links: every candidate link and its fate (accepted, or vetoed and why)."""
+    """entity_resolution.links: every candidate link and its fate (accepted, or vetoed and why).
+
+    With `affected_table` (record_key), only links touching those records are judged again; the rest stand."""
+    touching = (
+        f"(record_key_l in (select record_key from {affected_table}) or record_key_r in (select record_key from {affected_table}))"
+        if affected_table
+        else "true"
+    )
+    if affected_table:
+        con.execute(f"delete from {ER}.links where {touching}")
+    target = f"insert into {ER}.links" if affected_table else f"create or replace table {ER}.links as"
     con.execute(
         f"""
-        create or replace table {ER}.links as
+        {target}
         with candidates as (
             select record_key_l, record_key_r, match_weight, match_probability, 'model' as origin
             from {ER}.pairs
-            where match_probability >= {threshold}
+            where match_probability >= {threshold} and {touching}
         ),
         decided as (
-            select record_key_l, record_key_r, decision from {ER}.decisions
+            select record_key_l, record_key_r, decision from {ER}.decisions where {touching}
         ),
         all_links as (
             select candidates.*, decided.decision
@@ -112,11 +126,8 @@ def build_links(
             union all
             select decided.record_key_l, decided.record_key_r, 99.0, 1.0, 'decision', decided.decision
             from decided
+            anti join candidates using (record_key_l, record_key_r)
             where decided.decision = 'same'
-              and not exists (
-                  select 1 from candidates
-                  where candidates.record_key_l = decided.record_key_l and candidates.record_key_r = decided.record_key_r
-              )
         ),
         judged as (
             select

@@ -36,7 +36,9 @@ def level_labels(settings: dict[str, Any]) -> list[tuple[str, int, str]]:
     return rows
 
 
-def build_match_evidence(con: duckdb.DuckDBPyConnection, model: TrainedModel) -> None:
+def build_match_evidence(con: duckdb.DuckDBPyConnection, model: TrainedModel, scope_table: str | None = None) -> None:
+    """(Re)build entity_resolution.match_evidence: for all customers, or only those whose records are in
+    `scope_table` (an incremental run re-clusters only those; everybody else's evidence is unchanged)."""
     settings = model.settings
     comparisons = [comparison["output_column_name"] for comparison in settings["comparisons"]]
     pair_columns = {row[0] for row in con.execute(f"select * from {ER}.pairs limit 0").description}
@@ -52,12 +54,19 @@ def build_match_evidence(con: duckdb.DuckDBPyConnection, model: TrainedModel) ->
             from accepted_pairs
             """
         )
+    in_scope = f"semi join {scope_table} as scope on scope.record_key = pairs.record_key_l" if scope_table else ""
+    if scope_table and _table_exists(con, "match_evidence"):
+        con.execute(f"delete from {ER}.match_evidence where record_key_l in (select record_key from {scope_table})")
+        target = f"insert into {ER}.match_evidence"
+    else:
+        target = f"create or replace table {ER}.match_evidence as"
     con.execute(
         f"""
-        create or replace table {ER}.match_evidence as
+        {target}
         with accepted_pairs as (
             select pairs.*
             from {ER}.pairs as pairs
+            {in_scope}
             join {ER}.identity_map as l on l.record_key = pairs.record_key_l
             join {ER}.identity_map as r on r.record_key = pairs.record_key_r and r.customer_id = l.customer_id
             semi join {ER}.links as links
@@ -82,6 +91,13 @@ def build_match_evidence(con: duckdb.DuckDBPyConnection, model: TrainedModel) ->
         left join level_labels on level_labels.comparison = by_comparison.comparison and level_labels.gamma = by_comparison.gamma
         """
     )
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    row = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [ER, table]
+    ).fetchone()
+    return bool(row and row[0])
 
 
 @dataclass

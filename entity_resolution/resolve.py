@@ -111,29 +111,33 @@ def resolve(
         full = True
     report = ResolutionReport(run_id=run_id, mode="full" if full else "incremental", model_id=model.model_id)
 
-    # 1. what changed since the last run
+    # 1. what changed since the last run: new records, records whose matching attributes changed, removed records
     columns = ", ".join(dict.fromkeys([*spec.columns, "source_record_id", "record_fingerprint"]))
-    con.execute(f"create or replace temp table current_records as select {columns} from {RECORDS_SOURCE}")
     if full:
-        con.execute("create or replace temp table changed_records as select * from current_records")
-        con.execute("create or replace temp table removed_records (record_key varchar)")
+        con.execute(f"create or replace table {ER}.records as select {columns} from {RECORDS_SOURCE}")
+        con.execute(f"create or replace temp table changed_records as select record_key from {ER}.records")
+        con.execute(
+            f"create or replace temp table removed_records as select record_key from {ER}.identity_map"
+            f" anti join {ER}.records using (record_key)"
+        )
     else:
         con.execute(
             f"""
             create or replace temp table changed_records as
-            select * from current_records
-            anti join {ER}.records using (record_key, record_fingerprint);
+            select {columns} from {RECORDS_SOURCE} anti join {ER}.records using (record_key, record_fingerprint);
             create or replace temp table removed_records as
-            select record_key from {ER}.records anti join current_records using (record_key);
+            select record_key from {ER}.records anti join {RECORDS_SOURCE} using (record_key);
+            delete from {ER}.records
+            where record_key in (select record_key from changed_records union all select record_key from removed_records);
+            insert into {ER}.records select * from changed_records;
             """
         )
-    report.records = _count(con, "current_records")
+    report.records = _count(con, f"{ER}.records")
     report.records_changed = _count(con, "changed_records")
     report.records_removed = _count(con, "removed_records")
-    con.execute(f"create or replace table {ER}.records as select * from current_records")
     timer.lap("diff")
 
-    # 2. score new and changed records (against everything); drop pairs of changed or removed records
+    # 2. score new and changed records against everything; pairs of changed or removed records go
     if full and _exists(con, ER, "pairs"):
         con.execute(f"drop table {ER}.pairs")
     elif _exists(con, ER, "pairs"):
@@ -144,56 +148,64 @@ def resolve(
                or record_key_r in (select record_key from changed_records union all select record_key from removed_records)
             """
         )
-    if report.records_changed:
+    if report.records_changed or not _exists(con, ER, "pairs"):
         report.pairs_scored = _score(con, model, full)
-    elif not _exists(con, ER, "pairs"):
-        _score(con, model, True)  # creates the (empty) table with the right columns
     timer.lap("score")
 
-    # 3. decisions and links
-    previous_links = _snapshot_links(con)
+    # 3. decisions and links: in an incremental run only links touching changed records or changed decisions
+    previous_decisions = _snapshot_decisions(con)
     decisions.sync_to_warehouse(con, state_dir)
-    clustering.build_links(con, spec.cannot_link_rules, spec.link_requirements, threshold)
+    if full:
+        clustering.build_links(con, spec.cannot_link_rules, spec.link_requirements, threshold)
+        con.execute(f"create or replace temp table cluster_scope as select record_key from {ER}.records")
+        con.execute(f"delete from {ER}.components")
+    else:
+        con.execute(
+            f"""
+            create or replace temp table affected_records as
+            select record_key from changed_records
+            union select record_key from removed_records
+            union select unnest([record_key_l, record_key_r]) from (
+                (select record_key_l, record_key_r, decision from {ER}.decisions
+                 except select record_key_l, record_key_r, decision from {previous_decisions})
+                union all
+                (select record_key_l, record_key_r, decision from {previous_decisions}
+                 except select record_key_l, record_key_r, decision from {ER}.decisions)
+            );
+            create or replace temp table seeds as
+            select record_key from affected_records
+            union select unnest([record_key_l, record_key_r]) from {ER}.links
+            where is_accepted
+              and (record_key_l in (select record_key from affected_records)
+                   or record_key_r in (select record_key from affected_records));
+            """
+        )
+        clustering.build_links(con, spec.cannot_link_rules, spec.link_requirements, threshold, "affected_records")
+        # re-cluster the previous components around every seed, plus the records of new links
+        con.execute(
+            f"""
+            insert into seeds
+            select unnest([record_key_l, record_key_r]) from {ER}.links
+            where is_accepted
+              and (record_key_l in (select record_key from affected_records)
+                   or record_key_r in (select record_key from affected_records));
+            create or replace temp table cluster_scope as
+            select distinct record_key from (
+                select record_key from seeds
+                union all
+                select record_key from {ER}.components
+                where component_key in (select component_key from {ER}.components semi join seeds using (record_key))
+            )
+            semi join {ER}.records using (record_key);
+            delete from {ER}.components where record_key in (select record_key from removed_records);
+            """
+        )
     report.links_accepted, report.links_vetoed = con.execute(
         f"select count(*) filter (where is_accepted), count(*) filter (where not is_accepted) from {ER}.links"
     ).fetchone()
     timer.lap("links")
 
-    # 4. re-cluster what is touched: everything (full) or the components around changed records and links
-    if full:
-        con.execute(f"delete from {ER}.components")
-        con.execute("create or replace temp table cluster_scope as select record_key from current_records")
-    else:
-        con.execute(
-            f"""
-            create or replace temp table seeds as
-            select record_key from changed_records
-            union select record_key from removed_records
-            union select record_key_l from (
-                (select record_key_l, record_key_r from {ER}.links where is_accepted
-                 except select record_key_l, record_key_r from {previous_links} where is_accepted)
-                union all
-                (select record_key_l, record_key_r from {previous_links} where is_accepted
-                 except select record_key_l, record_key_r from {ER}.links where is_accepted)
-            ) union select record_key_r from (
-                (select record_key_l, record_key_r from {ER}.links where is_accepted
-                 except select record_key_l, record_key_r from {previous_links} where is_accepted)
-                union all
-                (select record_key_l, record_key_r from {previous_links} where is_accepted
-                 except select record_key_l, record_key_r from {ER}.links where is_accepted)
-            );
-            create or replace temp table cluster_scope as
-            select record_key from current_records
-            where record_key in (select record_key from seeds)
-               or record_key in (
-                   select record_key from {ER}.components
-                   where component_key in (
-                       select component_key from {ER}.components where record_key in (select record_key from seeds)
-                   )
-               );
-            delete from {ER}.components where record_key in (select record_key from removed_records);
-            """
-        )
+    # 4. re-cluster the scope: connected components, then guard rails where a component has a conflict
     db_api = splink_api(con)
     outcome = clustering.cluster_scope(con, db_api, "cluster_scope", cluster_size_cap, spec.cannot_link_rules)
     report.components_reclustered = outcome["components_reclustered"]
@@ -202,7 +214,9 @@ def resolve(
     timer.lap("cluster")
 
     # 5. stable IDs
-    report.events = stable_ids.assign_customer_ids(con, run_id)
+    report.events = stable_ids.assign_customer_ids(
+        con, run_id, scope_table=None if full else "cluster_scope", removed_table="removed_records"
+    )
     report.customers, report.multi_record_customers = con.execute(
         f"""
         select count(*), count(*) filter (where records > 1)
@@ -211,7 +225,7 @@ def resolve(
     ).fetchone()
     report.bridge_records = _count(con, f"{ER}.bridge_records")
     timer.lap("stable_ids")
-    explain.build_match_evidence(con, model)
+    explain.build_match_evidence(con, model, scope_table=None if full else "cluster_scope")
     timer.lap("evidence")
     report.seconds = timer.laps
 
@@ -229,7 +243,6 @@ def resolve(
         ],
     )
     drop_work_schema(con)
-    con.execute("drop table if exists previous_links")
     return report
 
 
@@ -238,14 +251,14 @@ def _score(con: duckdb.DuckDBPyConnection, model: TrainedModel, full: bool) -> i
     spec: ModelSpec = model.spec
     db_api = splink_api(con)
     model_columns = ", ".join(spec.columns)
-    all_records = db_api.register(con.sql(f"select {model_columns} from current_records"), table_name="records_all")
+    all_records = db_api.register(con.sql(f"select {model_columns} from {ER}.records"), table_name="records_all")
     linker = load_linker(con, model, all_records, db_api)
     if full:
         scored = [linker.inference.predict_within(all_records, threshold_match_probability=STORE_THRESHOLD, warning_mode="never")]
     else:
         changed = db_api.register(con.sql(f"select {model_columns} from changed_records"), table_name="records_changed")
         unchanged = db_api.register(
-            con.sql(f"select {model_columns} from current_records anti join changed_records using (record_key)"),
+            con.sql(f"select {model_columns} from {ER}.records anti join changed_records using (record_key)"),
             table_name="records_unchanged",
         )
         scored = [
@@ -284,12 +297,14 @@ def _oriented_sql(con: duckdb.DuckDBPyConnection, table: str) -> str:
     return f"select {', '.join(selected)} from {table}"
 
 
-def _snapshot_links(con: duckdb.DuckDBPyConnection) -> str:
-    """The accepted links of the previous run, to find links that appeared or disappeared."""
-    con.execute("create or replace temp table previous_links (record_key_l varchar, record_key_r varchar, is_accepted boolean)")
-    if _exists(con, ER, "links"):
-        con.execute(f"insert into previous_links select record_key_l, record_key_r, is_accepted from {ER}.links")
-    return "previous_links"
+def _snapshot_decisions(con: duckdb.DuckDBPyConnection) -> str:
+    """The decisions the previous run obeyed, to find the records whose decisions changed since."""
+    con.execute(
+        "create or replace temp table previous_decisions (record_key_l varchar, record_key_r varchar, decision varchar)"
+    )
+    if _exists(con, ER, "decisions"):
+        con.execute(f"insert into previous_decisions select record_key_l, record_key_r, decision from {ER}.decisions")
+    return "previous_decisions"
 
 
 def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:

@@ -22,7 +22,7 @@ ID_DIGITS = 9
 
 DDL = f"""
 create table if not exists {ER}.identity_map (
-    record_key varchar primary key,
+    record_key varchar not null,          -- unique: tested in dbt (an index would make every rewrite slow)
     source_system varchar not null,
     source_record_id varchar not null,
     customer_id varchar not null,
@@ -49,14 +49,27 @@ create table if not exists {ER}.customer_id_history (
 """
 
 
-def assign_customer_ids(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:
-    """Turn entity_resolution.components (record → cluster) into stable customer IDs; returns event counts."""
+def assign_customer_ids(
+    con: duckdb.DuckDBPyConnection, run_id: str, scope_table: str | None = None, removed_table: str | None = None
+) -> dict[str, int]:
+    """Turn entity_resolution.components (record → cluster) into stable customer IDs; returns event counts.
+
+    `scope_table` limits the work to the records an incremental run re-clustered (whole previous customers are
+    always inside or outside it); `removed_table` lists records that left the sources. Without them, everything."""
     con.execute(DDL)
+    in_scope = f"where record_key in (select record_key from {scope_table})" if scope_table else ""
+    removed = f"union all select record_key from {removed_table}" if removed_table else ""
+    previous_scope = (
+        f"where record_key in (select record_key from {scope_table} {removed})" if scope_table else ""
+    )
     con.execute(
         f"""
+        create or replace temp table scoped_components as select * from {ER}.components {in_scope};
+        create or replace temp table previous_ids as select record_key, customer_id from {ER}.identity_map {previous_scope};
+
         create or replace temp table overlap as
-        select c.cluster_key, m.customer_id, count(*) as shared
-        from {ER}.components as c join {ER}.identity_map as m using (record_key)
+        select c.cluster_key, p.customer_id, count(*) as shared
+        from scoped_components as c join previous_ids as p using (record_key)
         group by all;
 
         create or replace temp table heirs as
@@ -68,7 +81,7 @@ def assign_customer_ids(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str
         qualify row_number() over (partition by cluster_key order by shared desc, customer_id) = 1;
 
         create or replace temp table cluster_sizes as
-        select cluster_key, count(*) as records from {ER}.components group by all;
+        select cluster_key, count(*) as records from scoped_components group by all;
 
         create or replace temp table new_clusters as
         select
@@ -118,6 +131,7 @@ def assign_customer_ids(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str
         select 'retired', customers.customer_id, null, 0
         from {ER}.customers as customers
         where customers.status = 'active'
+          and customers.customer_id in (select customer_id from previous_ids)
           and customers.customer_id not in (select customer_id from overlap);
 
         select event, count(*) from run_events group by event
@@ -137,8 +151,8 @@ def assign_customer_ids(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str
         )
         select ends.record_key, max(ends.match_probability) as best_match_probability
         from ends
-        join {ER}.components as own on own.record_key = ends.record_key
-        join {ER}.components as other on other.record_key = ends.other_key and other.cluster_key = own.cluster_key
+        join scoped_components as own on own.record_key = ends.record_key
+        join scoped_components as other on other.record_key = ends.other_key and other.cluster_key = own.cluster_key
         group by ends.record_key;
 
         create or replace temp table next_identity_map as
@@ -152,15 +166,25 @@ def assign_customer_ids(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str
             coalesce(
                 case when previous.customer_id = ids.customer_id then previous.assigned_run_id end, '{run_id}'
             ) as assigned_run_id
-        from {ER}.components as c
+        from scoped_components as c
         join {ER}.records as r using (record_key)
         join cluster_ids as ids using (cluster_key)
         join cluster_sizes as sizes using (cluster_key)
         left join best_links using (record_key)
         left join {ER}.identity_map as previous using (record_key);
-
-        delete from {ER}.identity_map;
-        insert into {ER}.identity_map select * from next_identity_map;
+        """
+    )
+    if scope_table:
+        con.execute(
+            f"""
+            delete from {ER}.identity_map where record_key in (select record_key from previous_ids);
+            insert into {ER}.identity_map select * from next_identity_map;
+            """
+        )
+    else:
+        con.execute(f"create or replace table {ER}.identity_map as select * from next_identity_map")
+    con.execute(
+        f"""
 
         insert into {ER}.customers
         select customer_id, 'active', null, records, '{run_id}', '{run_id}' from new_clusters;

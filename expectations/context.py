@@ -1,14 +1,15 @@
 """The Great Expectations side of the gate: an ephemeral context created when the gate runs (never at import),
 a pandas datasource fed with one batch at a time, validation results and Data Docs on disk.
 
-    <data_dir>/reports/quality/docs/index.html     Data Docs (HTML), updated on every run that checks something
+    <data_dir>/reports/quality/docs/index.html     Data Docs (HTML), updated by every run that checks
     <data_dir>/reports/quality/validations/        GX validation results (JSON), one per batch and run
     <data_dir>/reports/quality/runs/<run_id>.json  the gate's own summary of a run
 
-Suites are code (expectations/suites/), so the context keeps them in memory; only results and docs are written.
-Why pandas and not GX's SQL datasource on the DuckDB file: that needs the `duckdb-engine` SQLAlchemy dialect,
-which is not a dependency (yet). The frame holds only the batch being checked, built by DuckDB (derived columns
-included), and the rows to quarantine are selected in SQL (expectations/sql.py), so pandas never loops over rows.
+Suites are code (expectations/suites/), so the context keeps them in memory; only results and docs are
+written. Why pandas and not GX's SQL datasource on the DuckDB file: that needs the `duckdb-engine` SQLAlchemy
+dialect, which is not a dependency (yet). The frame holds only the batch being checked, built by DuckDB
+(derived columns included), and the rows to quarantine are selected in SQL (expectations/sql.py), so pandas
+never loops over rows.
 """
 
 from __future__ import annotations
@@ -45,14 +46,22 @@ class GxSession:
             InMemoryStoreBackendDefaults,
             ProgressBarsConfig,
         )
+        from great_expectations.execution_engine import pandas_execution_engine
 
+        # GX fingerprints every pandas batch with an md5 over all its values (a "batch marker" nobody here
+        # reads);
+        # on a million rows that is a sixth of the validation time. A threshold of 0 skips it.
+        pandas_execution_engine.HASH_THRESHOLD = 0  # type: ignore[attr-defined]
         root.mkdir(parents=True, exist_ok=True)
         self.root = root
         defaults = InMemoryStoreBackendDefaults()
         stores = dict(defaults.stores)
         stores[defaults.validation_results_store_name] = {
             "class_name": "ValidationResultsStore",
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(root / "validations")},
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(root / "validations"),
+            },
         }
         config = DataContextConfig(
             stores=stores,
@@ -63,10 +72,14 @@ class GxSession:
                 DOCS_SITE: {
                     "class_name": "SiteBuilder",
                     "show_how_to_buttons": False,
-                    "store_backend": {"class_name": "TupleFilesystemStoreBackend",
-                                      "base_directory": str(root / "docs")},
-                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder",
-                                           "validation_results_limit": RESULTS_LIMIT},
+                    "store_backend": {
+                        "class_name": "TupleFilesystemStoreBackend",
+                        "base_directory": str(root / "docs"),
+                    },
+                    "site_index_builder": {
+                        "class_name": "DefaultSiteIndexBuilder",
+                        "validation_results_limit": RESULTS_LIMIT,
+                    },
                 }
             },
             analytics_enabled=False,
@@ -103,7 +116,7 @@ class GxSession:
         run_id = RunIdentifier(run_name=run_name, run_time=dt.datetime.now(dt.UTC))
         result = definition.run(
             batch_parameters={"dataframe": frame},
-            result_format={"result_format": "SUMMARY", "partial_unexpected_count": 10},
+            result_format={"result_format": "BASIC", "partial_unexpected_count": 10},
             run_id=run_id,
         )
         suite_id = ExpectationSuiteIdentifier(name=stored.name)

@@ -1,11 +1,13 @@
-"""What a suite module needs: the batch it is built for, and helpers that turn `gxe.*` expectations into rules.
+"""What a suite module needs: the batch it is built for, and helpers that turn `gxe.*` expectations into
+rules.
 
-A suite module is one function, `build(ctx: SuiteContext) -> gx.ExpectationSuite`. It adds expectations through
-three helpers that say what a failure means:
+A suite module is one function, `build(ctx: SuiteContext) -> gx.ExpectationSuite`. It adds expectations
+through three helpers that say what a failure means:
 
     quarantine(suite, ctx, gxe.ExpectColumnValuesToNotBeNull(column="kontakt_id"), rule="contact_id_missing")
-        row level: the offending rows go to quarantine.<source>__<table> and the batch continues; only when too
-        many rows fail (QualitySettings.max_bad_share) is the batch rejected. Must have a SQL translation.
+        row level: the offending rows go to quarantine.<source>__<table> and the batch continues; only
+        when too many rows fail (QualitySettings.max_bad_share) is the batch rejected. Needs a SQL
+        translation (expectations/sql.py).
     block(suite, gxe.ExpectTableRowCountToBeBetween(min_value=1), rule="volume_collapse")
         batch level: a failure rejects the batch and stops the run before resolution.
     warn(suite, gxe.ExpectColumnMaxToBeBetween(...), rule="stale")
@@ -42,9 +44,26 @@ IDENTITY_COLUMNS = (BATCH_ID, ROW_NUMBER)
 
 # Values people type when they have nothing to type: treated as "not given", never as a format error.
 PLACEHOLDERS = (
-    "", "-", "--", "?", ".", "0", "n/a", "na", "n.a.", "k.a.", "k. a.", "keine", "keine angabe", "unbekannt",
-    "unknown", "none", "null", "nil", "leer",
-)  # fmt: skip
+    "",
+    "-",
+    "--",
+    "?",
+    ".",
+    "0",
+    "n/a",
+    "na",
+    "n.a.",
+    "k.a.",
+    "k. a.",
+    "keine",
+    "keine angabe",
+    "unbekannt",
+    "unknown",
+    "none",
+    "null",
+    "nil",
+    "leer",
+)
 
 # Formats. Character classes are spelled out ([0-9], not \d) so that Python's re (GX) and RE2 (DuckDB) agree.
 EMAIL = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
@@ -94,7 +113,7 @@ class SuiteContext:
         return list(self.table_config.primary_key) if self.table_config else []
 
     def relation(self, table: str, schema: str | None = None) -> str:
-        """A sibling table, e.g. `ctx.relation("customers")` → raw_sales."customers" (for reference checks)."""
+        """A sibling table, e.g. `ctx.relation("customers")` → raw_sales."customers" (reference checks)."""
         return f"{quote_identifier(schema or self.schema or 'raw_' + self.source)}.{quote_identifier(table)}"
 
     def iso(self, moment: dt.datetime) -> str:
@@ -107,7 +126,7 @@ class SuiteContext:
         return round(max(0.0, 1.0 - allowed), 6)
 
 
-# -- the suite and its parts -------------------------------------------------------------------------------------
+# -- the suite and its parts ---------------------------------------------------------------------------------
 
 
 def new_suite(ctx: SuiteContext, description: str) -> gx.ExpectationSuite:
@@ -131,7 +150,9 @@ def derive(suite: gx.ExpectationSuite, name: str, expression: str, shows: str | 
     `shows`: the raw column a reason quotes for this column (a parsed date shows the text as delivered).
     """
     if "__" not in name:
-        raise ValueError(f"derived column {name!r}: use a name with '__', e.g. birth_date__date (raw columns never have one)")
+        raise ValueError(
+            f"derived column {name!r}: use a name with '__', e.g. birth_date__date (raw columns have none)"
+        )
     _meta(suite)["derived"][name] = {"sql": expression, "shows": shows}
     return name
 
@@ -165,7 +186,10 @@ def _add(
     if action == "quarantine":
         sql.predicate(expectation, 0)  # fails now, at build time, when the rule has no SQL translation
     expectation.severity = severity  # type: ignore[assignment]
-    expectation.meta = {**(expectation.meta or {}), META_KEY: {"rule": rule, "action": action, "reason": template}}
+    expectation.meta = {
+        **(expectation.meta or {}),
+        META_KEY: {"rule": rule, "action": action, "reason": template},
+    }
     consequence = {
         "quarantine": "failing rows are quarantined; too many reject the batch",
         "block": "a failure rejects the batch and stops the run",
@@ -178,20 +202,28 @@ def _add(
 
 
 def quarantine(
-    suite: gx.ExpectationSuite, ctx: SuiteContext, expectation: Expectation, rule: str, reason: str | None = None
+    suite: gx.ExpectationSuite,
+    ctx: SuiteContext,
+    expectation: Expectation,
+    rule: str,
+    reason: str | None = None,
 ) -> Expectation:
-    """Row level: failing rows go to quarantine. `reason` may use {column}, {value} (and {count} for uniqueness)."""
+    """Row level: failing rows go to quarantine. `reason` may use {column}, {value} ({count}: uniqueness)."""
     if getattr(expectation, "mostly", None) in (None, 1, 1.0):
         expectation.mostly = ctx.mostly  # type: ignore[attr-defined]
     return _add(suite, expectation, "quarantine", rule, reason, "critical")
 
 
-def block(suite: gx.ExpectationSuite, expectation: Expectation, rule: str, reason: str | None = None) -> Expectation:
+def block(
+    suite: gx.ExpectationSuite, expectation: Expectation, rule: str, reason: str | None = None
+) -> Expectation:
     """Batch level: a failure rejects the batch (and stops the run)."""
     return _add(suite, expectation, "block", rule, reason, "critical")
 
 
-def warn(suite: gx.ExpectationSuite, expectation: Expectation, rule: str, reason: str | None = None) -> Expectation:
+def warn(
+    suite: gx.ExpectationSuite, expectation: Expectation, rule: str, reason: str | None = None
+) -> Expectation:
     """Reported only."""
     return _add(suite, expectation, "warn", rule, reason, "warning")
 
@@ -208,7 +240,7 @@ def reason_of(expectation: Expectation) -> str:
     return ((expectation.meta or {}).get(META_KEY) or {}).get("reason") or sql.default_reason(expectation)
 
 
-# -- standard checks: every table gets these ------------------------------------------------------------------------
+# -- standard checks: every table gets these -----------------------------------------------------------------
 
 
 def standard_checks(suite: gx.ExpectationSuite, ctx: SuiteContext, required: Sequence[str] = ()) -> None:
@@ -241,7 +273,9 @@ def schema_checks(suite: gx.ExpectationSuite, ctx: SuiteContext, required: Seque
     )
 
 
-def primary_key_checks(suite: gx.ExpectationSuite, ctx: SuiteContext, key: Sequence[str] | None = None) -> None:
+def primary_key_checks(
+    suite: gx.ExpectationSuite, ctx: SuiteContext, key: Sequence[str] | None = None
+) -> None:
     """Every row has its key, and no key occurs twice in one batch (from `primary_key` in customer360.yml)."""
     columns = list(key if key is not None else ctx.primary_key)
     if not columns:
@@ -249,17 +283,24 @@ def primary_key_checks(suite: gx.ExpectationSuite, ctx: SuiteContext, key: Seque
     declare_columns(suite, columns)
     for column in columns:
         quarantine(
-            suite, ctx, gxe.ExpectColumnValuesToNotBeNull(column=column), rule=f"{column}_missing",
+            suite,
+            ctx,
+            gxe.ExpectColumnValuesToNotBeNull(column=column),
+            rule=f"{column}_missing",
             reason=f"{{column}} is missing: {ctx.table} rows are identified by {', '.join(columns)}",
         )
     if len(columns) == 1:
         quarantine(
-            suite, ctx, gxe.ExpectColumnValuesToBeUnique(column=columns[0]), rule=f"{columns[0]}_duplicate",
+            suite,
+            ctx,
+            gxe.ExpectColumnValuesToBeUnique(column=columns[0]),
+            rule=f"{columns[0]}_duplicate",
             reason="{column} {value} occurs {count} times in this delivery: which row is right is unknown",
         )
     else:
         quarantine(
-            suite, ctx,
+            suite,
+            ctx,
             gxe.ExpectCompoundColumnsToBeUnique(column_list=columns, ignore_row_if="any_value_is_missing"),
             rule="primary_key_duplicate",
             reason=f"the key ({', '.join(columns)}) occurs {{count}} times in this delivery",
@@ -271,17 +312,23 @@ def volume_checks(suite: gx.ExpectationSuite, ctx: SuiteContext) -> None:
     reference = ctx.baseline.reference_rows
     if not reference:
         warn(
-            suite, gxe.ExpectTableRowCountToBeBetween(min_value=1), rule="volume_not_empty",
+            suite,
+            gxe.ExpectTableRowCountToBeBetween(min_value=1),
+            rule="volume_not_empty",
             reason="the delivery has no rows (and there is no earlier delivery to compare with)",
         )
         return
     ceiling = max(math.ceil(ctx.settings.volume_jump_ratio * reference), ctx.settings.volume_jump_min_rows)
     block(
-        suite, gxe.ExpectTableRowCountToBeBetween(min_value=1), rule="volume_collapse",
+        suite,
+        gxe.ExpectTableRowCountToBeBetween(min_value=1),
+        rule="volume_collapse",
         reason=f"the delivery has no rows; recent deliveries had about {reference:,.0f}",
     )
     block(
-        suite, gxe.ExpectTableRowCountToBeBetween(max_value=ceiling), rule="volume_jump",
+        suite,
+        gxe.ExpectTableRowCountToBeBetween(max_value=ceiling),
+        rule="volume_jump",
         reason=(
             f"the delivery has more than {ceiling:,} rows, over {ctx.settings.volume_jump_ratio:g}× the "
             f"{reference:,.0f} of recent deliveries"
@@ -289,7 +336,9 @@ def volume_checks(suite: gx.ExpectationSuite, ctx: SuiteContext) -> None:
     )
 
 
-def freshness_check(suite: gx.ExpectationSuite, ctx: SuiteContext, column: str, label: str | None = None) -> None:
+def freshness_check(
+    suite: gx.ExpectationSuite, ctx: SuiteContext, column: str, label: str | None = None
+) -> None:
     """Warn when the newest change in the batch is older than QualitySettings.freshness_days.
 
     Judged on the newest batch of the table in the run only: an older file loaded late is not "stale data".
@@ -298,7 +347,9 @@ def freshness_check(suite: gx.ExpectationSuite, ctx: SuiteContext, column: str, 
         return
     oldest = ctx.as_of - dt.timedelta(days=ctx.settings.freshness_days)
     warn(
-        suite, gxe.ExpectColumnMaxToBeBetween(column=column, min_value=ctx.iso(oldest)), rule="fresh",
+        suite,
+        gxe.ExpectColumnMaxToBeBetween(column=column, min_value=ctx.iso(oldest)),
+        rule="fresh",
         reason=(
             f"the newest {label or column} is older than {ctx.settings.freshness_days:g} days "
             f"(before {oldest:%Y-%m-%d})"
@@ -306,7 +357,7 @@ def freshness_check(suite: gx.ExpectationSuite, ctx: SuiteContext, column: str, 
     )
 
 
-# -- SQL building blocks for derived columns -------------------------------------------------------------------------
+# -- SQL building blocks for derived columns -----------------------------------------------------------------
 
 
 class Sql(str):
@@ -335,7 +386,7 @@ def parse_date(column: str, formats: Sequence[str] = ("%Y-%m-%d", "%d.%m.%Y")) -
 
 
 def parse_timestamp(column: str, formats: Sequence[str] = ()) -> Sql:
-    """A timestamptz from ISO 8601 text (with or without offset) or one of `formats`; NULL when it does not parse."""
+    """A timestamptz from ISO 8601 text (with or without offset) or one of `formats`; NULL if unparseable."""
     attempts = [f"try_cast({given(column)} as timestamptz)"]
     attempts += [f"cast(try_strptime({given(column)}, {sql.literal(f)}) as timestamptz)" for f in formats]
     return Sql(f"coalesce({', '.join(attempts)})")
@@ -346,8 +397,11 @@ def parse_number(column: str) -> Sql:
 
 
 def digits(column: str) -> Sql:
-    """How many digits a value has (NULL when not given)."""
-    return Sql(f"cast(length(regexp_replace({given(column)}, '[^0-9]', '', 'g')) as bigint)")
+    """How many digits a phone number has, without an international `00` prefix (NULL when not given):
+    `0049 4721 77582485` has 14, as `+49 4721 77582485` does."""
+    # 00 followed by a country code (never 0): "0000000" keeps its 7 digits
+    without_prefix = f"regexp_replace({given(column)}, '^00([1-9])', '\\1')"
+    return Sql(f"cast(length(regexp_replace({without_prefix}, '[^0-9]', '', 'g')) as bigint)")
 
 
 def reference(column: str, relation: str, key: str) -> Sql:

@@ -35,7 +35,9 @@ class RuleResult:
             "success": self.success,
             "unexpected": self.unexpected,
             "quarantined": self.quarantined,
-            "observed": self.observed if isinstance(self.observed, int | float | str | None) else str(self.observed),
+            "observed": self.observed
+            if isinstance(self.observed, int | float | str | None)
+            else str(self.observed),
             "message": self.message,
         }
 
@@ -83,6 +85,7 @@ class BatchResult:
             "reasons": self.reasons,
             "warnings": self.warnings,
             "mismatches": self.mismatches,
+            "seconds": round(self.seconds, 2),
             "rules": [rule.as_dict() for rule in self.rules if not rule.success or rule.quarantined],
         }
 
@@ -108,7 +111,9 @@ class QualityReport:
 
     @property
     def blocked(self) -> bool:
-        return any(b.rejected for b in self.batches) or any(not m.success for m in self.marts if not m.skipped)
+        return any(b.rejected for b in self.batches) or any(
+            not m.success for m in self.marts if not m.skipped
+        )
 
     @property
     def exit_code(self) -> int:
@@ -121,8 +126,16 @@ class QualityReport:
     def tables(self) -> dict[str, dict[str, Any]]:
         """Per source table: batches, rows checked, passed, quarantined, rejected batches, warnings."""
         summary: dict[str, dict[str, Any]] = defaultdict(
-            lambda: {"batches": 0, "checked": 0, "passed": 0, "quarantined": 0, "rejected_batches": 0,
-                     "rejected_rows": 0, "warnings": 0, "rules": defaultdict(int)}
+            lambda: {
+                "batches": 0,
+                "checked": 0,
+                "passed": 0,
+                "quarantined": 0,
+                "rejected_batches": 0,
+                "rejected_rows": 0,
+                "warnings": 0,
+                "rules": defaultdict(int),
+            }
         )
         for batch in self.batches:
             row = summary[batch.name]
@@ -152,7 +165,9 @@ class QualityReport:
 
     def message(self) -> str:
         """Why the gate stopped the run, for a person (the text of QualityGateBlocked)."""
-        lines = ["the quality gate rejected data; nothing was resolved or published (the last snapshot stays):"]
+        lines = [
+            "the quality gate rejected data; nothing was resolved or published (the last snapshot stays):"
+        ]
         for batch in self.rejected:
             lines.append(f"  - {batch.name}, batch {batch.batch_id} ({batch.location}):")
             lines.extend(f"      {reason}" for reason in batch.reasons)
@@ -163,7 +178,8 @@ class QualityReport:
         lines.append(
             "Rejected batches are excluded from staging (meta.batches.status = 'rejected'); see "
             "`c360 quarantine list`. After checking a batch, accept it with "
-            "`c360 quarantine release <source.table> --batch <id> --force`, or fix the source and deliver again."
+            "`c360 quarantine release <source.table> --batch <id> --force`, or fix the source and deliver "
+            "again."
         )
         if self.docs:
             lines.append(f"Data Docs: {self.docs}")
@@ -174,17 +190,31 @@ class QualityReport:
         from rich.table import Table
         from rich.text import Text
 
-        table = Table("source.table", "batches", "checked", "passed", "quarantined", "rejected", "warnings",
-                      title=f"Quality gate {self.run_id}")
+        table = Table(title=f"Quality gate {self.run_id}")
+        for column in ("source.table", "batches", "checked", "passed", "quarantined", "rejected", "warnings"):
+            table.add_column(column, overflow="fold")
         for name, row in sorted(self.tables().items()):
-            rejected = f"{row['rejected_batches']} ({row['rejected_rows']:,} rows)" if row["rejected_batches"] else "0"
-            table.add_row(name, str(row["batches"]), f"{row['checked']:,}", f"{row['passed']:,}",
-                          f"{row['quarantined']:,}", rejected, str(row["warnings"]))
+            rejected = (
+                f"{row['rejected_batches']} ({row['rejected_rows']:,} rows)"
+                if row["rejected_batches"]
+                else "0"
+            )
+            table.add_row(
+                name,
+                str(row["batches"]),
+                f"{row['checked']:,}",
+                f"{row['passed']:,}",
+                f"{row['quarantined']:,}",
+                rejected,
+                str(row["warnings"]),
+            )
         parts: list[Any] = [table] if self.batches else [Text("quality gate: no new batches to check")]
         for batch in self.batches:
             for rule in batch.rules:
                 if rule.quarantined:
-                    parts.append(Text(f"  {batch.name}: {rule.quarantined:,} row(s) quarantined by {rule.rule}"))
+                    parts.append(
+                        Text(f"  {batch.name}: {rule.quarantined:,} row(s) quarantined by {rule.rule}")
+                    )
             for reason in batch.reasons:
                 parts.append(Text(f"  {batch.name} batch {batch.batch_id} rejected: {reason}", style="red"))
             for warning in batch.warnings:
@@ -195,8 +225,12 @@ class QualityReport:
             if mart.skipped:
                 continue
             state = "passed" if mart.success else "failed"
-            parts.append(Text(f"  marts.{mart.table}: {mart.rows:,} rows, {state}",
-                              style=None if mart.success else "red"))
+            parts.append(
+                Text(
+                    f"  marts.{mart.table}: {mart.rows:,} rows, {state}",
+                    style=None if mart.success else "red",
+                )
+            )
             for reason in mart.reasons:
                 parts.append(Text(f"    {reason}", style="red"))
         parts.extend(Text(f"  {note}", style="dim") for note in self.notes)

@@ -8,18 +8,20 @@
 
 For each pending batch (meta.batches.validated_at is null), in load order, per raw table:
 
-1. profile it in DuckDB (rows, filled values per column) and compare with the table's accepted history:
-   which columns it delivered, which are missing, which are new, how its volume compares;
+1. profile it in DuckDB (rows, filled values per column) and compare with the table's accepted history: which
+   columns it delivered, which are missing, which are new, how its volume compares;
 2. build the table's suite for this batch (expectations/suites/<source>__<table>.py or the generic default);
 3. materialise the batch with the suite's derived columns in a temp table; hand it to GX as a pandas frame;
-4. select the rows every row-level rule flags with the rule's SQL predicate (expectations/sql.py), cross-checked
-   against GX's unexpected counts, and write them to quarantine.<source>__<table> (stage `quality`);
+4. select the rows every row-level rule flags with the rule's SQL predicate (expectations/sql.py),
+   cross-checked against GX's unexpected counts, and write them to quarantine.<source>__<table> (stage
+   `quality`);
 5. reject the batch when a batch-level rule fails or too many rows are bad: meta.batches.status = 'rejected',
    so staging (macro c360_valid_rows) leaves all its rows out;
 6. record the outcome on the batch (validated_at, quality), all in one transaction per batch.
 
-Re-running adds nothing: a validated batch is never validated again (`c360 quarantine release --batch` is the one
-deliberate exception). GX Data Docs are written under <data_dir>/reports/quality/ (see expectations/context.py).
+Re-running adds nothing: a validated batch is never validated again (`c360 quarantine release --batch` is the
+one deliberate exception). GX Data Docs are written under <data_dir>/reports/quality/ (see
+expectations/context.py).
 """
 
 from __future__ import annotations
@@ -40,7 +42,16 @@ import duckdb
 from customer360 import quarantine, warehouse
 from customer360.config import Config, TableConfig
 from customer360.warehouse import BATCH_ID, META, ROW_NUMBER, SOURCE_LOCATION, quote_identifier
-from expectations.report import EMPTY, PASSED, QUARANTINED, REJECTED, BatchResult, MartResult, QualityReport, RuleResult
+from expectations.report import (
+    EMPTY,
+    PASSED,
+    QUARANTINED,
+    REJECTED,
+    BatchResult,
+    MartResult,
+    QualityReport,
+    RuleResult,
+)
 from expectations.settings import QualitySettings, load_settings
 
 log = logging.getLogger(__name__)
@@ -53,7 +64,7 @@ def q(name: str) -> str:
     return quote_identifier(name)
 
 
-# -- entry points ------------------------------------------------------------------------------------------------
+# -- entry points --------------------------------------------------------------------------------------------
 
 
 def validate(
@@ -74,6 +85,7 @@ def validate(
             gate = Gate(connection, config, settings or load_settings(config), _utc(as_of), run_id)
             for (source, table), batches in _by_table(pending).items():
                 report.batches.extend(gate.check_table(source, table, batches))
+            report.seconds = time.perf_counter() - started
             report.docs = gate.finish(report)
     report.seconds = time.perf_counter() - started
     _log(report)
@@ -129,13 +141,17 @@ def _log(report: QualityReport) -> None:
     for name, row in sorted(report.tables().items()):
         log.info(
             "quality %s: %s rows checked, %s passed, %s quarantined, %s batch(es) rejected",
-            name, f"{row['checked']:,}", f"{row['passed']:,}", f"{row['quarantined']:,}", row["rejected_batches"],
+            name,
+            f"{row['checked']:,}",
+            f"{row['passed']:,}",
+            f"{row['quarantined']:,}",
+            row["rejected_batches"],
         )
     for batch in report.rejected:
         log.warning("quality %s: batch %s rejected: %s", batch.name, batch.batch_id, "; ".join(batch.reasons))
 
 
-# -- the ledger ----------------------------------------------------------------------------------------------------
+# -- the ledger ----------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -163,7 +179,9 @@ def _pending_batches(con: duckdb.DuckDBPyConnection) -> list[PendingBatch]:
 
 
 def batch_by_id(con: duckdb.DuckDBPyConnection, batch_id: str) -> PendingBatch | None:
-    row = con.execute(f"select {_BATCH_COLUMNS} from {META}.batches where batch_id = ?", [batch_id]).fetchone()
+    row = con.execute(
+        f"select {_BATCH_COLUMNS} from {META}.batches where batch_id = ?", [batch_id]
+    ).fetchone()
     return PendingBatch(*row) if row else None
 
 
@@ -205,7 +223,7 @@ class History:
         self.filled.insert(0, filled)
 
 
-def _history(
+def table_history(
     con: duckdb.DuckDBPyConnection, source: str, table: str, limit: int, before: PendingBatch | None = None
 ) -> History:
     where = ""
@@ -214,8 +232,9 @@ def _history(
         where = " and batch_id <> ? and (loaded_at, batch_id) < (?, ?)"
         params += [before.batch_id, before.loaded_at, before.batch_id]
     rows = con.execute(
-        f"select quality from {META}.batches where source_name = ? and table_name = ? and validated_at is not null "
-        f"and status <> 'rejected' and quality is not null{where} order by loaded_at desc, batch_id desc limit ?",
+        f"select quality from {META}.batches where source_name = ? and table_name = ? "
+        f"and validated_at is not null and status <> 'rejected' and quality is not null{where} "
+        "order by loaded_at desc, batch_id desc limit ?",
         [*params, limit],
     ).fetchall()
     history = History()
@@ -228,7 +247,7 @@ def _history(
     return history
 
 
-# -- the gate ------------------------------------------------------------------------------------------------------
+# -- the gate ------------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -249,7 +268,12 @@ class Gate:
     """One gate run on an open warehouse connection."""
 
     def __init__(
-        self, con: duckdb.DuckDBPyConnection, config: Config, settings: QualitySettings, as_of: datetime, run_id: str
+        self,
+        con: duckdb.DuckDBPyConnection,
+        config: Config,
+        settings: QualitySettings,
+        as_of: datetime,
+        run_id: str,
     ) -> None:
         self.con = con
         self.config = config
@@ -257,6 +281,8 @@ class Gate:
         self.as_of = as_of
         self.run_id = run_id
         self._gx: Any = None
+        self._counts: dict[str, int] = {}
+        con.execute("set enable_progress_bar = false")
 
     @property
     def gx(self) -> Any:
@@ -274,10 +300,12 @@ class Gate:
         runs = quality_dir(self.config) / "runs"
         runs.mkdir(parents=True, exist_ok=True)
         report.docs = docs
-        (runs / f"{self.run_id}.json").write_text(json.dumps(report.summary(), indent=2, default=str), "utf-8")
+        (runs / f"{self.run_id}.json").write_text(
+            json.dumps(report.summary(), indent=2, default=str), "utf-8"
+        )
         return docs
 
-    # -- raw tables ----------------------------------------------------------------------------------------------
+    # -- raw tables ------------------------------------------------------------------------------------------
 
     def table_info(self, source: str, table: str) -> TableInfo:
         table_config = None
@@ -301,29 +329,47 @@ class Gate:
             f"where {BATCH_ID} in ({placeholders}) group by 1",
             list(batch_ids),
         ).fetchall()
-        return {row[0]: (int(row[1]), dict(zip(info.columns, map(int, row[2:]), strict=True))) for row in rows}
+        return {
+            row[0]: (int(row[1]), dict(zip(info.columns, map(int, row[2:]), strict=True))) for row in rows
+        }
 
-    def check_table(self, source: str, table: str, batches: Sequence[PendingBatch], *, force: bool = False,
-                    history: History | None = None) -> list[BatchResult]:
+    def check_table(
+        self,
+        source: str,
+        table: str,
+        batches: Sequence[PendingBatch],
+        *,
+        force: bool = False,
+        history: History | None = None,
+    ) -> list[BatchResult]:
         info = self.table_info(source, table)
         profiles = self._profile(info, [b.batch_id for b in batches])
-        history = history or _history(self.con, source, table, self.settings.history_batches)
+        history = history or table_history(self.con, source, table, self.settings.history_batches)
         results = []
         pending = [profiles.get(b.batch_id, (0, {})) for b in batches]
         for batch in batches:
-            result, accepted_columns = self.check_batch(info, batch, profiles.get(batch.batch_id, (0, {})),
-                                                        history, pending, force=force,
-                                                        latest=batch is batches[-1])
+            result, accepted_columns = self.check_batch(
+                info,
+                batch,
+                profiles.get(batch.batch_id, (0, {})),
+                history,
+                pending,
+                force=force,
+                latest=batch is batches[-1],
+            )
             if not result.rejected:
                 rows, filled = profiles.get(batch.batch_id, (0, {}))
                 history.accept(accepted_columns, rows, filled)
             results.append(result)
         return results
 
-    # -- one batch -----------------------------------------------------------------------------------------------
+    # -- one batch -------------------------------------------------------------------------------------------
 
     def _delivered(
-        self, info: TableInfo, profile: tuple[int, dict[str, int]], history: History,
+        self,
+        info: TableInfo,
+        profile: tuple[int, dict[str, int]],
+        history: History,
         pending: list[tuple[int, dict[str, int]]],
     ) -> tuple[list[str], list[str], list[str]]:
         """(columns the batch delivered, baseline columns it misses, new columns with values).
@@ -369,8 +415,15 @@ class Gate:
         return delivered, missing, new
 
     def check_batch(
-        self, info: TableInfo, batch: PendingBatch, profile: tuple[int, dict[str, int]], history: History,
-        pending: list[tuple[int, dict[str, int]]], *, force: bool = False, latest: bool = True,
+        self,
+        info: TableInfo,
+        batch: PendingBatch,
+        profile: tuple[int, dict[str, int]],
+        history: History,
+        pending: list[tuple[int, dict[str, int]]],
+        *,
+        force: bool = False,
+        latest: bool = True,
     ) -> tuple[BatchResult, list[str]]:
         from expectations.kit import SuiteContext
         from expectations.suites import builder_for
@@ -380,21 +433,38 @@ class Gate:
         delivered, missing, new = self._delivered(info, profile, history, pending)
         build, module = builder_for(info.source, info.table)
         ctx = SuiteContext(
-            source=info.source, table=info.table, as_of=self.as_of, settings=self.settings,
-            table_config=info.table_config, rows=rows, columns=tuple(delivered), missing=tuple(missing),
-            new=tuple(new), baseline=history.baseline(self.settings.history_batches), schema=info.schema,
-            batch_id=batch.batch_id, latest=latest,
+            source=info.source,
+            table=info.table,
+            as_of=self.as_of,
+            settings=self.settings,
+            table_config=info.table_config,
+            rows=rows,
+            columns=tuple(delivered),
+            missing=tuple(missing),
+            new=tuple(new),
+            baseline=history.baseline(self.settings.history_batches),
+            schema=info.schema,
+            batch_id=batch.batch_id,
+            latest=latest,
         )
         suite = build(ctx)
-        result = BatchResult(info.source, info.table, batch.batch_id, batch.location, module, rows=rows,
-                             ingest_rejected=int(batch.rows_rejected or 0))
-        checks = _Checks(suite, ctx)
+        result = BatchResult(
+            info.source,
+            info.table,
+            batch.batch_id,
+            batch.location,
+            module,
+            rows=rows,
+            ingest_rejected=int(batch.rows_rejected or 0),
+        )
+        checks = BatchChecks(suite, ctx)
         frame_columns = checks.prepare(self.con, info, batch.batch_id, delivered)
         try:
             frame = checks.frame(self.con, frame_columns)
             validation = self.gx.validate(checks.suite, frame, run_name=f"{self.run_id}.{batch.batch_id}")
             result.rules = checks.rules(validation)
             counts, union = checks.sql_counts(self.con) if rows else ({}, 0)
+            self._counts = counts
             checks.cross_check(result, counts)
             self._decide(result, checks, union, missing, new, force=force)
             self._record(info, batch, result, checks, profile, history, delivered, force=force)
@@ -403,8 +473,16 @@ class Gate:
         result.seconds = time.perf_counter() - started
         return result, delivered
 
-    def _decide(self, result: BatchResult, checks: _Checks, union: int, missing: list[str], new: list[str],
-                *, force: bool) -> None:
+    def _decide(
+        self,
+        result: BatchResult,
+        checks: BatchChecks,
+        union: int,
+        missing: list[str],
+        new: list[str],
+        *,
+        force: bool,
+    ) -> None:
         settings = self.settings
         for rule in result.rules:
             if rule.success:
@@ -418,8 +496,9 @@ class Gate:
         allowed = max(settings.min_bad_rows, settings.max_bad_share * total)
         if total and bad > allowed:
             result.reasons.append(
-                f"bad_row_share: {bad:,} of {total:,} rows ({bad / total:.1%}) failed row-level checks or could not "
-                f"be parsed, more than the {settings.max_bad_share:.0%} a delivery may lose to quarantine"
+                f"bad_row_share: {bad:,} of {total:,} rows ({bad / total:.1%}) failed row-level checks or "
+                f"could not be parsed, more than the {settings.max_bad_share:.0%} a delivery may lose to "
+                "quarantine"
             )
         if missing and not any(r.startswith("schema_stable") for r in result.reasons):
             result.warnings.append(f"columns missing from the delivery: {', '.join(missing)}")
@@ -436,16 +515,25 @@ class Gate:
             result.reasons = []
 
     def _record(
-        self, info: TableInfo, batch: PendingBatch, result: BatchResult, checks: _Checks,
-        profile: tuple[int, dict[str, int]], history: History, delivered: list[str], *, force: bool,
+        self,
+        info: TableInfo,
+        batch: PendingBatch,
+        result: BatchResult,
+        checks: BatchChecks,
+        profile: tuple[int, dict[str, int]],
+        history: History,
+        delivered: list[str],
+        *,
+        force: bool,
     ) -> None:
         rows, filled = profile
         accepted_columns = sorted(set(history.columns or ()) | set(delivered))
         con = self.con
         con.execute("begin transaction")
         try:
+            quarantine.ensure_table(con, info.source, info.table)  # exists for every gated table
             if not result.rejected and result.rows:
-                written = checks.quarantine_rows(con, info, self.as_of)
+                written = checks.quarantine_rows(con, info, self.as_of, self._counts)
                 for rule in result.rules:
                     rule.quarantined = written.get(rule.rule, 0)
                 result.quarantined_rows = checks.quarantined_rows(con, info)
@@ -469,14 +557,18 @@ class Gate:
             previous = _previous_quality(con, batch.batch_id)
             if previous.get("status_before") and batch.status == "rejected":
                 quality["status_before"] = previous["status_before"]
-            status = "rejected" if result.rejected else (quality["status_before"] or batch.status)
+            restored = quality["status_before"] or ("loaded" if rows else "empty")
+            status = (
+                "rejected" if result.rejected else (restored if batch.status == "rejected" else batch.status)
+            )
             message = batch.message
             if result.rejected:
                 message = "quality gate: " + "; ".join(result.reasons)
             elif batch.status == "rejected":
                 message = "accepted by release" + (" (forced)" if force else "") + f" in {self.run_id}"
             con.execute(
-                f"update {META}.batches set validated_at = ?, quality = ?, status = ?, message = ? where batch_id = ?",
+                f"update {META}.batches set validated_at = ?, quality = ?, status = ?, message = ? "
+                "where batch_id = ?",
                 [self.as_of, json.dumps(quality, default=str), status, message, batch.batch_id],
             )
             con.execute("commit")
@@ -484,7 +576,7 @@ class Gate:
             con.execute("rollback")
             raise
 
-    # -- marts -----------------------------------------------------------------------------------------------------
+    # -- marts -----------------------------------------------------------------------------------------------
 
     def check_mart(self, table: str, build: Any) -> MartResult:
         from expectations.kit import SuiteContext
@@ -492,20 +584,51 @@ class Gate:
         relation = f"{q(warehouse.MARTS)}.{q(table)}"
         rows = int(self.con.execute(f"select count(*) from {relation}").fetchone()[0])  # type: ignore[index]
         columns = warehouse.table_columns(self.con, warehouse.MARTS, table)
-        ctx = SuiteContext(source="marts", table=table, as_of=self.as_of, settings=self.settings, rows=rows,
-                           columns=tuple(columns), schema=warehouse.MARTS)
-        checks = _Checks(build(ctx), ctx)
+        ctx = SuiteContext(
+            source="marts",
+            table=table,
+            as_of=self.as_of,
+            settings=self.settings,
+            rows=rows,
+            columns=tuple(columns),
+            schema=warehouse.MARTS,
+        )
+        checks = BatchChecks(build(ctx), ctx)
         checks.drop_inapplicable(set(columns), rows)
-        frame = self.con.execute(f"select * from {relation}").df()
+        frame = to_frame(self.con.execute(f"select * from {relation}"))
         validation = self.gx.validate(checks.suite, frame, run_name=f"{self.run_id}.marts")
         rules = checks.rules(validation)
         result = MartResult(table, rows, True)
         for rule in rules:
             if rule.success:
                 continue
-            (result.warnings if rule.action == "warn" else result.reasons).append(f"{rule.rule}: {rule.message}")
+            (result.warnings if rule.action == "warn" else result.reasons).append(
+                f"{rule.rule}: {rule.message}"
+            )
         result.success = not result.reasons
         return result
+
+
+def to_frame(cursor: duckdb.DuckDBPyConnection) -> Any:
+    """DuckDB result → pandas, text as Arrow-backed strings.
+
+    GX filters the whole frame for every expectation; Arrow strings are copied without touching a Python
+    object per value (3-5× faster than object columns). Numbers and timestamps stay NumPy-backed: GX compares
+    them vectorised.
+    """
+    import pandas as pd
+    import pyarrow as pa
+
+    table = cursor.fetch_arrow_table() if hasattr(cursor, "fetch_arrow_table") else cursor.arrow()
+    if hasattr(table, "read_all"):
+        table = table.read_all()
+
+    def mapper(kind: pa.DataType) -> Any:
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind) or str(kind) == "string_view":
+            return pd.StringDtype("pyarrow")
+        return None
+
+    return table.to_pandas(types_mapper=mapper)
 
 
 def _previous_quality(con: duckdb.DuckDBPyConnection, batch_id: str) -> dict[str, Any]:
@@ -513,7 +636,7 @@ def _previous_quality(con: duckdb.DuckDBPyConnection, batch_id: str) -> dict[str
     return json.loads(row[0]) if row and row[0] else {}
 
 
-# -- one suite applied to one batch ------------------------------------------------------------------------------
+# -- one suite applied to one batch --------------------------------------------------------------------------
 
 
 @dataclass
@@ -524,7 +647,7 @@ class _RowRule:
     reason: str  # SQL expression
 
 
-class _Checks:
+class BatchChecks:
     """A suite, trimmed to what applies to the batch, with the SQL of its row-level rules."""
 
     def __init__(self, suite: Any, ctx: Any) -> None:
@@ -556,7 +679,9 @@ class _Checks:
         if len(keep) != len(self.suite.expectations):
             self.suite = gx.ExpectationSuite(name=self.suite.name, expectations=keep, meta=self.suite.meta)
 
-    def prepare(self, con: duckdb.DuckDBPyConnection, info: TableInfo, batch_id: str, delivered: list[str]) -> list[str]:
+    def prepare(
+        self, con: duckdb.DuckDBPyConnection, info: TableInfo, batch_id: str, delivered: list[str]
+    ) -> list[str]:
         """Materialise the batch with its derived columns in a temp table; returns the frame's columns."""
         from expectations import kit, sql
 
@@ -564,11 +689,16 @@ class _Checks:
         data = [q(c) for c in info.columns] + [f"cast(null as varchar) as {q(c)}" for c in absent]
         derived = [f"({spec['sql']}) as {q(name)}" for name, spec in self.derived.items()]
         if info.exists:
-            base = (f"select {BATCH_ID}, {ROW_NUMBER}, {SOURCE_LOCATION}, {', '.join(data)} from {info.relation} "
-                    f"where {BATCH_ID} = {sql.literal(batch_id)}")
+            base = (
+                f"select {BATCH_ID}, {ROW_NUMBER}, {SOURCE_LOCATION}, {', '.join(data)} from {info.relation} "
+                f"where {BATCH_ID} = {sql.literal(batch_id)}"
+            )
         else:
-            base = (f"select cast(null as varchar) as {BATCH_ID}, cast(null as bigint) as {ROW_NUMBER}, "
-                    f"cast(null as varchar) as {SOURCE_LOCATION}, {', '.join(data) or 'null as _c360_none'} where false")
+            base = (
+                f"select cast(null as varchar) as {BATCH_ID}, cast(null as bigint) as {ROW_NUMBER}, "
+                f"cast(null as varchar) as {SOURCE_LOCATION}, {', '.join(data) or 'null as _c360_none'} "
+                "where false"
+            )
         con.execute(
             f"create or replace temp table {ROWS} as select source_rows.*"
             f"{', ' + ', '.join(derived) if derived else ''} from ({base}) as source_rows"
@@ -586,21 +716,31 @@ class _Checks:
             predicate = sql.predicate(expectation, slot)
             column = getattr(expectation, "column", None)
             spec = self.derived.get(column or "", {})
-            shows = spec.get("shows") or (column if column in info.columns or column in self.derived else None)
+            shows = spec.get("shows") or (
+                column if column in info.columns or column in self.derived else None
+            )
             label = spec.get("shows") or column
-            reason = sql.reason_sql(kit.reason_of(expectation), column=column, label=label, shown=shows,
-                                    facts=predicate.facts)
-            location = (f"' (row ' || {ROW_NUMBER} || coalesce(' of ' || {SOURCE_LOCATION}, '') || ')'")
-            self.row_rules.append(_RowRule(kit.rule_of(expectation) or f"rule_{slot}", "quarantine", predicate,
-                                           f"{reason} || {location}"))
+            reason = sql.reason_sql(
+                kit.reason_of(expectation), column=column, label=label, shown=shows, facts=predicate.facts
+            )
+            location = f"' (row ' || {ROW_NUMBER} || coalesce(' of ' || {SOURCE_LOCATION}, '') || ')'"
+            self.row_rules.append(
+                _RowRule(
+                    kit.rule_of(expectation) or f"rule_{slot}",
+                    "quarantine",
+                    predicate,
+                    f"{reason} || {location}",
+                )
+            )
         self.record_sql = (
             "to_json(struct_pack(" + ", ".join(f"{q(c)} := {q(c)}" for c in info.columns) + "))"
-            if info.columns else "'{}'"
+            if info.columns
+            else "'{}'"
         )
         return frame_columns
 
     def frame(self, con: duckdb.DuckDBPyConnection, columns: list[str]) -> Any:
-        return con.execute(f"select {', '.join(q(c) for c in columns)} from {ROWS}").df()
+        return to_frame(con.execute(f"select {', '.join(q(c) for c in columns)} from {ROWS}"))
 
     def rules(self, validation: Any) -> list[RuleResult]:
         from expectations import kit
@@ -624,12 +764,13 @@ class _Checks:
                 observed=result.get("observed_value"),
                 sample=list(result.get("partial_unexpected_list") or [])[:5],
             )
-            rule.message = _describe(rule, meta.get("reason") or "", result, exception if raised else None,
-                                     self.ctx.settings)
+            label = (self.derived.get(rule.column or "") or {}).get("shows") or rule.column
+            text = _plain(meta.get("reason") or "", label)
+            rule.message = _describe(rule, text, result, exception if raised else None, self.ctx.settings)
             results.append(rule)
         return results
 
-    def _windows(self) -> str:
+    def windows_sql(self) -> str:
         windows = {name: expr for rule in self.row_rules for name, expr in rule.predicate.windows.items()}
         extra = ", ".join(f"{expr} as {name}" for name, expr in windows.items())
         return f"select *{', ' + extra if extra else ''} from {ROWS}"
@@ -641,7 +782,8 @@ class _Checks:
         counts = ", ".join(f"count(*) filter (where {r.predicate.unexpected})" for r in self.row_rules)
         any_rule = " or ".join(f"({r.predicate.unexpected})" for r in self.row_rules)
         row = con.execute(
-            f"with checked as ({self._windows()}) select {counts}, count(*) filter (where {any_rule}) from checked"
+            f"with checked as ({self.windows_sql()}) "
+            f"select {counts}, count(*) filter (where {any_rule}) from checked"
         ).fetchone()
         assert row is not None
         return {r.rule: int(n) for r, n in zip(self.row_rules, row[:-1], strict=True)}, int(row[-1])
@@ -651,8 +793,10 @@ class _Checks:
             if rule.rule in counts:
                 rule.sql_count = counts[rule.rule]
                 if rule.unexpected is not None and rule.unexpected != rule.sql_count:
-                    message = (f"rule {rule.rule}: GX counted {rule.unexpected:,} unexpected rows, its SQL predicate "
-                               f"{rule.sql_count:,} (please report: expectations/sql.py disagrees with GX)")
+                    message = (
+                        f"rule {rule.rule}: GX counted {rule.unexpected:,} unexpected rows, its SQL predicate"
+                        f" {rule.sql_count:,} (please report: expectations/sql.py disagrees with GX)"
+                    )
                     result.mismatches.append(message)
                     log.error("quality %s batch %s: %s", result.name, result.batch_id, message)
 
@@ -660,36 +804,57 @@ class _Checks:
         """SELECT yielding quarantine.ROW_COLUMNS for every (row, rule) that fails, minus what is recorded."""
         target = quarantine.qualified_name(info.source, info.table)
         parts = []
+        quality = quarantine.STAGE_QUALITY
         for rule in rules if rules is not None else self.row_rules:
+            recorded = (
+                f"select 1 from {target} as known where known.{BATCH_ID} = checked.{BATCH_ID} "
+                f"and known.{ROW_NUMBER} = checked.{ROW_NUMBER} and known.{quarantine.RULE} = '{rule.rule}' "
+                f"and known.{quarantine.STAGE} = '{quality}'"
+            )
             parts.append(
                 f"select {BATCH_ID}, {ROW_NUMBER}, {SOURCE_LOCATION}, '{rule.rule}' as {quarantine.RULE}, "
                 f"{rule.reason} as {quarantine.REASON}, {self.record_sql} as {quarantine.RECORD} "
-                f"from checked where ({rule.predicate.unexpected}) and not exists (select 1 from {target} as known "
-                f"where known.{BATCH_ID} = checked.{BATCH_ID} and known.{ROW_NUMBER} = checked.{ROW_NUMBER} "
-                f"and known.{quarantine.RULE} = '{rule.rule}' and known.{quarantine.STAGE} = '{quarantine.STAGE_QUALITY}')"
+                f"from checked where ({rule.predicate.unexpected}) and not exists ({recorded})"
             )
-        return f"with checked as ({self._windows()}) " + " union all ".join(parts)
+        return f"with checked as ({self.windows_sql()}) " + " union all ".join(parts)
 
-    def quarantine_rows(self, con: duckdb.DuckDBPyConnection, info: TableInfo, at: datetime) -> dict[str, int]:
-        if not self.row_rules:
-            return {}
+    def quarantine_rows(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        info: TableInfo,
+        at: datetime,
+        counts: dict[str, int] | None = None,
+    ) -> dict[str, int]:
+        """Write the failing (row, rule) pairs; `counts` (from sql_counts) skips rules that flag nothing."""
+        rules = [r for r in self.row_rules if counts is None or counts.get(r.rule, 1) > 0]
         quarantine.ensure_table(con, info.source, info.table)
-        quarantine.insert(con, info.source, info.table, self.selection_sql(info), stage=quarantine.STAGE_QUALITY,
-                          quarantined_at=at)
+        if rules:
+            quarantine.insert(
+                con,
+                info.source,
+                info.table,
+                self.selection_sql(info, rules),
+                stage=quarantine.STAGE_QUALITY,
+                quarantined_at=at,
+            )
         batch = self._batch_id(con)
         rows = con.execute(
             f"select {quarantine.RULE}, count(*) from {quarantine.qualified_name(info.source, info.table)} "
-            f"where {BATCH_ID} = ? and {quarantine.STAGE} = '{quarantine.STAGE_QUALITY}' group by 1", [batch]
+            f"where {BATCH_ID} = ? and {quarantine.STAGE} = '{quarantine.STAGE_QUALITY}' group by 1",
+            [batch],
         ).fetchall()
         return {rule: int(n) for rule, n in rows}
 
     def quarantined_rows(self, con: duckdb.DuckDBPyConnection, info: TableInfo) -> int:
-        if not warehouse.table_exists(con, warehouse.QUARANTINE, quarantine.table_name(info.source, info.table)):
+        if not warehouse.table_exists(
+            con, warehouse.QUARANTINE, quarantine.table_name(info.source, info.table)
+        ):
             return 0
         row = con.execute(
             f"select count(distinct {ROW_NUMBER}) from {quarantine.qualified_name(info.source, info.table)} "
             f"where {BATCH_ID} = ? and {quarantine.STAGE} = '{quarantine.STAGE_QUALITY}' "
-            f"and {quarantine.RELEASED_AT} is null", [self._batch_id(con)]
+            f"and {quarantine.RELEASED_AT} is null",
+            [self._batch_id(con)],
         ).fetchone()
         return int(row[0]) if row else 0
 
@@ -697,8 +862,13 @@ class _Checks:
         return self.ctx.batch_id
 
 
-def _describe(rule: RuleResult, template: str, result: dict[str, Any], exception: dict[str, Any] | None,
-              settings: QualitySettings) -> str:
+def _describe(
+    rule: RuleResult,
+    text: str,
+    result: dict[str, Any],
+    exception: dict[str, Any] | None,
+    settings: QualitySettings,
+) -> str:
     """A sentence for a failed (or flagged) rule: what was expected, what was found, an example."""
     if exception:
         messages = [exception.get("exception_message")] + [
@@ -706,7 +876,6 @@ def _describe(rule: RuleResult, template: str, result: dict[str, Any], exception
         ]
         detail = next((m for m in messages if m), "unknown error")
         return f"the check could not run: {detail}"
-    text = _plain(template)
     details = (result.get("details") or {}).get("mismatched") or {}
     if details:
         parts = []
@@ -718,17 +887,18 @@ def _describe(rule: RuleResult, template: str, result: dict[str, Any], exception
     unexpected, elements = result.get("unexpected_count"), result.get("element_count")
     if unexpected is not None and elements:
         sample = ", ".join(repr(v) for v in rule.sample[:3])
-        share = unexpected / elements
+        example = f"; e.g. {sample}" if sample else ""
+        share = f"{unexpected:,} of {elements:,} rows ({unexpected / elements:.1%})"
         if rule.action == "quarantine":
-            return (f"{unexpected:,} of {elements:,} rows ({share:.1%}) fail ({text}), more than the "
-                    f"{settings.max_bad_share:.0%} a delivery may lose to quarantine" + (f"; e.g. {sample}" if sample else ""))
-        return f"{text}: {unexpected:,} of {elements:,} rows ({share:.1%})" + (f", e.g. {sample}" if sample else "")
+            return (
+                f"{share} fail ({text}), more than the {settings.max_bad_share:.0%} a delivery may lose to "
+                f"quarantine{example}"
+            )
+        return f"{text}: {share}{example}"
     observed = result.get("observed_value")
     return f"{text} (observed: {observed})" if observed is not None else text
 
 
-def _plain(template: str) -> str:
-    return template.replace("{column} {value} ", "").replace("{column} ", "").replace("{value} ", "").replace(
-        "{count}", "n")
-
-
+def _plain(template: str, label: str | None) -> str:
+    """A reason template without a row: `{column} {value} is not …` → `e_mail … is not …`."""
+    return template.replace("{column}", label or "value").replace("{value}", "…").replace("{count}", "n")

@@ -1,8 +1,10 @@
-"""The quality gate's thresholds: when a batch is rejected as a whole instead of losing a few rows to quarantine.
+"""The quality gate's thresholds: when a batch is rejected as a whole instead of losing a few rows to
+quarantine.
 
 Defaults are below. They are read, in this order of precedence, from environment variables
-(`C360_QUALITY_<FIELD>`, e.g. `C360_QUALITY_MAX_BAD_SHARE=0.05`), from a `quality:` section of the configuration
-when the configuration model has one, and from these defaults. Tests pass a `QualitySettings` directly.
+(`C360_QUALITY_<FIELD>`, e.g. `C360_QUALITY_MAX_BAD_SHARE=0.05`), from a `quality:` section of the
+configuration when the configuration model has one, and from these defaults. Tests pass a `QualitySettings`
+directly.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ ENV_PREFIX = "C360_QUALITY_"
 
 @dataclass(frozen=True)
 class QualitySettings:
-    # Row-level failures: a batch whose quarantined rows (plus rows ingestion could not parse) exceed this share
-    # is rejected as a whole: so many bad rows mean the delivery itself is broken (shifted columns, wrong file).
+    # Row-level failures: a batch whose quarantined rows (plus rows ingestion could not parse) exceed this
+    # share
+    # is rejected as a whole: so many bad rows mean the delivery itself is broken (shifted columns, wrong
+    # file).
     max_bad_share: float = 0.1
     # ... but a handful of bad rows never rejects a batch, however small the batch (incremental reads).
     min_bad_rows: int = 20
@@ -29,7 +33,8 @@ class QualitySettings:
     history_batches: int = 5
     # Freshness (a warning, never a rejection): the newest change in a batch is at most this many days old.
     freshness_days: float = 30.0
-    # A column the recent batches filled is "missing" from a batch where it is entirely empty and the chance of
+    # A column the recent batches filled is "missing" from a batch where it is entirely empty and the chance
+    # of
     # that happening by accident, (1 - fill rate) ** rows, is below this.
     missing_column_chance: float = 1e-6
     # New columns in a delivery reject the batch (schema stability) unless this is true.
@@ -43,7 +48,7 @@ class QualitySettings:
 
 
 def load_settings(config: Any = None, environ: dict[str, str] | None = None) -> QualitySettings:
-    """Defaults, overridden by `config.quality` (if the configuration has such a section) and the environment."""
+    """Defaults, overridden by `config.quality` (when the configuration has one), then by the environment."""
     settings = QualitySettings()
     section = getattr(config, "quality", None)
     if section is not None:
@@ -59,5 +64,7 @@ def load_settings(config: Any = None, environ: dict[str, str] | None = None) -> 
         try:
             overrides[field.name] = raw.strip().lower() in ("1", "true", "yes") if kind is bool else kind(raw)
         except ValueError:
-            raise ValueError(f"{ENV_PREFIX}{field.name.upper()}={raw!r}: expected a {kind.__name__}") from None
+            raise ValueError(
+                f"{ENV_PREFIX}{field.name.upper()}={raw!r}: expected a {kind.__name__}"
+            ) from None
     return replace(settings, **overrides) if overrides else settings

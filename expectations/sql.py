@@ -1,10 +1,11 @@
 """Row-level expectations as SQL: the predicate that selects a row Great Expectations counts as unexpected.
 
-GX validates a batch and counts unexpected rows; the warehouse selects those same rows, set-based, to quarantine
-them. Both read the one definition, the `gxe.*` expectation in a suite module: this module translates its type and
-keyword arguments (and its `row_condition`) into a DuckDB predicate with GX's semantics (missing values are
-ignored except by the null checks; `unique` flags every copy; a pandas `!=` condition keeps missing values).
-The runner cross-checks the SQL counts against GX's `unexpected_count` on every batch.
+GX validates a batch and counts unexpected rows; the warehouse selects those same rows, set-based, to
+quarantine them. Both read the one definition, the `gxe.*` expectation in a suite module: this module
+translates its type and keyword arguments (and its `row_condition`) into a DuckDB predicate with GX's
+semantics (missing values are ignored except by the null checks; `unique` flags every copy; a pandas `!=`
+condition keeps missing values). The runner cross-checks the SQL counts against GX's `unexpected_count` on
+every batch.
 
 An expectation type without a translation here cannot be a row-level (quarantine) rule; the suite kit refuses
 it when the suite is built, so a mismatch is found by the tests, not in production.
@@ -65,7 +66,7 @@ def bound(value: Any) -> str:
     return literal(value)
 
 
-# -- row conditions ------------------------------------------------------------------------------------------------
+# -- row conditions ------------------------------------------------------------------------------------------
 
 
 def condition_sql(condition: Any) -> str:
@@ -97,7 +98,7 @@ def condition_sql(condition: Any) -> str:
     raise UnsupportedExpectation(f"row_condition of type {type(condition).__name__} has no SQL translation")
 
 
-# -- predicates ----------------------------------------------------------------------------------------------------
+# -- predicates ----------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -135,13 +136,14 @@ def _condition_columns(condition: Any) -> list[str]:
 
 
 def predicate(expectation: Expectation, slot: int) -> Predicate:
-    """The SQL that selects the rows this expectation counts as unexpected (slot: unique helper-column suffix)."""
+    """SQL selecting the rows this expectation counts as unexpected (slot: a unique helper-column suffix)."""
     kind = expectation_type(expectation)
     builder = _BUILDERS.get(kind)
     if builder is None:
         raise UnsupportedExpectation(
             f"{kind} has no SQL translation, so it cannot quarantine rows; use it as a batch-level check "
-            f"(block/warn) or add a translation to expectations/sql.py (supported: {', '.join(sorted(_BUILDERS))})"
+            "(block/warn) or add a translation to expectations/sql.py "
+            f"(supported: {', '.join(sorted(_BUILDERS))})"
         )
     condition = condition_sql(getattr(expectation, "row_condition", None))
     result = builder(expectation, slot, condition)
@@ -278,7 +280,7 @@ _BUILDERS: dict[str, Callable[[Expectation, int, str], Predicate]] = {
 SUPPORTED = frozenset(_BUILDERS)
 
 
-# -- reasons -------------------------------------------------------------------------------------------------------
+# -- reasons -------------------------------------------------------------------------------------------------
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
@@ -286,9 +288,8 @@ _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 def value_sql(column_sql: str) -> str:
     """How a reason quotes a value: 'text' (shortened), or `empty`."""
     text = f"cast({column_sql} as varchar)"
-    shortened = (
-        f"case when length({text}) > {VALUE_PREVIEW} then left({text}, {VALUE_PREVIEW - 1}) || '…' else {text} end"
-    )
+    cut = f"left({text}, {VALUE_PREVIEW - 1}) || '…'"
+    shortened = f"case when length({text}) > {VALUE_PREVIEW} then {cut} else {text} end"
     return f"coalesce('''' || {shortened} || '''', 'empty')"
 
 
@@ -332,8 +333,9 @@ def _range_text(low: Any, high: Any) -> str:
     return f"≥ {show(low)}" if low is not None else f"≤ {show(high)}"
 
 
-def reason_sql(template: str, *, column: str | None, label: str | None, shown: str | None,
-               facts: Mapping[str, str]) -> str:
+def reason_sql(
+    template: str, *, column: str | None, label: str | None, shown: str | None, facts: Mapping[str, str]
+) -> str:
     """Turn a reason template into a SQL string expression.
 
     `{column}`: the label (the raw column a derived column stands for), `{value}`: the shown column's value,

@@ -12,4 +12,7 @@ pytest_plugins = [
     "support.postgres",
     "support.http_api",
     "support.demo_pipeline",
+    "support.quality",
+    "support.console",
+    "support.airflow",
 ]

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 import yaml
 
-from customer360 import pipeline
+from customer360 import pipeline, transform
 from customer360.config import load_config
 from entity_resolution.decisions import add_decision
 from support.demo_pipeline import REPO, DemoRun, run_demo_pipeline
@@ -210,8 +210,7 @@ def test_explanations_show_which_fields_agreed(scenario: Scenario) -> None:
         ]
     )
     summary = scenario.resolve()
-    ctx = pipeline.RunContext.new(scenario.config)
-    pipeline.marts(ctx)
+    transform.run_dbt(scenario.config, ["run", "--select", "+customer_identity_map +customer_ids +customer_match_evidence"])
     customer = scenario.customers()["e1"]
     with duckdb.connect(str(scenario.config.warehouse_path), read_only=True) as con:
         explanation = explain_customer(con, customer)

@@ -24,7 +24,9 @@ from customer360.console.models import (
     TimelinePage,
 )
 
-_bearer = HTTPBearer(auto_error=False, description="API token from `c360 users token USER` (or log in: session cookie)")
+_bearer = HTTPBearer(
+    auto_error=False, description="API token from `c360 users token USER` (or log in: session cookie)"
+)
 
 
 def _credentials(_: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
@@ -32,8 +34,14 @@ def _credentials(_: Annotated[HTTPAuthorizationCredentials | None, Depends(_bear
 
 
 ERRORS = {
-    401: {"model": ErrorResponse, "description": "not logged in, or the API token is missing, wrong, expired or revoked"},
-    403: {"model": ErrorResponse, "description": "the user's role lacks the permission (or the CSRF check failed)"},
+    401: {
+        "model": ErrorResponse,
+        "description": "not logged in, or the API token is missing, wrong, expired or revoked",
+    },
+    403: {
+        "model": ErrorResponse,
+        "description": "the user's role lacks the permission (or the CSRF check failed)",
+    },
     429: {"model": ErrorResponse, "description": "too many requests; wait Retry-After seconds"},
     503: {"model": ErrorResponse, "description": "no snapshot has been published yet"},
 }
@@ -59,8 +67,13 @@ def _not_found(customer_id: str) -> ApiError:
 def me(request: Request) -> Me:
     session = auth.api_session(request)
     user = session.user
-    return Me(username=user.username, role=user.role, display_name=user.display_name, lang=user.lang,
-              permissions=sorted(user.permissions))
+    return Me(
+        username=user.username,
+        role=user.role,
+        display_name=user.display_name,
+        lang=user.lang,
+        permissions=sorted(user.permissions),
+    )
 
 
 @router.get("/snapshot", response_model=SnapshotInfo, summary="The published snapshot answering requests")
@@ -72,9 +85,15 @@ def snapshot(request: Request) -> SnapshotInfo:
 @router.get("/search", response_model=SearchResponse, summary="Find customers by name, e-mail, phone or ID")
 def search(
     request: Request,
-    q: Annotated[str, Query(min_length=1, max_length=200,
-                            description="name (typos and spellings tolerated), e-mail, phone in any format, customer "
-                                        "ID, source record ID or order number")],
+    q: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=200,
+            description="name (typos and spellings tolerated), e-mail, phone in any format, customer "
+            "ID, source record ID or order number",
+        ),
+    ],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> SearchResponse:
     session = auth.api_session(request, "search")
@@ -85,8 +104,12 @@ def search(
     return result
 
 
-@router.get("/customers/{customer_id}", response_model=Profile, responses=NOT_FOUND,
-            summary="The 360° profile of one customer")
+@router.get(
+    "/customers/{customer_id}",
+    response_model=Profile,
+    responses=NOT_FOUND,
+    summary="The 360° profile of one customer",
+)
 def customer(
     request: Request,
     response: Response,
@@ -99,39 +122,68 @@ def customer(
     surviving customer (`redirected: true`, `Content-Location` names the current URL). Written to the audit log."""
     session = auth.api_session(request, "view")
     console = auth.state(request)
-    profile = queries.load_profile(console.snapshots.current(), customer_id, state_dir=console.state_dir,
-                                   channel=channel, page_size=page_size)
+    profile = queries.load_profile(
+        console.snapshots.current(),
+        customer_id,
+        state_dir=console.state_dir,
+        channel=channel,
+        page_size=page_size,
+    )
     if profile is None:
         raise _not_found(customer_id)
     if profile.redirected:
-        response.headers["Content-Location"] = f"{request.scope.get('root_path', '')}/api/v1/customers/{profile.customer_id}"
-    console.store.audit(session.user, "view_customer", customer_id=profile.customer_id, channel="api",
-                        ip=auth.client_ip(request))
+        response.headers["Content-Location"] = (
+            f"{request.scope.get('root_path', '')}/api/v1/customers/{profile.customer_id}"
+        )
+    console.store.audit(
+        session.user,
+        "view_customer",
+        customer_id=profile.customer_id,
+        channel="api",
+        ip=auth.client_ip(request),
+    )
     return profile
 
 
-@router.get("/customers/{customer_id}/timeline", response_model=TimelinePage, responses=NOT_FOUND,
-            summary="The cross-channel timeline, newest first, paged")
+@router.get(
+    "/customers/{customer_id}/timeline",
+    response_model=TimelinePage,
+    responses=NOT_FOUND,
+    summary="The cross-channel timeline, newest first, paged",
+)
 def timeline(
     request: Request,
     customer_id: CustomerId,
-    channel: Annotated[str | None, Query(max_length=50, description="only this channel (e.g. email, phone, web)")] = None,
+    channel: Annotated[
+        str | None, Query(max_length=50, description="only this channel (e.g. email, phone, web)")
+    ] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 25,
 ) -> TimelinePage:
     session = auth.api_session(request, "view")
     console = auth.state(request)
-    page_ = queries.load_timeline(console.snapshots.current(), customer_id, channel=channel, page=page,
-                                  page_size=page_size)
+    page_ = queries.load_timeline(
+        console.snapshots.current(), customer_id, channel=channel, page=page, page_size=page_size
+    )
     if page_ is None:
         raise _not_found(customer_id)
-    console.store.audit(session.user, "view_timeline", customer_id=page_.customer_id, channel="api",
-                        ip=auth.client_ip(request), detail=f"page {page}" + (f", channel {channel}" if channel else ""))
+    console.store.audit(
+        session.user,
+        "view_timeline",
+        customer_id=page_.customer_id,
+        channel="api",
+        ip=auth.client_ip(request),
+        detail=f"page {page}" + (f", channel {channel}" if channel else ""),
+    )
     return page_
 
 
-@router.get("/customers/{customer_id}/next-best-action", response_model=NextBestAction, responses=NOT_FOUND,
-            summary="What to do now with this customer, and why")
+@router.get(
+    "/customers/{customer_id}/next-best-action",
+    response_model=NextBestAction,
+    responses=NOT_FOUND,
+    summary="What to do now with this customer, and why",
+)
 def next_best_action(request: Request, customer_id: CustomerId) -> NextBestAction:
     session = auth.api_session(request, "view")
     console = auth.state(request)
@@ -139,13 +191,22 @@ def next_best_action(request: Request, customer_id: CustomerId) -> NextBestActio
     action = queries.load_next_best_action(snapshot_, customer_id)
     if action is None:
         raise _not_found(customer_id)
-    console.store.audit(session.user, "view_next_best_action", customer_id=action.customer_id, channel="api",
-                        ip=auth.client_ip(request))
+    console.store.audit(
+        session.user,
+        "view_next_best_action",
+        customer_id=action.customer_id,
+        channel="api",
+        ip=auth.client_ip(request),
+    )
     return action
 
 
-@router.get("/customers/{customer_id}/explanation", response_model=Explanation, responses=NOT_FOUND,
-            summary="Why these source records are one customer (members and match evidence)")
+@router.get(
+    "/customers/{customer_id}/explanation",
+    response_model=Explanation,
+    responses=NOT_FOUND,
+    summary="Why these source records are one customer (members and match evidence)",
+)
 def explanation(request: Request, customer_id: CustomerId) -> Explanation:
     session = auth.api_session(request, "view")
     console = auth.state(request)
@@ -154,13 +215,23 @@ def explanation(request: Request, customer_id: CustomerId) -> Explanation:
     result = queries.load_explanation(snapshot_, current, state_dir=console.state_dir) if current else None
     if result is None:
         raise _not_found(customer_id)
-    console.store.audit(session.user, "view_explanation", customer_id=result.customer_id, channel="api",
-                        ip=auth.client_ip(request))
+    console.store.audit(
+        session.user,
+        "view_explanation",
+        customer_id=result.customer_id,
+        channel="api",
+        ip=auth.client_ip(request),
+    )
     return result
 
 
-@router.post("/customers/{customer_id}/not-same-person", response_model=DecisionResponse, status_code=201,
-             responses=NOT_FOUND, summary="Record that a member record is not the same person as the others")
+@router.post(
+    "/customers/{customer_id}/not-same-person",
+    response_model=DecisionResponse,
+    status_code=201,
+    responses=NOT_FOUND,
+    summary="Record that a member record is not the same person as the others",
+)
 def not_same_person(request: Request, customer_id: CustomerId, body: DecisionRequest) -> DecisionResponse:
     """Adds a "different" decision (cannot-link) between `record_key` and every other record of the customer.
     The next pipeline run separates the record. Needs the `decide` permission (agent, admin); with a session
@@ -170,19 +241,31 @@ def not_same_person(request: Request, customer_id: CustomerId, body: DecisionReq
     console = auth.state(request)
     try:
         current, decisions = queries.record_not_same_person(
-            console.snapshots.current(), console.state_dir, customer_id, body.record_key, session.user.username,
+            console.snapshots.current(),
+            console.state_dir,
+            customer_id,
+            body.record_key,
+            session.user.username,
             body.reason,
         )
     except LookupError:
         raise _not_found(customer_id) from None
     except ValueError as error:
         raise ApiError(422, "invalid_request", str(error)) from None
-    console.store.audit(session.user, "not_same_person", customer_id=current, channel="api",
-                        ip=auth.client_ip(request), detail=body.record_key + (f": {body.reason}" if body.reason else ""))
+    console.store.audit(
+        session.user,
+        "not_same_person",
+        customer_id=current,
+        channel="api",
+        ip=auth.client_ip(request),
+        detail=body.record_key + (f": {body.reason}" if body.reason else ""),
+    )
     return DecisionResponse(
-        customer_id=current, record_key=body.record_key, decisions=decisions,
+        customer_id=current,
+        record_key=body.record_key,
+        decisions=decisions,
         message=f"{body.record_key} is recorded as not the same person as {len(decisions)} other record(s); "
-                "the next pipeline run separates it",
+        "the next pipeline run separates it",
     )
 
 
@@ -197,7 +280,10 @@ def audit(
 ) -> AuditPage:
     session = auth.api_session(request, "audit")
     console = auth.state(request)
-    entries, total = console.store.audit_entries(username=username, customer_id=customer_id, action=action,
-                                                 limit=limit, offset=offset)
+    entries, total = console.store.audit_entries(
+        username=username, customer_id=customer_id, action=action, limit=limit, offset=offset
+    )
     console.store.audit(session.user, "read_audit", channel="api", ip=auth.client_ip(request))
-    return AuditPage(items=[AuditEntry(**entry) for entry in entries], total=total, limit=limit, offset=offset)
+    return AuditPage(
+        items=[AuditEntry(**entry) for entry in entries], total=total, limit=limit, offset=offset
+    )

@@ -76,7 +76,11 @@ class SecurityHeaders:
 
         async def send_with_headers(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                headers = [h for h in message.get("headers", []) if h[0].lower() not in {name for name, _ in SECURITY_HEADERS}]
+                headers = [
+                    h
+                    for h in message.get("headers", [])
+                    if h[0].lower() not in {name for name, _ in SECURITY_HEADERS}
+                ]
                 headers += SECURITY_HEADERS
                 if not is_static:
                     headers.append((b"cache-control", b"no-store"))
@@ -130,6 +134,19 @@ def create_app(config: Config, settings: ConsoleSettings | None = None) -> FastA
     app.include_router(api.router, prefix=API_PREFIX)
     _exception_handlers(app)
 
+    @app.on_event("startup")
+    def _warm_up() -> None:
+        """Open the snapshot (and build its search index if needed) before the first agent waits for it."""
+        import threading
+
+        def warm() -> None:
+            try:
+                snapshots.current()
+            except Exception as error:  # noqa: BLE001 - a missing snapshot is reported per request
+                log.warning("console: no snapshot yet: %s", error)
+
+        threading.Thread(target=warm, name="c360-snapshot-warm-up", daemon=True).start()
+
     @app.on_event("shutdown")
     def _close() -> None:
         snapshots.close()
@@ -158,7 +175,10 @@ def _templates() -> Environment:
     env.filters["d"] = _format_date
     env.filters["money"] = _format_money
     env.filters["num"] = _format_number
-    env.filters["pct"] = lambda v: "" if v is None else f"{float(v) * 100:.2f} %"
+    env.filters["pct"] = lambda v, lang="de": (
+        "—" if v is None else _format_number(float(v) * 100, lang, 2) + " %"
+    )
+    env.filters["phone"] = _format_phone
     env.filters["urlq"] = lambda v: quote(str(v), safe="")
     return env
 
@@ -199,6 +219,17 @@ def _format_number(value: Any, lang: str = "de", digits: int = 0) -> str:
     except (TypeError, ValueError):
         return str(value)
     return text.replace(",", "X").replace(".", ",").replace("X", ".") if lang == "de" else text
+
+
+def _format_phone(value: Any) -> str:
+    """+4917025468 82 → +49 17025468 82 would mislead; show the country code apart: +49 1702546882."""
+    if not value:
+        return "—"
+    text = str(value)
+    for code in ("+49", "+43", "+41"):
+        if text.startswith(code) and len(text) > len(code):
+            return f"{code}\u00a0{text[len(code) :]}"
+    return text
 
 
 def _format_money(value: Any, lang: str = "de", currency: str | None = "EUR") -> str:
@@ -245,8 +276,15 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     )
     response = HTMLResponse(html, status_code=status_code)
     if choice.remember:
-        response.set_cookie(auth.LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", path="/",
-                            secure=console.settings.secure_cookies, httponly=True)
+        response.set_cookie(
+            auth.LANG_COOKIE,
+            lang,
+            max_age=365 * 86400,
+            samesite="lax",
+            path="/",
+            secure=console.settings.secure_cookies,
+            httponly=True,
+        )
         if session is not None and session.user.lang != lang:
             console.store.set_lang(session.user.username, lang)
     return response
@@ -299,18 +337,29 @@ def _exception_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if _is_api(request):
-            code = getattr(exc, "code", None) or {401: "not_authenticated", 403: "forbidden", 404: "not_found",
-                                                   405: "method_not_allowed", 429: "rate_limited"}.get(
-                exc.status_code, "error")
-            return JSONResponse({"detail": exc.detail, "code": code}, status_code=exc.status_code,
-                                headers=getattr(exc, "headers", None))
+            code = getattr(exc, "code", None) or {
+                401: "not_authenticated",
+                403: "forbidden",
+                404: "not_found",
+                405: "method_not_allowed",
+                429: "rate_limited",
+            }.get(exc.status_code, "error")
+            return JSONResponse(
+                {"detail": exc.detail, "code": code},
+                status_code=exc.status_code,
+                headers=getattr(exc, "headers", None),
+            )
         if exc.status_code == 404:
             return render(request, "error.html", status_code=404, message_key="error.not_found")
         return render(request, "error.html", status_code=exc.status_code, message=str(exc.detail))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
-        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in exc.errors()]
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in exc.errors()
+        ]
         if _is_api(request):
             return JSONResponse({"detail": errors, "code": "invalid_request"}, status_code=422)
-        return render(request, "error.html", status_code=422, message="; ".join(str(e["msg"]) for e in errors))
+        return render(
+            request, "error.html", status_code=422, message="; ".join(str(e["msg"]) for e in errors)
+        )

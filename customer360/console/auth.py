@@ -91,8 +91,12 @@ def page_session(request: Request, permission: str | None = None) -> Session:
 def api_session(request: Request, permission: str | None = None) -> Session:
     session = principal(request)
     if session is None:
-        raise ApiError(401, "not_authenticated", "log in (session cookie) or send 'Authorization: Bearer <token>'",
-                       headers={"WWW-Authenticate": "Bearer"})
+        raise ApiError(
+            401,
+            "not_authenticated",
+            "log in (session cookie) or send 'Authorization: Bearer <token>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     if permission and not session.user.can(permission):
         raise ApiError(403, "forbidden", f"role '{session.user.role}' may not '{permission}'")
     _rate_limit(request, session, api=True)
@@ -114,7 +118,9 @@ def check_api_csrf(request: Request, session: Session) -> None:
     try:
         check_csrf(request, session, request.headers.get(CSRF_HEADER))
     except CsrfFailed:
-        raise ApiError(403, "csrf_failed", f"send the session's CSRF token in the {CSRF_HEADER} header") from None
+        raise ApiError(
+            403, "csrf_failed", f"send the session's CSRF token in the {CSRF_HEADER} header"
+        ) from None
 
 
 def _check_origin(request: Request) -> None:
@@ -130,8 +136,12 @@ def _rate_limit(request: Request, session: Session, api: bool = False) -> None:
     wait = limiter.hit(session.user.username)
     if wait:
         if api:
-            raise ApiError(429, "rate_limited", "too many requests: slow down",
-                           headers={"Retry-After": str(int(wait) + 1)})
+            raise ApiError(
+                429,
+                "rate_limited",
+                "too many requests: slow down",
+                headers={"Retry-After": str(int(wait) + 1)},
+            )
         raise RateLimited(wait)
 
 

@@ -63,7 +63,10 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "Customer ID {requested} was merged into {current}: showing {current}.",
         "de": "Die Kunden-ID {requested} wurde mit {current} zusammengeführt: Anzeige von {current}.",
     },
-    "customer.not_found": {"en": "No customer {id} in the current data.", "de": "Kein Kunde {id} im aktuellen Datenstand."},
+    "customer.not_found": {
+        "en": "No customer {id} in the current data.",
+        "de": "Kein Kunde {id} im aktuellen Datenstand.",
+    },
     "customer.records": {"en": "{count} source records", "de": "{count} Quelldatensätze"},
     "customer.golden": {"en": "Contact data", "de": "Kontaktdaten"},
     "customer.golden_hint": {
@@ -90,7 +93,10 @@ TEXT: dict[str, dict[str, str]] = {
     "customer.campaigns": {"en": "Campaigns", "de": "Kampagnen"},
     "customer.none": {"en": "None.", "de": "Keine."},
     "customer.latest_of": {"en": "latest {shown} of {total}", "de": "neueste {shown} von {total}"},
-    "customer.why": {"en": "Why are these records one customer?", "de": "Warum sind diese Datensätze ein Kunde?"},
+    "customer.why": {
+        "en": "Why are these records one customer?",
+        "de": "Warum sind diese Datensätze ein Kunde?",
+    },
     "customer.why_single": {
         "en": "A single source record: nothing links it to another record.",
         "de": "Ein einzelner Quelldatensatz: nichts verbindet ihn mit einem anderen.",
@@ -104,15 +110,15 @@ TEXT: dict[str, dict[str, str]] = {
     "customer.not_same_reason": {"en": "Reason (optional)", "de": "Grund (optional)"},
     "customer.not_same_help": {
         "en": "Records that this record is not the same person as the other records of this customer. "
-              "The next pipeline run separates it.",
+        "The next pipeline run separates it.",
         "de": "Hält fest, dass dieser Datensatz nicht dieselbe Person ist wie die anderen Datensätze dieses Kunden. "
-              "Der nächste Pipeline-Lauf trennt ihn ab.",
+        "Der nächste Pipeline-Lauf trennt ihn ab.",
     },
     "customer.decision_saved": {
         "en": "Recorded: {record} is not the same person as the other {count} record(s). "
-              "It is separated in the next pipeline run.",
+        "It is separated in the next pipeline run.",
         "de": "Gespeichert: {record} ist nicht dieselbe Person wie die anderen {count} Datensätze. "
-              "Der nächste Pipeline-Lauf trennt ihn ab.",
+        "Der nächste Pipeline-Lauf trennt ihn ab.",
     },
     "customer.decisions": {"en": "Recorded decisions", "de": "Erfasste Entscheidungen"},
     "customer.pending": {"en": "applies from the next run", "de": "gilt ab dem nächsten Lauf"},
@@ -180,6 +186,49 @@ TEXT: dict[str, dict[str, str]] = {
     "value.open": {"en": "open", "de": "offen"},
     "value.complaint": {"en": "complaint", "de": "Reklamation"},
     "value.returned": {"en": "returned", "de": "retourniert"},
+    # next best actions by action_code (the marts carry the English text; German here)
+    "nba.no_action": {"en": "No action needed", "de": "Keine Aktion nötig"},
+    "nba.ask_for_newsletter_consent": {
+        "en": "Ask for newsletter consent at the next contact",
+        "de": "Beim nächsten Kontakt um die Newsletter-Einwilligung bitten",
+    },
+    "nba.ask_for_email": {
+        "en": "Ask for an e-mail address at the next contact",
+        "de": "Beim nächsten Kontakt nach der E-Mail-Adresse fragen",
+    },
+    "nba.recover_bad_experience": {
+        "en": "Call to make good a recent bad experience",
+        "de": "Anrufen und eine kürzliche schlechte Erfahrung wiedergutmachen",
+    },
+    "nba.thank_loyal_customer": {
+        "en": "Thank a loyal customer with a personal note",
+        "de": "Treuen Kunden mit einer persönlichen Nachricht danken",
+    },
+    "nba.win_back_valuable_customer": {
+        "en": "Offer a personal win-back incentive",
+        "de": "Persönliches Rückgewinnungsangebot machen",
+    },
+    "nba.counter_value_drop": {
+        "en": "Send a personal offer matched to past purchases",
+        "de": "Persönliches Angebot passend zu früheren Käufen senden",
+    },
+    "nba.follow_up_open_ticket": {
+        "en": "Follow up on the open service ticket",
+        "de": "Beim offenen Service-Ticket nachfassen",
+    },
+    "nba.welcome_new_customer": {"en": "Welcome the new customer", "de": "Neukunden begrüßen"},
+    "nba.resolve_open_complaint": {
+        "en": "Resolve the open complaint before anything else",
+        "de": "Zuerst die offene Reklamation lösen",
+    },
+    "risk.is_email_bouncing": {"en": "E-mail bounces", "de": "E-Mail unzustellbar"},
+    "field.is_promotion_allowed": {"en": "Promotions allowed", "de": "Werbung erlaubt"},
+    "field.newsletter_consent_source": {"en": "Consent source", "de": "Quelle der Einwilligung"},
+    "field.complaint_count": {"en": "Complaints", "de": "Reklamationen"},
+    "field.returned_order_count": {"en": "Returned orders", "de": "Retournierte Bestellungen"},
+    "value.opted_in": {"en": "opted in", "de": "eingewilligt"},
+    "value.opted_out": {"en": "opted out", "de": "widersprochen"},
+    "value.none": {"en": "never asked", "de": "nie gefragt"},
     # admin
     "audit.title": {"en": "Audit log", "de": "Protokoll"},
     "audit.when": {"en": "When", "de": "Wann"},
@@ -207,7 +256,8 @@ TEXT: dict[str, dict[str, str]] = {
     # errors
     "error.title": {"en": "Something is not right", "de": "Da stimmt etwas nicht"},
     "error.forbidden": {
-        "en": "Your role may not do this.", "de": "Ihre Rolle darf das nicht.",
+        "en": "Your role may not do this.",
+        "de": "Ihre Rolle darf das nicht.",
     },
     "error.csrf": {
         "en": "The form has expired. Please reload the page and try again.",
@@ -218,7 +268,10 @@ TEXT: dict[str, dict[str, str]] = {
         "de": "Es wurden noch keine Daten veröffentlicht. Pipeline ausführen (c360 demo oder c360 run).",
     },
     "error.not_found": {"en": "Not found.", "de": "Nicht gefunden."},
-    "error.rate_limited": {"en": "Too many requests. Please slow down.", "de": "Zu viele Anfragen. Bitte langsamer."},
+    "error.rate_limited": {
+        "en": "Too many requests. Please slow down.",
+        "de": "Zu viele Anfragen. Bitte langsamer.",
+    },
 }
 
 

@@ -24,6 +24,7 @@ none (cached under state/console/search/).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -36,6 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from customer360.console.profile_store import build_profiles, load_dictionary, read_profile
 from customer360.console.text import (
     cologne,
     fold,
@@ -49,7 +51,7 @@ from customer360.console.text import (
 
 log = logging.getLogger(__name__)
 
-INDEX_VERSION = "3"
+INDEX_VERSION = "5"
 SIDECAR_SUFFIX = ".search.sqlite"
 _CUSTOMER_ID = re.compile(r"^c\d{3,}$", re.IGNORECASE)
 _BATCH = 50_000
@@ -76,11 +78,14 @@ def snapshot_fingerprint(snapshot: Path) -> str:
 class BuildStats:
     customers: int = 0
     keys: int = 0
+    profiles: int = 0
     seconds: float = 0.0
     sources: list[str] = field(default_factory=list)
 
 
-def build_search_index(snapshot: Path, target: Path, schema: str = "marts", threads: int | None = None) -> BuildStats:
+def build_search_index(
+    snapshot: Path, target: Path, schema: str = "marts", threads: int | None = None
+) -> BuildStats:
     """Build the search index of a snapshot (a DuckDB file with the marts) into `target`, atomically.
 
     Reads only: the snapshot is attached read-only. Written to a temporary file first and renamed into place, so
@@ -101,6 +106,8 @@ def build_search_index(snapshot: Path, target: Path, schema: str = "marts", thre
             con.execute(f"set threads = {int(threads)}")
         con.execute("set preserve_insertion_order = false")
         con.execute("set enable_progress_bar = false")
+        con.execute("set memory_limit = '4GB'")
+        con.execute(f"set temp_directory = '{_sql_string(str(target.parent / '.duckdb_tmp'))}'")
         con.execute(f"attach '{_sql_string(str(snapshot))}' as snap (read_only)")
         tables = {
             row[0]
@@ -113,7 +120,9 @@ def build_search_index(snapshot: Path, target: Path, schema: str = "marts", thre
         if "customer_identity_map" not in tables:
             raise IndexUnavailable(f"{snapshot} has no {schema}.customer_identity_map to index")
         s = f"snap.{schema}"
-        stats.sources = sorted(tables & {"dim_customer", "customer_identity_map", "customer_ids", "fct_orders"})
+        stats.sources = sorted(
+            tables & {"dim_customer", "customer_identity_map", "customer_ids", "fct_orders"}
+        )
         id_map_columns = _columns(con, schema, "customer_identity_map")
 
         def col(columns: set[str], name: str, alias: str = "") -> str:
@@ -123,12 +132,12 @@ def build_search_index(snapshot: Path, target: Path, schema: str = "marts", thre
         # The display record: the golden record where dim_customer exists, else the latest source record.
         members = f"""
             select customer_id, source_system, source_record_id, record_key,
-                   {col(id_map_columns, 'full_name')} as full_name, {col(id_map_columns, 'first_name')} as first_name,
-                   {col(id_map_columns, 'last_name')} as last_name, {col(id_map_columns, 'email')} as email,
-                   {col(id_map_columns, 'phone_e164')} as phone_e164,
-                   {col(id_map_columns, 'date_of_birth')} as date_of_birth,
-                   {col(id_map_columns, 'postcode')} as postcode, {col(id_map_columns, 'city')} as city,
-                   {col(id_map_columns, 'record_updated_at')} as updated_at
+                   {col(id_map_columns, "full_name")} as full_name, {col(id_map_columns, "first_name")} as first_name,
+                   {col(id_map_columns, "last_name")} as last_name, {col(id_map_columns, "email")} as email,
+                   {col(id_map_columns, "phone_e164")} as phone_e164,
+                   {col(id_map_columns, "date_of_birth")} as date_of_birth,
+                   {col(id_map_columns, "postcode")} as postcode, {col(id_map_columns, "city")} as city,
+                   {col(id_map_columns, "record_updated_at")} as updated_at
             from {s}.customer_identity_map
         """
         con.execute(f"create temp table members as {members}")
@@ -138,11 +147,11 @@ def build_search_index(snapshot: Path, target: Path, schema: str = "marts", thre
                 f"""
                 create temp table docs as
                 select d.customer_id,
-                       coalesce({col(dim, 'full_name', 'd')}, concat_ws(' ', {col(dim, 'first_name', 'd')},
-                                {col(dim, 'last_name', 'd')})) as full_name,
-                       {col(dim, 'email', 'd')} as email, {col(dim, 'phone_e164', 'd')} as phone_e164,
-                       cast({col(dim, 'date_of_birth', 'd')} as varchar) as date_of_birth,
-                       {col(dim, 'postcode', 'd')} as postcode, {col(dim, 'city', 'd')} as city,
+                       coalesce({col(dim, "full_name", "d")}, concat_ws(' ', {col(dim, "first_name", "d")},
+                                {col(dim, "last_name", "d")})) as full_name,
+                       {col(dim, "email", "d")} as email, {col(dim, "phone_e164", "d")} as phone_e164,
+                       cast({col(dim, "date_of_birth", "d")} as varchar) as date_of_birth,
+                       {col(dim, "postcode", "d")} as postcode, {col(dim, "city", "d")} as city,
                        m.source_systems, m.record_count
                 from {s}.dim_customer as d
                 left join (
@@ -182,10 +191,12 @@ def build_search_index(snapshot: Path, target: Path, schema: str = "marts", thre
             """
         )
         distinct_names = [row[0] for row in con.execute("select distinct name from names").fetchall()]
-        tokenised = pa.table({
-            "name": distinct_names,
-            "tokens": [list(name_tokens(name)) for name in distinct_names],
-        })
+        tokenised = pa.table(
+            {
+                "name": distinct_names,
+                "tokens": [list(name_tokens(name)) for name in distinct_names],
+            }
+        )
         con.register("tokenised_names", tokenised)
         con.execute(
             """
@@ -197,7 +208,9 @@ def build_search_index(snapshot: Path, target: Path, schema: str = "marts", thre
         distinct_tokens = [
             row[0] for row in con.execute("select distinct unnest(tokens) from name_tokens").fetchall()
         ]
-        con.register("token_codes", pa.table({"token": distinct_tokens, "code": [cologne(t) for t in distinct_tokens]}))
+        con.register(
+            "token_codes", pa.table({"token": distinct_tokens, "code": [cologne(t) for t in distinct_tokens]})
+        )
         phones = [
             row[0]
             for row in con.execute(
@@ -205,7 +218,9 @@ def build_search_index(snapshot: Path, target: Path, schema: str = "marts", thre
                 " where phone_e164 is not null"
             ).fetchall()
         ]
-        con.register("phone_numbers", pa.table({"phone": phones, "number": [national_number(p) for p in phones]}))
+        con.register(
+            "phone_numbers", pa.table({"phone": phones, "number": [national_number(p) for p in phones]})
+        )
 
         # Merged customer IDs point to the surviving customer (chains followed).
         id_rows: list[tuple[str, str]] = []
@@ -219,13 +234,22 @@ def build_search_index(snapshot: Path, target: Path, schema: str = "marts", thre
             for cid, (state, merged_into) in status.items():
                 if state == "merged" and merged_into:
                     current, seen = merged_into, {cid}
-                    while current in status and status[current][0] == "merged" and status[current][1] and current not in seen:
+                    while (
+                        current in status
+                        and status[current][0] == "merged"
+                        and status[current][1]
+                        and current not in seen
+                    ):
                         seen.add(current)
                         current = status[current][1]
                     id_rows.append((f"id:{cid.lower()}", current))
-        con.register("merged_ids", pa.table({
-            "key": [row[0] for row in id_rows], "customer_id": [row[1] for row in id_rows]
-        }, schema=pa.schema([("key", pa.string()), ("customer_id", pa.string())])))
+        con.register(
+            "merged_ids",
+            pa.table(
+                {"key": [row[0] for row in id_rows], "customer_id": [row[1] for row in id_rows]},
+                schema=pa.schema([("key", pa.string()), ("customer_id", pa.string())]),
+            ),
+        )
 
         orders = ""
         if "fct_orders" in tables and "order_number" in _columns(con, schema, "fct_orders"):
@@ -297,8 +321,18 @@ def build_search_index(snapshot: Path, target: Path, schema: str = "marts", thre
                     without rowid;
                 """
             )
-            stats.customers = _copy(con.execute(customers_sql), db, "insert into customers values (?,?,?,?,?,?,?,?,?,?)")
+            stats.customers = _copy(
+                con.execute(customers_sql), db, "insert into customers values (?,?,?,?,?,?,?,?,?,?)"
+            )
             stats.keys = _copy(con.execute(keys_sql), db, "insert into keys values (?, ?)")
+            table_columns: dict[str, list[tuple[str, str]]] = {}
+            for table, column, data_type in con.execute(
+                "select table_name, column_name, data_type from duckdb_columns()"
+                " where database_name = 'snap' and schema_name = ? order by table_name, column_index",
+                [schema],
+            ).fetchall():
+                table_columns.setdefault(table, []).append((column, data_type))
+            stats.profiles = build_profiles(con, db, schema, table_columns)
             meta = {
                 "version": INDEX_VERSION,
                 "snapshot": str(snapshot),
@@ -306,6 +340,7 @@ def build_search_index(snapshot: Path, target: Path, schema: str = "marts", thre
                 "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "customers": str(stats.customers),
                 "keys": str(stats.keys),
+                "profiles": str(stats.profiles),
                 "sources": ",".join(stats.sources),
             }
             db.executemany("insert into meta values (?, ?)", meta.items())
@@ -319,7 +354,10 @@ def build_search_index(snapshot: Path, target: Path, schema: str = "marts", thre
         con.close()
         tmp.unlink(missing_ok=True)
     stats.seconds = time.perf_counter() - started
-    log.info("search index %s: %s customers, %s keys in %.1f s", target, stats.customers, stats.keys, stats.seconds)
+    log.info(
+        "search index %s: %s customers, %s keys, %s profiles in %.1f s",
+        target, stats.customers, stats.keys, stats.profiles, stats.seconds,
+    )
     return stats
 
 
@@ -366,7 +404,7 @@ _PRE_PHONETIC = 0.6
 _PRE_PREFIX = 0.5
 _KEY_LIMIT = 400
 _PREFIX_LIMIT = 150
-_RANKED = 250
+_RANKED = 150
 _MIN_NAME_SCORE = 0.78
 
 
@@ -413,6 +451,7 @@ class SearchIndex:
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._closed = False
+        self._zdict: bytes | None = None
 
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
@@ -431,28 +470,38 @@ class SearchIndex:
         self._closed = True
         with self._lock:
             for db in self._connections:
-                try:
+                with contextlib.suppress(sqlite3.Error):
                     db.close()
-                except sqlite3.Error:  # pragma: no cover
-                    pass
             self._connections.clear()
 
     # -- lookups ---------------------------------------------------------------------------------------------
     def _exact(self, key: str, limit: int = _KEY_LIMIT) -> list[str]:
-        rows = self._db().execute("select customer_id from keys where key = ? limit ?", (key, limit)).fetchall()
+        rows = (
+            self._db().execute("select customer_id from keys where key = ? limit ?", (key, limit)).fetchall()
+        )
         return [row[0] for row in rows]
 
     def _prefix(self, prefix: str, limit: int = _PREFIX_LIMIT) -> list[tuple[str, str]]:
         upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-        rows = self._db().execute(
-            "select key, customer_id from keys where key >= ? and key < ? limit ?", (prefix, upper, limit)
-        ).fetchall()
+        rows = (
+            self._db()
+            .execute(
+                "select key, customer_id from keys where key >= ? and key < ? limit ?", (prefix, upper, limit)
+            )
+            .fetchall()
+        )
         return [(row[0], row[1]) for row in rows]
 
     def resolve_id(self, customer_id: str) -> str | None:
         """A customer ID (active or merged) → the customer it stands for now, via the index."""
         hits = self._exact(f"id:{customer_id.strip().lower()}", 1)
         return hits[0] if hits else None
+
+    def profile(self, customer_id: str) -> dict[str, Any] | None:
+        """The customer's serving document (see profile_store), or None."""
+        if self._zdict is None:
+            self._zdict = load_dictionary(self._db())
+        return read_profile(self._db(), customer_id, self._zdict)
 
     def customer_count(self) -> int:
         return int(self.meta.get("customers", "0"))
@@ -527,14 +576,19 @@ class SearchIndex:
                     truncated |= len(found) >= _KEY_LIMIT
                     add(found, _PRE_COMPOUND, "name", query)
             per_token = _KEY_LIMIT if len(tokens) == 1 else 200
+            # Enough customers whose names sound like the whole query: the per-token lookups (for typos that change
+            # a phonetic code) would only add weaker candidates to rank.
+            enough = len(tokens) > 1 and len(candidates) >= 3 * limit
             for index, token in enumerate(tokens):
-                if len(token) < 2:
+                if len(token) < 2 or enough:
                     continue
                 found = self._exact(f"n:{token}", per_token)
                 truncated |= len(found) >= per_token and len(tokens) == 1
                 add(found, _PRE_TOKEN, "name", query, token=index)
                 if codes[index] and len(codes[index]) >= 2:
-                    add(self._exact(f"k:{codes[index]}", per_token), _PRE_PHONETIC, "name", query, token=index)
+                    add(
+                        self._exact(f"k:{codes[index]}", per_token), _PRE_PHONETIC, "name", query, token=index
+                    )
                 if len(token) >= 3:
                     for key, cid in self._prefix(f"n:{token}", _PREFIX_LIMIT if len(tokens) == 1 else 60):
                         if key != f"n:{token}":
@@ -559,7 +613,14 @@ class SearchIndex:
             elif candidate.pre < _PRE_EXACT_ID:
                 score = max(score, 0.9)  # prefix of an e-mail or phone number
             hits.append(_hit(cid, score, candidate, doc))
-        hits.sort(key=lambda hit: (-hit.score, -candidates[hit.customer_id].pre, hit.full_name or "", hit.customer_id))
+        hits.sort(
+            key=lambda hit: (
+                -hit.score,
+                -candidates[hit.customer_id].pre,
+                hit.full_name or "",
+                hit.customer_id,
+            )
+        )
         return SearchResult(
             query=query,
             hits=hits[:limit],

@@ -43,10 +43,8 @@ class SnapshotUnavailable(RuntimeError):
 
 def snapshot_source(config: Config) -> Path | None:
     """The file the console reads: the current published snapshot (customer360.publish), or None."""
-    try:
-        from customer360.publish import current_snapshot
-    except ImportError:  # TEMPORARY (until customer360/publish.py lands): the warehouse, read-only
-        return config.warehouse_path if config.warehouse_path.exists() else None
+    from customer360.publish import current_snapshot
+
     return current_snapshot(config)
 
 
@@ -148,6 +146,17 @@ class Snapshot:
             self.con.close()
 
 
+def duckdb_config(threads: int = 1) -> dict[str, Any]:
+    """How the console opens a snapshot. In one process, DuckDB shares a file between connections only when they
+    use the same configuration: other in-process readers of the snapshot (tests) pass this too."""
+    return {
+        "threads": threads,
+        "memory_limit": "2GB",
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+    }
+
+
 def open_snapshot(path: Path, cache_dir: Path, threads: int = 1) -> Snapshot:
     """Open a snapshot file read-only (building its search index first if there is none)."""
     import duckdb
@@ -158,16 +167,7 @@ def open_snapshot(path: Path, cache_dir: Path, threads: int = 1) -> Snapshot:
         index = SearchIndex(ensure_index(path, cache_dir))
     except IndexUnavailable as error:
         raise SnapshotUnavailable(str(error)) from None
-    con = duckdb.connect(
-        str(path),
-        read_only=True,
-        config={
-            "threads": threads,
-            "memory_limit": "2GB",
-            "autoinstall_known_extensions": False,
-            "autoload_known_extensions": False,
-        },
-    )
+    con = duckdb.connect(str(path), read_only=True, config=duckdb_config(threads))
     con.execute("set timezone = 'UTC'")
     con.execute("set enable_progress_bar = false")
     # Point lookups by customer_id on tables sorted by it: late materialisation makes top-N queries scan far more.
@@ -178,21 +178,27 @@ def open_snapshot(path: Path, cache_dir: Path, threads: int = 1) -> Snapshot:
         "select table_name, column_name from duckdb_columns() where schema_name = ?", [SCHEMA]
     ).fetchall():
         tables.setdefault(table, set()).add(column)
-    stat = path.stat()
+    published_at = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    with contextlib.suppress(Exception):  # publish records the moment in meta.snapshot
+        row = con.execute("select published_at from meta.snapshot limit 1").fetchone()
+        if row and row[0] is not None:
+            published_at = row[0]
     return Snapshot(
         path=path,
         index=index,
         con=con,
         tables=tables,
         opened_at=datetime.now(UTC),
-        published_at=datetime.fromtimestamp(stat.st_mtime, UTC),
+        published_at=published_at,
     )
 
 
 class SnapshotManager:
     """Keeps the current snapshot open and follows the publish pointer (checked at most every `check_seconds`)."""
 
-    def __init__(self, config: Config, override: Path | None = None, check_seconds: float = 2.0, threads: int = 1):
+    def __init__(
+        self, config: Config, override: Path | None = None, check_seconds: float = 2.0, threads: int = 1
+    ):
         self.config = config
         self.override = override
         self.check_seconds = check_seconds
@@ -232,7 +238,9 @@ class SnapshotManager:
                 return self._active
             if self._switching is None and now - self._failed.get(path, -1e9) > 30:
                 self._switching = path
-                threading.Thread(target=self._switch, args=(path,), name="c360-snapshot-switch", daemon=True).start()
+                threading.Thread(
+                    target=self._switch, args=(path,), name="c360-snapshot-switch", daemon=True
+                ).start()
             return self._active
 
     def refresh(self, wait: bool = True) -> Snapshot:

@@ -133,7 +133,9 @@ def console_db_path(state_dir: Path) -> Path:
 
 
 class ConsoleStore:
-    def __init__(self, path: Path, session_idle_seconds: float = 2 * 3600, session_max_seconds: float = 12 * 3600):
+    def __init__(
+        self, path: Path, session_idle_seconds: float = 2 * 3600, session_max_seconds: float = 12 * 3600
+    ):
         self.path = path
         self.session_idle_seconds = session_idle_seconds
         self.session_max_seconds = session_max_seconds
@@ -166,7 +168,9 @@ class ConsoleStore:
     # -- users -------------------------------------------------------------------------------------------------
     def add_user(self, username: str, password: str, role: str, display_name: str | None = None) -> User:
         if not USERNAME.match(username or ""):
-            raise StoreError("a username is 2-64 letters, digits or . _ @ - (starting with a letter or digit)")
+            raise StoreError(
+                "a username is 2-64 letters, digits or . _ @ - (starting with a letter or digit)"
+            )
         self._check_role(role)
         self._check_password(password)
         try:
@@ -180,16 +184,24 @@ class ConsoleStore:
         return self.get_user(username)  # type: ignore[return-value]
 
     def get_user(self, username: str) -> User | None:
-        row = self._db().execute(
-            "select username, role, display_name, lang, is_active, created_at from users where username = ?",
-            (username,),
-        ).fetchone()
+        row = (
+            self._db()
+            .execute(
+                "select username, role, display_name, lang, is_active, created_at from users where username = ?",
+                (username,),
+            )
+            .fetchone()
+        )
         return User(row[0], row[1], row[2], row[3], bool(row[4]), row[5]) if row else None
 
     def list_users(self) -> list[User]:
-        rows = self._db().execute(
-            "select username, role, display_name, lang, is_active, created_at from users order by username"
-        ).fetchall()
+        rows = (
+            self._db()
+            .execute(
+                "select username, role, display_name, lang, is_active, created_at from users order by username"
+            )
+            .fetchall()
+        )
         return [User(r[0], r[1], r[2], r[3], bool(r[4]), r[5]) for r in rows]
 
     def set_role(self, username: str, role: str) -> User:
@@ -221,9 +233,11 @@ class ConsoleStore:
 
     def verify_password(self, username: str, password: str) -> User | None:
         """The user if the password is right and the account active; None otherwise (same work either way)."""
-        row = self._db().execute(
-            "select password_hash, is_active from users where username = ?", (username,)
-        ).fetchone()
+        row = (
+            self._db()
+            .execute("select password_hash, is_active from users where username = ?", (username,))
+            .fetchone()
+        )
         stored = row[0] if row else self._dummy_hash
         try:
             self._hasher.verify(stored, password)
@@ -232,7 +246,10 @@ class ConsoleStore:
         if row is None or not row[1]:
             return None
         if self._hasher.check_needs_rehash(stored):
-            self._write("update users set password_hash = ? where username = ?", (self._hasher.hash(password), username))
+            self._write(
+                "update users set password_hash = ? where username = ?",
+                (self._hasher.hash(password), username),
+            )
         return self.get_user(username)
 
     def _require_user(self, username: str) -> None:
@@ -260,22 +277,37 @@ class ConsoleStore:
         self._write(
             "insert into sessions (token_hash, username, csrf_token, created_at, last_seen_at, expires_at, ip, user_agent)"
             " values (?, ?, ?, ?, ?, ?, ?, ?)",
-            (hash_token(token), user.username, csrf, now, now, now + self.session_max_seconds, ip,
-             (user_agent or "")[:200]),
+            (
+                hash_token(token),
+                user.username,
+                csrf,
+                now,
+                now,
+                now + self.session_max_seconds,
+                ip,
+                (user_agent or "")[:200],
+            ),
         )
         if secrets.randbelow(50) == 0:
-            self._write("delete from sessions where expires_at < ? or last_seen_at < ?", (now, now - self.session_idle_seconds))
+            self._write(
+                "delete from sessions where expires_at < ? or last_seen_at < ?",
+                (now, now - self.session_idle_seconds),
+            )
         return token, csrf
 
     def session(self, token: str) -> Session | None:
         if not token or len(token) > 200:
             return None
         token_hash = hash_token(token)
-        row = self._db().execute(
-            "select s.csrf_token, s.last_seen_at, s.expires_at, u.username, u.role, u.display_name, u.lang, u.is_active,"
-            " u.created_at from sessions as s join users as u on u.username = s.username where s.token_hash = ?",
-            (token_hash,),
-        ).fetchone()
+        row = (
+            self._db()
+            .execute(
+                "select s.csrf_token, s.last_seen_at, s.expires_at, u.username, u.role, u.display_name, u.lang, u.is_active,"
+                " u.created_at from sessions as s join users as u on u.username = s.username where s.token_hash = ?",
+                (token_hash,),
+            )
+            .fetchone()
+        )
         if row is None:
             return None
         now = time.time()
@@ -284,7 +316,9 @@ class ConsoleStore:
             return None
         if now - row[1] > 60:  # sliding expiry, written at most once a minute
             self._write("update sessions set last_seen_at = ? where token_hash = ?", (now, token_hash))
-        return Session(User(row[3], row[4], row[5], row[6], bool(row[7]), row[8]), row[0], token_hash, "session")
+        return Session(
+            User(row[3], row[4], row[5], row[6], bool(row[7]), row[8]), row[0], token_hash, "session"
+        )
 
     def end_session(self, token: str) -> None:
         self._write("delete from sessions where token_hash = ?", (hash_token(token),))
@@ -306,39 +340,64 @@ class ConsoleStore:
         if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
             return None
         token_hash = hash_token(token)
-        row = self._db().execute(
-            "select t.expires_at, t.is_revoked, t.last_used_at, u.username, u.role, u.display_name, u.lang,"
-            " u.is_active, u.created_at from api_tokens as t join users as u on u.username = t.username"
-            " where t.token_hash = ?",
-            (token_hash,),
-        ).fetchone()
+        row = (
+            self._db()
+            .execute(
+                "select t.expires_at, t.is_revoked, t.last_used_at, u.username, u.role, u.display_name, u.lang,"
+                " u.is_active, u.created_at from api_tokens as t join users as u on u.username = t.username"
+                " where t.token_hash = ?",
+                (token_hash,),
+            )
+            .fetchone()
+        )
         if row is None or row[1] or not row[7] or (row[0] is not None and time.time() > row[0]):
             return None
         if row[2] is None or time.time() - row[2] > 60:
-            self._write("update api_tokens set last_used_at = ? where token_hash = ?", (time.time(), token_hash))
+            self._write(
+                "update api_tokens set last_used_at = ? where token_hash = ?", (time.time(), token_hash)
+            )
         return Session(User(row[3], row[4], row[5], row[6], bool(row[7]), row[8]), "", token_hash, "token")
 
     def list_tokens(self, username: str | None = None) -> list[dict[str, Any]]:
         sql = "select token_prefix, username, name, created_at, expires_at, last_used_at, is_revoked from api_tokens"
-        rows = self._db().execute(sql + (" where username = ?" if username else "") + " order by created_at",
-                                  (username,) if username else ()).fetchall()
+        rows = (
+            self._db()
+            .execute(
+                sql + (" where username = ?" if username else "") + " order by created_at",
+                (username,) if username else (),
+            )
+            .fetchall()
+        )
         keys = ("token_prefix", "username", "name", "created_at", "expires_at", "last_used_at", "is_revoked")
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
     def revoke_token(self, token_prefix: str) -> int:
-        return self._write("update api_tokens set is_revoked = 1 where token_prefix = ?", (token_prefix,)).rowcount
+        return self._write(
+            "update api_tokens set is_revoked = 1 where token_prefix = ?", (token_prefix,)
+        ).rowcount
 
     # -- login throttling --------------------------------------------------------------------------------------
-    def login_blocked(self, username: str, ip: str, per_user_ip: int, per_ip: int, window: float = 60.0) -> float:
+    def login_blocked(
+        self, username: str, ip: str, per_user_ip: int, per_ip: int, window: float = 60.0
+    ) -> float:
         """Seconds to wait if this user+IP (or this IP across users) failed too often within the window, else 0."""
         since = time.time() - window
         key = username.lower()[:100]
-        rows = self._db().execute(
-            "select count(*), min(at) from login_failures where username = ? and ip = ? and at > ?", (key, ip, since)
-        ).fetchone()
+        rows = (
+            self._db()
+            .execute(
+                "select count(*), min(at) from login_failures where username = ? and ip = ? and at > ?",
+                (key, ip, since),
+            )
+            .fetchone()
+        )
         if rows[0] >= per_user_ip:
             return max(1.0, rows[1] + window - time.time())
-        rows = self._db().execute("select count(*), min(at) from login_failures where ip = ? and at > ?", (ip, since)).fetchone()
+        rows = (
+            self._db()
+            .execute("select count(*), min(at) from login_failures where ip = ? and at > ?", (ip, since))
+            .fetchone()
+        )
         if rows[0] >= per_ip:
             return max(1.0, rows[1] + window - time.time())
         return 0.0
@@ -394,18 +453,24 @@ class ConsoleStore:
                 params.append(value)
         clause = f"where {' and '.join(where)}" if where else ""
         total = self._db().execute(f"select count(*) from audit_log {clause}", params).fetchone()[0]
-        rows = self._db().execute(
-            "select audit_id, at, username, role, action, customer_id, detail, channel, ip from audit_log"
-            f" {clause} order by audit_id desc limit ? offset ?",
-            [*params, limit, offset],
-        ).fetchall()
+        rows = (
+            self._db()
+            .execute(
+                "select audit_id, at, username, role, action, customer_id, detail, channel, ip from audit_log"
+                f" {clause} order by audit_id desc limit ? offset ?",
+                [*params, limit, offset],
+            )
+            .fetchall()
+        )
         keys = ("audit_id", "at", "username", "role", "action", "customer_id", "detail", "channel", "ip")
         return [dict(zip(keys, row, strict=True)) for row in rows], int(total)
 
     # -- demo logins -------------------------------------------------------------------------------------------
     def ensure_demo_login(self, username: str, role: str) -> str:
         """Create a demo user with a random password once; later calls return the same password."""
-        row = self._db().execute("select password from demo_logins where username = ?", (username,)).fetchone()
+        row = (
+            self._db().execute("select password from demo_logins where username = ?", (username,)).fetchone()
+        )
         if row and self.get_user(username) is not None:
             return str(row[0])
         password = secrets.token_urlsafe(12)
@@ -422,5 +487,9 @@ class ConsoleStore:
         return password
 
     def demo_logins(self) -> list[tuple[str, str, str]]:
-        rows = self._db().execute("select username, password, role from demo_logins order by role desc").fetchall()
+        rows = (
+            self._db()
+            .execute("select username, password, role from demo_logins order by role desc")
+            .fetchall()
+        )
         return [(r[0], r[1], r[2]) for r in rows]

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from customer360.console.text import transliterate
 
-
 ROW_GROUP_SIZE = 16_384
 
 
@@ -46,27 +45,48 @@ def generate_snapshot(path: Path, customers: int, seed: int = 7, threads: int = 
         con.execute(f"attach '{path}' as snap (row_group_size {ROW_GROUP_SIZE})")
         con.execute("use snap")
         con.execute("create schema marts")
-        con.register("first_names", pa.table({
-            "i": list(range(len(first))), "name": [n for n, _ in first], "sex": [s for _, s in first],
-        }))
+        con.register(
+            "first_names",
+            pa.table(
+                {
+                    "i": list(range(len(first))),
+                    "name": [n for n, _ in first],
+                    "sex": [s for _, s in first],
+                }
+            ),
+        )
         total = sum(weight for _, weight in last)
         cumulative, acc = [], 0.0
         for _, weight in last:
             acc += weight / total
             cumulative.append(acc)
-        con.register("last_names", pa.table({
-            "name": [n for n, _ in last], "upper": cumulative,
-            "folded": [transliterate(n).replace(" ", "") for n, _ in last],
-        }))
-        con.register("cities", pa.table({"i": list(range(len(cities))), "city": [c for c, _ in cities],
-                                         "postcode_low": [p for _, p in cities]}))
+        con.register(
+            "last_names",
+            pa.table(
+                {
+                    "name": [n for n, _ in last],
+                    "upper": cumulative,
+                    "folded": [transliterate(n).replace(" ", "") for n, _ in last],
+                }
+            ),
+        )
+        con.register(
+            "cities",
+            pa.table(
+                {
+                    "i": list(range(len(cities))),
+                    "city": [c for c, _ in cities],
+                    "postcode_low": [p for _, p in cities],
+                }
+            ),
+        )
         n_first, n_cities = len(first), len(cities)
         u = f"((hash(i, {seed}, k) % 1000000007)::bigint % 1000000) / 1000000.0"  # deterministic uniform in [0, 1) per (i, k)
         con.execute(
             f"""
             create temp table people as
             with base as (
-                select i, ((hash(i, {seed}, 1) % 1000000007)::bigint % {n_first}) as fi, {u.replace('k)', '2)')} as lu,
+                select i, ((hash(i, {seed}, 1) % 1000000007)::bigint % {n_first}) as fi, {u.replace("k)", "2)")} as lu,
                        ((hash(i, {seed}, 3) % 1000000007)::bigint % {n_cities}) as ci, (hash(i, {seed}, 4) % 1000000007)::bigint as h
                 from range({customers}) as r(i)
             )

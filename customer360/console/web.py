@@ -36,13 +36,34 @@ def login_page(request: Request, next: str | None = None, bye: int = 0) -> Respo
     return _login_form(request, next=next, message_key="login.logged_out" if bye else None)
 
 
-def _login_form(request: Request, next: str | None = None, status_code: int = 200, error: str | None = None,
-                message_key: str | None = None, username: str = "") -> Response:
+def _login_form(
+    request: Request,
+    next: str | None = None,
+    status_code: int = 200,
+    error: str | None = None,
+    message_key: str | None = None,
+    username: str = "",
+) -> Response:
     token = secrets.token_urlsafe(32)
-    response = render(request, "login.html", status_code=status_code, login_csrf=token, next=_safe_next(next),
-                      error=error, message_key=message_key, username=username)
-    response.set_cookie(auth.LOGIN_CSRF_COOKIE, token, max_age=3600, httponly=True, samesite="strict",
-                        secure=auth.state(request).settings.secure_cookies, path="/login")
+    response = render(
+        request,
+        "login.html",
+        status_code=status_code,
+        login_csrf=token,
+        next=_safe_next(next),
+        error=error,
+        message_key=message_key,
+        username=username,
+    )
+    response.set_cookie(
+        auth.LOGIN_CSRF_COOKIE,
+        token,
+        max_age=3600,
+        httponly=True,
+        samesite="strict",
+        secure=auth.state(request).settings.secure_cookies,
+        path="/login",
+    )
     return response
 
 
@@ -61,26 +82,37 @@ def login(
     auth._check_origin(request)
     ip = auth.client_ip(request)
     settings = console.settings
-    wait = console.store.login_blocked(username, ip, settings.login_failures_per_minute,
-                                       settings.login_failures_per_ip_per_minute)
+    wait = console.store.login_blocked(
+        username, ip, settings.login_failures_per_minute, settings.login_failures_per_ip_per_minute
+    )
     if wait:
         console.store.audit(None, "login_throttled", channel="web", ip=ip, username=username[:100])
-        response = _login_form(request, next=next, status_code=429, username=username,
-                               error=render_text(request, "login.throttled", seconds=int(wait) + 1))
+        response = _login_form(
+            request,
+            next=next,
+            status_code=429,
+            username=username,
+            error=render_text(request, "login.throttled", seconds=int(wait) + 1),
+        )
         response.headers["Retry-After"] = str(int(wait) + 1)
         return response
     user = console.store.verify_password(username, password)
     if user is None:
         console.store.record_login_failure(username, ip)
         console.store.audit(None, "login_failed", channel="web", ip=ip, username=username[:100])
-        return _login_form(request, next=next, status_code=401, username=username,
-                           error=render_text(request, "login.failed"))
+        return _login_form(
+            request, next=next, status_code=401, username=username, error=render_text(request, "login.failed")
+        )
     console.store.clear_login_failures(username, ip)
     token, _csrf = console.store.create_session(user, ip, request.headers.get("user-agent"))
     console.store.audit(user, "login", channel="web", ip=ip)
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(auth.SESSION_COOKIE, token, max_age=int(settings.session_max_hours * 3600),
-                        **auth.cookie_args(request, settings.secure_cookies))
+    response.set_cookie(
+        auth.SESSION_COOKIE,
+        token,
+        max_age=int(settings.session_max_hours * 3600),
+        **auth.cookie_args(request, settings.secure_cookies),
+    )
     response.delete_cookie(auth.LOGIN_CSRF_COOKIE, path="/login")
     return response
 
@@ -122,8 +154,12 @@ def search_page(
         if console.settings.audit_searches:
             console.store.audit(session.user, "search", detail=q, channel="web", ip=auth.client_ip(request))
         hits = result.results
-        if (not list_ and len(hits) == 1 and hits[0].score >= 1.0
-                and IDENTIFIER_MATCHES & set(hits[0].matched_on)):
+        if (
+            not list_
+            and len(hits) == 1
+            and hits[0].score >= 1.0
+            and IDENTIFIER_MATCHES & set(hits[0].matched_on)
+        ):
             return RedirectResponse(f"/customers/{quote(hits[0].customer_id)}?q={quote(q)}", status_code=303)
     return render(request, "search.html", q=q, result=result)
 
@@ -145,20 +181,50 @@ def customer_page(
     session = auth.page_session(request, "view")
     console = auth.state(request)
     if not CUSTOMER_ID.match(customer_id):
-        return render(request, "error.html", status_code=404, message_key="customer.not_found", message_values={"id": customer_id})
+        return render(
+            request,
+            "error.html",
+            status_code=404,
+            message_key="customer.not_found",
+            message_values={"id": customer_id},
+        )
     snapshot = console.snapshots.current()
-    profile = queries.load_profile(snapshot, customer_id, state_dir=console.state_dir, channel=channel or None,
-                                   page=page)
+    profile = queries.load_profile(
+        snapshot,
+        customer_id,
+        state_dir=console.state_dir,
+        channel=channel or None,
+        page=page,
+        page_size=queries.TIMELINE_PAGE_SIZE,
+    )
     if profile is None:
-        return render(request, "error.html", status_code=404, message_key="customer.not_found",
-                      message_values={"id": customer_id})
+        return render(
+            request,
+            "error.html",
+            status_code=404,
+            message_key="customer.not_found",
+            message_values={"id": customer_id},
+        )
     if profile.redirected:
         target = f"/customers/{quote(profile.customer_id)}?merged_from={quote(customer_id)}"
         return RedirectResponse(target + (f"&q={quote(q)}" if q else ""), status_code=303)
-    console.store.audit(session.user, "view_customer", customer_id=profile.customer_id, channel="web",
-                        ip=auth.client_ip(request))
-    return render(request, "customer.html", profile=profile, channel=channel or "", q=q, decided=decided,
-                  decided_count=n, merged_from=merged_from)
+    console.store.audit(
+        session.user,
+        "view_customer",
+        customer_id=profile.customer_id,
+        channel="web",
+        ip=auth.client_ip(request),
+    )
+    return render(
+        request,
+        "customer.html",
+        profile=profile,
+        channel=channel or "",
+        q=q,
+        decided=decided,
+        decided_count=n,
+        merged_from=merged_from,
+    )
 
 
 @router.post("/customers/{customer_id}/not-same-person")
@@ -175,16 +241,31 @@ def not_same_person(
     snapshot = console.snapshots.current()
     try:
         current, decisions = queries.record_not_same_person(
-            snapshot, console.state_dir, customer_id, record_key, session.user.username, reason.strip() or None
+            snapshot,
+            console.state_dir,
+            customer_id,
+            record_key,
+            session.user.username,
+            reason.strip() or None,
         )
     except LookupError:
-        return render(request, "error.html", status_code=404, message_key="customer.not_found",
-                      message_values={"id": customer_id})
+        return render(
+            request,
+            "error.html",
+            status_code=404,
+            message_key="customer.not_found",
+            message_values={"id": customer_id},
+        )
     except ValueError as error:
         return render(request, "error.html", status_code=422, message=str(error))
-    console.store.audit(session.user, "not_same_person", customer_id=current, channel="web",
-                        detail=f"{record_key}" + (f": {reason.strip()}" if reason.strip() else ""),
-                        ip=auth.client_ip(request))
+    console.store.audit(
+        session.user,
+        "not_same_person",
+        customer_id=current,
+        channel="web",
+        detail=f"{record_key}" + (f": {reason.strip()}" if reason.strip() else ""),
+        ip=auth.client_ip(request),
+    )
     return RedirectResponse(
         f"/customers/{quote(current)}?decided={quote(record_key)}&n={len(decisions)}#why", status_code=303
     )
@@ -204,21 +285,49 @@ def audit_page(
     session = auth.page_session(request, "audit")
     console = auth.state(request)
     size = 100
-    entries, total = console.store.audit_entries(username=username or None, customer_id=customer_id or None,
-                                                 action=action or None, limit=size, offset=(page - 1) * size)
-    console.store.audit(session.user, "read_audit", channel="web", ip=auth.client_ip(request),
-                        detail=" ".join(f"{k}={v}" for k, v in (("username", username), ("customer_id", customer_id),
-                                                                ("action", action)) if v) or None)
-    return render(request, "audit.html", entries=entries, total=total, page=page, size=size,
-                  filters={"username": username or "", "customer_id": customer_id or "", "action": action or ""})
+    entries, total = console.store.audit_entries(
+        username=username or None,
+        customer_id=customer_id or None,
+        action=action or None,
+        limit=size,
+        offset=(page - 1) * size,
+    )
+    console.store.audit(
+        session.user,
+        "read_audit",
+        channel="web",
+        ip=auth.client_ip(request),
+        detail=" ".join(
+            f"{k}={v}"
+            for k, v in (("username", username), ("customer_id", customer_id), ("action", action))
+            if v
+        )
+        or None,
+    )
+    return render(
+        request,
+        "audit.html",
+        entries=entries,
+        total=total,
+        page=page,
+        size=size,
+        filters={"username": username or "", "customer_id": customer_id or "", "action": action or ""},
+    )
 
 
 @router.get("/admin/users", response_class=HTMLResponse)
 def users_page(request: Request, saved: int = 0, error: str | None = None) -> Response:
     auth.page_session(request, "users")
     console = auth.state(request)
-    return render(request, "users.html", users=console.store.list_users(), roles=ROLES, saved=saved,
-                  error=error[:300] if error else None, tokens=console.store.list_tokens())
+    return render(
+        request,
+        "users.html",
+        users=console.store.list_users(),
+        roles=ROLES,
+        saved=saved,
+        error=error[:300] if error else None,
+        tokens=console.store.list_tokens(),
+    )
 
 
 @router.post("/admin/users")
@@ -280,6 +389,11 @@ def users_change(
 def api_docs(request: Request) -> Response:
     """Swagger UI, served from this app (no CDN), initialised by a static script (CSP: no inline scripts)."""
     return render(request, "api_docs.html")
+
+
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    return RedirectResponse("/static/favicon.svg", status_code=308)
 
 
 @router.get("/healthz")

@@ -13,9 +13,22 @@ from expectations.kit import SuiteContext, block, new_suite
 
 def build(ctx: SuiteContext) -> gx.ExpectationSuite:
     suite = new_suite(ctx, "Customer 360: one row per customer_id.")
-    block(suite, gxe.ExpectTableRowCountToBeBetween(min_value=1), rule="not_empty", reason="customer_360 is empty")
-    block(suite, gxe.ExpectColumnValuesToNotBeNull(column="customer_id"), rule="customer_id_present",
-          reason="rows without customer_id")
-    block(suite, gxe.ExpectColumnValuesToBeUnique(column="customer_id"), rule="customer_id_unique",
-          reason="customer_id occurs more than once")
+    block(
+        suite,
+        gxe.ExpectTableRowCountToBeBetween(min_value=1),
+        rule="not_empty",
+        reason="customer_360 is empty",
+    )
+    block(
+        suite,
+        gxe.ExpectColumnValuesToNotBeNull(column="customer_id"),
+        rule="customer_id_present",
+        reason="rows without customer_id",
+    )
+    block(
+        suite,
+        gxe.ExpectColumnValuesToBeUnique(column="customer_id"),
+        rule="customer_id_unique",
+        reason="customer_id occurs more than once",
+    )
     return suite

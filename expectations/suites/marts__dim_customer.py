@@ -13,12 +13,29 @@ from expectations.kit import EMAIL, SuiteContext, block, new_suite, warn
 
 def build(ctx: SuiteContext) -> gx.ExpectationSuite:
     suite = new_suite(ctx, "Golden record: one row per customer_id.")
-    block(suite, gxe.ExpectTableRowCountToBeBetween(min_value=1), rule="not_empty", reason="dim_customer is empty")
-    block(suite, gxe.ExpectColumnValuesToNotBeNull(column="customer_id"), rule="customer_id_present",
-          reason="customers without customer_id")
-    block(suite, gxe.ExpectColumnValuesToBeUnique(column="customer_id"), rule="customer_id_unique",
-          reason="customer_id occurs more than once")
+    block(
+        suite,
+        gxe.ExpectTableRowCountToBeBetween(min_value=1),
+        rule="not_empty",
+        reason="dim_customer is empty",
+    )
+    block(
+        suite,
+        gxe.ExpectColumnValuesToNotBeNull(column="customer_id"),
+        rule="customer_id_present",
+        reason="customers without customer_id",
+    )
+    block(
+        suite,
+        gxe.ExpectColumnValuesToBeUnique(column="customer_id"),
+        rule="customer_id_unique",
+        reason="customer_id occurs more than once",
+    )
     if "email" in ctx.columns:
-        warn(suite, gxe.ExpectColumnValuesToMatchRegex(column="email", regex=EMAIL), rule="email_format",
-             reason="golden e-mail addresses that are not addresses")
+        warn(
+            suite,
+            gxe.ExpectColumnValuesToMatchRegex(column="email", regex=EMAIL),
+            rule="email_format",
+            reason="golden e-mail addresses that are not addresses",
+        )
     return suite

@@ -22,8 +22,19 @@ from expectations.kit import (
     standard_checks,
 )
 
-COLUMNS = ("order_line_id", "order_id", "line_number", "sku", "product_name", "category", "quantity", "unit_price",
-           "discount_amount", "returned_quantity", "updated_at")
+COLUMNS = (
+    "order_line_id",
+    "order_id",
+    "line_number",
+    "sku",
+    "product_name",
+    "category",
+    "quantity",
+    "unit_price",
+    "discount_amount",
+    "returned_quantity",
+    "updated_at",
+)
 NUMBERS = ("quantity", "unit_price", "discount_amount", "returned_quantity")
 
 
@@ -32,39 +43,73 @@ def build(ctx: SuiteContext) -> gx.ExpectationSuite:
     declare_columns(suite, COLUMNS)
     standard_checks(suite, ctx, required=("order_line_id", "order_id", "quantity", "unit_price"))
 
-    derive(suite, "order_id__known", reference("order_id", ctx.relation("orders"), "order_id"), shows="order_id")
+    derive(
+        suite, "order_id__known", reference("order_id", ctx.relation("orders"), "order_id"), shows="order_id"
+    )
     for column in NUMBERS:
         derive(suite, f"{column}__given", given(column), shows=column)
         derive(suite, f"{column}__number", parse_number(column), shows=column)
 
-    quarantine(suite, ctx, gxe.ExpectColumnValuesToNotBeNull(column="order_id"), rule="order_missing",
-               reason="{column} is missing: the line belongs to no order")
     quarantine(
-        suite, ctx,
-        gxe.ExpectColumnValuesToNotBeNull(column="order_id__known", row_condition=Column("order_id").is_not_null()),
-        rule="order_unknown", reason="{column} {value} is not a known order (no such order in sales.orders)",
+        suite,
+        ctx,
+        gxe.ExpectColumnValuesToNotBeNull(column="order_id"),
+        rule="order_missing",
+        reason="{column} is missing: the line belongs to no order",
+    )
+    quarantine(
+        suite,
+        ctx,
+        gxe.ExpectColumnValuesToNotBeNull(
+            column="order_id__known", row_condition=Column("order_id").is_not_null()
+        ),
+        rule="order_unknown",
+        reason="{column} {value} is not a known order (no such order in sales.orders)",
     )
     for column in NUMBERS:
         quarantine(
-            suite, ctx,
-            gxe.ExpectColumnValuesToNotBeNull(column=f"{column}__number",
-                                              row_condition=Column(f"{column}__given").is_not_null()),
-            rule=f"{column}_format", reason="{column} {value} is not a number",
+            suite,
+            ctx,
+            gxe.ExpectColumnValuesToNotBeNull(
+                column=f"{column}__number", row_condition=Column(f"{column}__given").is_not_null()
+            ),
+            rule=f"{column}_format",
+            reason="{column} {value} is not a number",
         )
-    quarantine(suite, ctx, gxe.ExpectColumnValuesToBeBetween(column="quantity__number", min_value=1),
-               rule="quantity_positive", reason="{column} {value} is not a positive quantity")
-    for column in ("unit_price", "discount_amount", "returned_quantity"):
-        quarantine(suite, ctx, gxe.ExpectColumnValuesToBeBetween(column=f"{column}__number", min_value=0),
-                   rule=f"{column}_negative", reason="{column} {value} is negative")
     quarantine(
-        suite, ctx,
-        gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="quantity__number", column_B="returned_quantity__number",
-                                                    or_equal=True, ignore_row_if="either_value_is_missing"),
-        rule="returned_more_than_bought", reason="more items returned than bought",
+        suite,
+        ctx,
+        gxe.ExpectColumnValuesToBeBetween(column="quantity__number", min_value=1),
+        rule="quantity_positive",
+        reason="{column} {value} is not a positive quantity",
+    )
+    for column in ("unit_price", "discount_amount", "returned_quantity"):
+        quarantine(
+            suite,
+            ctx,
+            gxe.ExpectColumnValuesToBeBetween(column=f"{column}__number", min_value=0),
+            rule=f"{column}_negative",
+            reason="{column} {value} is negative",
+        )
+    quarantine(
+        suite,
+        ctx,
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="quantity__number",
+            column_B="returned_quantity__number",
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
+        ),
+        rule="returned_more_than_bought",
+        reason="more items returned than bought",
     )
     quarantine(
-        suite, ctx,
-        gxe.ExpectCompoundColumnsToBeUnique(column_list=["order_id", "line_number"], ignore_row_if="any_value_is_missing"),
-        rule="line_number_duplicate", reason="line {count} times in the same order in this delivery",
+        suite,
+        ctx,
+        gxe.ExpectCompoundColumnsToBeUnique(
+            column_list=["order_id", "line_number"], ignore_row_if="any_value_is_missing"
+        ),
+        rule="line_number_duplicate",
+        reason="line {count} times in the same order in this delivery",
     )
     return suite

@@ -79,6 +79,13 @@ names_parsed as (
     from cleaned
 ),
 
+names_with_single_word as (
+    select
+        *,
+        case when is_single_word_name then {{ c360_loosen(c360_fold_name('full_name_clean')) }} end as single_word
+    from names_parsed
+),
+
 -- how often each (loosely folded) word appears as a first name or as a last name in records that have both fields
 name_word_roles as (
     select
@@ -104,7 +111,7 @@ name_word_role as (
 
 single_words_placed as (
     select
-        names_parsed.* exclude (first_name_parsed, last_name_parsed),
+        names_parsed.* exclude (first_name_parsed, last_name_parsed, single_word),
         case
             when is_single_word_name and coalesce(role.is_first_name, false) then full_name_clean
             when is_single_word_name then null
@@ -115,9 +122,8 @@ single_words_placed as (
             when is_single_word_name then full_name_clean
             else last_name_parsed
         end as last_name_parsed
-    from names_parsed
-    left join name_word_role as role
-        on is_single_word_name and role.word = {{ c360_loosen(c360_fold_name('full_name_clean')) }}
+    from names_with_single_word as names_parsed
+    left join name_word_role as role on role.word = names_parsed.single_word
 ),
 
 folded as (
@@ -147,6 +153,9 @@ junk_checked as (
             or email_clean in (select value from junk_values where field = 'email')
             or email_local_part in (select value from junk_values where field = 'email_local')
             or email_domain_part in (select value from junk_values where field = 'email_domain')
+            -- placeholders typed to get past a form: xxx@xxx.de, a@aaa.com
+            or replace(email_local_part, left(email_local_part, 1), '') = ''
+            or replace(split_part(email_domain_part, '.', 1), left(email_domain_part, 1), '') = ''
             as is_junk_email,
         -- national significant number: after the calling code (1-3 digits for the countries we place)
         coalesce(

@@ -1,9 +1,10 @@
 {{ config(severity='warn') }}
 {#-
     Identity QA: two different customers sharing a strong identifier (e-mail address, phone number) are either
-    one person split in two (a missed merge) or legitimately two people (a family e-mail address, a household
-    landline, twins). Pairs a human has decided are different people (entity_resolution.decisions, by any of
-    their records) are accepted. Severity warn: see tests/_tests.yml.
+    one person split in two (a missed merge), legitimately two people (a family e-mail address, a household
+    landline, twins), or a junk value nobody filtered (xxx@xxx.de). Pairs a human has decided are different
+    people (entity_resolution.decisions, by any of their records) are accepted. One row per shared identifier.
+    Severity warn: see tests/_tests.yml.
 -#}
 {%- set decisions = adapter.get_relation(database=target.database, schema='entity_resolution', identifier='decisions') if execute else none -%}
 with
@@ -58,11 +59,28 @@ decided_different as (
     inner join identity_map as map_l on map_l.record_key = decisions.record_key_l
     inner join identity_map as map_r on map_r.record_key = decisions.record_key_r
     where decisions.decision = 'different'
+),
+
+undecided as (
+    select shared.*
+    from shared
+    left join decided_different
+        on decided_different.customer_id_a = shared.customer_id_a
+        and decided_different.customer_id_b = shared.customer_id_b
+    where decided_different.customer_id_a is null
+),
+
+involved as (
+    select identifier_type, identifier, customer_id_a as customer_id from undecided
+    union
+    select identifier_type, identifier, customer_id_b from undecided
 )
 
-select shared.*
-from shared
-left join decided_different
-    on decided_different.customer_id_a = shared.customer_id_a
-    and decided_different.customer_id_b = shared.customer_id_b
-where decided_different.customer_id_a is null
+-- one row per shared identifier, with the customers that share it (a very common one is often a junk value)
+select
+    identifier_type,
+    identifier,
+    count(*) as customers,
+    list(customer_id order by customer_id) as customer_ids
+from involved
+group by identifier_type, identifier

@@ -1,9 +1,10 @@
 {#-
     One row: the reference time ("now") of every time window in the marts. Deterministic for a warehouse state:
     the latest interaction in the data, capped at the latest load (an interaction cannot happen after it was
-    delivered, so a wrong future timestamp cannot move "now"). The var `c360_as_of` overrides it.
+    delivered, so a wrong future timestamp cannot move "now"). The var `c360_as_of`, or else the environment
+    variable C360_AS_OF, overrides it (ISO 8601, e.g. 2026-06-30T00:00:00Z).
 -#}
-{%- set as_of = var('c360_as_of', none) -%}
+{%- set as_of = var('c360_as_of', none) or env_var('C360_AS_OF', '') -%}
 with
 
 touchpoints as (
@@ -21,7 +22,7 @@ final as (
     select
         {%- if as_of %}
         cast('{{ as_of }}' as timestamptz) as reference_at,
-        'var c360_as_of' as reference_basis,
+        'c360_as_of' as reference_basis,
         {%- else %}
         least(latest_interaction_at, latest_loaded_at) as reference_at,
         case

@@ -89,41 +89,44 @@ conditions_met as (
     select
         customer_id,
         rule_id,
-        count(*) filter (where is_met) as met_count,
-        string_agg(signal || ' = ' || coalesce(signal_value, 'null'), ', ' order by signal) as evidence
+        count(*) filter (where is_met) as met_count
     from condition_results
     group by customer_id, rule_id
 ),
 
--- every rule whose conditions all hold (an unknown signal never holds, so its rule never fires)
+-- every rule whose conditions all hold (an unknown signal never holds, so its rule never fires), and every rule
+-- without conditions
 matching_rules as (
     select
+        conditions_met.customer_id,
+        conditions_met.rule_id
+    from conditions_met
+    inner join rule_condition_counts on rule_condition_counts.rule_id = conditions_met.rule_id
+    where conditions_met.met_count = rule_condition_counts.condition_count
+    union all
+    select
         signals.customer_id,
-        signals.reference_at,
-        signals.is_promotion_allowed,
-        signals.is_newsletter_subscribed,
-        rules.*,
-        coalesce(conditions_met.evidence, 'default rule: no conditions') as evidence
+        rule_condition_counts.rule_id
     from signals
-    cross join rules
-    inner join rule_condition_counts on rule_condition_counts.rule_id = rules.rule_id
-    left join conditions_met
-        on conditions_met.customer_id = signals.customer_id
-        and conditions_met.rule_id = rules.rule_id
-    where coalesce(conditions_met.met_count, 0) = rule_condition_counts.condition_count
+    cross join rule_condition_counts
+    where rule_condition_counts.condition_count = 0
 ),
 
 -- contact policy across departments
 policy_checked as (
     select
-        *,
+        signals.customer_id,
+        signals.reference_at,
+        rules.*,
         case
-            when is_promotional and not coalesce(is_promotion_allowed, false)
+            when rules.is_promotional and not coalesce(signals.is_promotion_allowed, false)
                 then 'promotion not allowed (open complaint or recent bad experience)'
-            when requires_newsletter_consent and not coalesce(is_newsletter_subscribed, false)
+            when rules.requires_newsletter_consent and not coalesce(signals.is_newsletter_subscribed, false)
                 then 'no newsletter consent'
         end as suppressed_because
     from matching_rules
+    inner join signals on signals.customer_id = matching_rules.customer_id
+    inner join rules on rules.rule_id = matching_rules.rule_id
 ),
 
 chosen as (
@@ -131,6 +134,21 @@ chosen as (
     from policy_checked
     where suppressed_because is null
     qualify row_number() over (partition by customer_id order by priority, rule_id) = 1
+),
+
+-- the values of the signals the chosen rule tested
+evidence as (
+    select
+        condition_results.customer_id,
+        string_agg(
+            condition_results.signal || ' = ' || coalesce(condition_results.signal_value, 'null'), ', '
+            order by condition_results.signal
+        ) as evidence
+    from condition_results
+    inner join chosen
+        on chosen.customer_id = condition_results.customer_id
+        and chosen.rule_id = condition_results.rule_id
+    group by condition_results.customer_id
 ),
 
 suppressed as (
@@ -152,13 +170,14 @@ final as (
         chosen.action_code,
         chosen.action,
         chosen.reason,
-        chosen.evidence,
+        coalesce(evidence.evidence, 'default rule: no conditions') as evidence,
         chosen.department,
         chosen.channel,
         chosen.is_promotional,
         coalesce(suppressed.suppressed_actions, cast([] as varchar[])) as suppressed_actions,
         chosen.reference_at
     from chosen
+    left join evidence on evidence.customer_id = chosen.customer_id
     left join suppressed on suppressed.customer_id = chosen.customer_id
 )
 

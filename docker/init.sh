@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# One-shot initialisation of the compose stack (service `init` in docker-compose.yml). Safe to run again:
+# every step skips or replaces what is already there.
+set -euo pipefail
+
+# 1. the demo silos (a real deployment points customer360.yml at its own silos and skips this)
+if [[ ! -f "${C360_SILOS_DIR}/manifest.json" ]]; then
+  c360 generate --people "${DEMO_PEOPLE:-2000}" --out "${C360_SILOS_DIR}"
+fi
+
+# 2. the sales silo as the PostgreSQL database the shop runs on (demo schema; rows upserted by primary key)
+python - "${C360_SILOS_DIR}/sales/shop.sqlite" <<'PY'
+import os
+import sys
+
+from customer360.demo.generator import load_sales_into_postgres
+
+counts = load_sales_into_postgres(sys.argv[1], os.environ["C360_SALES_DSN"])
+print("sales silo loaded into PostgreSQL:", counts)
+PY
+
+# 3. the dbt manifest the customer_360 DAG renders its Cosmos task groups from (no dbt at DAG parse time)
+python -m customer360.orchestration manifest
+
+# 4. Airflow's metadata database and the one-slot pool every warehouse-writing task runs in
+airflow db migrate
+airflow pools set c360_warehouse 1 "customer360: DuckDB allows one writer"
+
+# 5. demo logins for the agent console (printed once; change them for anything but a demo)
+c360 users demo

@@ -1,0 +1,209 @@
+"""Unit tests of the console's building blocks: normalisation, phonetics, the search index (on a small synthetic
+snapshot), language negotiation and the console store. Fast: no pipeline run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from customer360.console import text
+from customer360.console.i18n import TEXT, negotiate, translate
+
+
+@pytest.mark.parametrize(
+    ("word", "code"),
+    [
+        ("mueller", "657"),
+        ("muller", "657"),
+        ("mueler", "657"),
+        ("meyer", "67"),
+        ("maier", "67"),
+        ("schmidt", "862"),
+        ("schmitt", "862"),
+        ("wikipedia", "3412"),
+        ("breschnew", "17863"),
+        ("muellerluedenscheidt", "65752682"),
+        ("", ""),
+    ],
+)
+def test_cologne_phonetics(word: str, code: str) -> None:
+    assert text.cologne(word) == code
+
+
+def test_name_tokens_fold_loosen_and_drop_titles() -> None:
+    assert text.name_tokens("Dr. Jürgen Müller-Lüdenscheidt") == ("jurgen", "muller", "ludenscheidt")
+    assert (
+        text.name_tokens("MUELLER") == text.name_tokens("Müller") == text.name_tokens("Muller") == ("muller",)
+    )
+    assert text.name_tokens("Straße") == ("strase",)
+    assert text.fold("Zoë Ångström") == "zoe angstroem"  # ö is written oe, as German systems do
+
+
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "0151/2345678",
+        "+49 151 2345678",
+        "0049 151 2345678",
+        "+49 (0)151 234-5678",
+        "0151 234 56 78",
+        "1512345678",
+    ],
+)
+def test_phone_numbers_in_any_format(phone: str) -> None:
+    assert text.national_number(phone) == "1512345678"
+    assert text.looks_like_phone(phone)
+
+
+def test_phone_edge_cases() -> None:
+    assert text.national_number("+43 664 1234567") == "6641234567"
+    assert text.national_number("+33 6 12345678") == "33612345678"
+    assert not text.looks_like_phone("C000000042")
+    assert not text.looks_like_phone("12-34")
+
+
+def test_jaro_winkler_matches_reference_values() -> None:
+    assert text._jaro_winkler_py("martha", "marhta") == pytest.approx(0.9611, abs=1e-4)
+    assert text._jaro_winkler_py("dixon", "dicksonx") == pytest.approx(0.8133, abs=1e-4)
+    assert text._jaro_winkler_py("abc", "abc") == 1.0
+    assert text._jaro_winkler_py("abc", "") == 0.0
+    assert text.jaro_winkler("muller", "mueller") == pytest.approx(text._jaro_winkler_py("muller", "mueller"))
+
+
+def test_language_negotiation_and_texts() -> None:
+    assert negotiate("en-GB,en;q=0.9,de;q=0.8") == "en"
+    assert negotiate("fr-FR, de;q=0.5, en;q=0.4") == "de"
+    assert negotiate("fr") is None and negotiate(None) is None
+    assert all({"en", "de"} <= set(entry) for entry in TEXT.values()), "every text in both languages"
+    assert translate("de", "search.results", count=2, query="x") == "2 Treffer für „x“"
+    assert translate("en", "no.such.key") == "no.such.key"
+
+
+# -- the search index on a small synthetic snapshot ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    import duckdb
+
+    from customer360.console.search_index import SearchIndex, build_search_index
+    from customer360.console.synthetic import generate_snapshot
+
+    folder = tmp_path_factory.mktemp("search")
+    snapshot = folder / "snapshot.duckdb"
+    generate_snapshot(snapshot, customers=400)
+    target = folder / "snapshot.search.sqlite"
+    stats = build_search_index(snapshot, target)
+    assert stats.customers == 400 and stats.keys > 400 * 5
+    con = duckdb.connect(str(snapshot), read_only=True)
+    sample = con.execute(
+        "select customer_id, first_name, last_name, email, phone_e164 from marts.dim_customer"
+        " where last_name like '%ü%' or last_name like '%ö%' order by customer_id limit 1"
+    ).fetchone()
+    record = con.execute(
+        "select source_record_id, customer_id from marts.customer_identity_map where source_system = 'marketing' limit 1"
+    ).fetchone()
+    order = con.execute("select order_number, customer_id from marts.fct_orders limit 1").fetchone()
+    con.close()
+    idx = SearchIndex(target)
+    yield idx, sample, record, order
+    idx.close()
+
+
+def _top(idx, query: str, n: int = 5) -> list[str]:  # noqa: ANN001
+    return [hit.customer_id for hit in idx.search(query, limit=n).hits]
+
+
+def test_index_finds_ids_phones_emails_orders(index) -> None:  # noqa: ANN001
+    (
+        idx,
+        (customer_id, _first, _last, email, phone),
+        (record_id, record_customer),
+        (order_number, order_customer),
+    ) = index
+    assert _top(idx, customer_id.lower()) == [customer_id]
+    assert _top(idx, email.upper()) == [customer_id]
+    national = "0" + phone[3:]
+    assert _top(idx, f"{national[:4]}/{national[4:]}") == [customer_id]
+    assert _top(idx, "+49 " + phone[3:]) == [customer_id]
+    assert _top(idx, record_id) == [record_customer]
+    assert _top(idx, record_id.replace("-", "")) == [record_customer]
+    assert _top(idx, f"marketing:{record_id}") == [record_customer]
+    assert _top(idx, order_number) == [order_customer]
+    assert idx.search(email[:6] + "", limit=50).hits, "an e-mail prefix finds candidates"
+
+
+def test_index_tolerates_typos_and_spellings(index) -> None:  # noqa: ANN001
+    idx, (customer_id, first, last, _email, _phone), _, _ = index
+    folded = text.transliterate(last)
+    for variant in (last, folded, text.loosen(folded), folded[:3] + folded[4:], last.upper()):
+        assert customer_id in _top(idx, f"{first} {variant}", 10), variant
+    hits = idx.search(f"{first} {last}", limit=10).hits
+    assert hits[0].score == 1.0 and "name" in hits[0].matched_on
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_index_merged_ids_point_to_the_survivor(index) -> None:  # noqa: ANN001
+    idx = index[0]
+    # synthetic: customer i (0-based) with i % 100 == 7 has a merged ID C(400 + i + 1)
+    assert idx.resolve_id("C000000408") == "C000000008"
+    assert _top(idx, "C000000408") == ["C000000008"]
+
+
+@pytest.mark.parametrize("query", ["", "   ", "' OR 1=1 --", "%", "_", "n:", "ph:%", "x" * 500, "\x00", "ü"])
+def test_index_handles_odd_queries(index, query: str) -> None:  # noqa: ANN001
+    result = index[0].search(query)
+    assert isinstance(result.hits, list)
+
+
+# -- the console store -----------------------------------------------------------------------------------------
+
+
+def test_store_users_sessions_tokens_and_throttling(tmp_path: Path) -> None:
+    from customer360.console.store import ConsoleStore, StoreError
+
+    store = ConsoleStore(tmp_path / "console.sqlite", session_idle_seconds=3600)
+    user = store.add_user("maria", "a-long-password", "agent")
+    assert user.can("decide") and not user.can("audit")
+    with pytest.raises(StoreError):
+        store.add_user("maria", "another-password", "agent")
+    with pytest.raises(StoreError):
+        store.add_user("bob", "short", "agent")
+    with pytest.raises(StoreError):
+        store.add_user("bob", "a-long-password", "superuser")
+    assert store.verify_password("maria", "a-long-password") is not None
+    assert store.verify_password("maria", "wrong-password") is None
+    assert store.verify_password("nobody", "a-long-password") is None
+    token, csrf = store.create_session(user, "127.0.0.1", "pytest")
+    session = store.session(token)
+    assert session is not None and session.csrf_token == csrf and session.user.username == "maria"
+    api_token = store.create_token("maria", "widget")
+    assert store.token_session(api_token).user.role == "agent"
+    store.set_role("maria", "analyst")
+    assert store.session(token) is None, "a role change ends sessions"
+    assert store.token_session(api_token).user.role == "analyst"
+    store.set_active("maria", False)
+    assert (
+        store.token_session(api_token) is None and store.verify_password("maria", "a-long-password") is None
+    )
+    for _ in range(5):
+        store.record_login_failure("maria", "10.0.0.1")
+    assert store.login_blocked("maria", "10.0.0.1", per_user_ip=5, per_ip=30) > 0
+    assert store.login_blocked("maria", "10.0.0.2", per_user_ip=5, per_ip=30) == 0
+
+
+def test_demo_logins_are_created_once(tmp_path: Path) -> None:
+    from customer360.config import load_config
+    from customer360.console import ensure_demo_user, ensure_demo_users
+    from customer360.console.store import ConsoleStore
+
+    config_file = tmp_path / "c.yml"
+    config_file.write_text(f"version: 1\ndata_dir: {tmp_path / 'data'}\nsources: []\n", encoding="utf-8")
+    config = load_config(config_file)
+    first = ensure_demo_user(config)
+    assert first == ensure_demo_user(config)
+    store = ConsoleStore.for_state_dir(config.state_dir)
+    assert store.verify_password(*first).role == "agent"
+    roles = {role for _, _, role in ensure_demo_users(config)}
+    assert roles == {"agent", "admin"}

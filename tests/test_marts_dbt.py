@@ -1,0 +1,466 @@
+"""The dbt marts on the demo pipeline: golden-record survivorship, consent, touchpoint completeness, next best
+action and identity QA, each checked against an independent Python re-implementation or a deliberate
+violation.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from support.demo_pipeline import REPO, copy_demo
+
+from customer360 import transform
+from customer360.config import load_config
+
+pytestmark = pytest.mark.integration
+
+SEEDS = REPO / "dbt_project" / "seeds"
+
+
+def rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
+    result = con.execute(sql)
+    names = [column[0] for column in result.description]
+    return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+
+def seed(name: str) -> list[dict[str, str]]:
+    with open(SEEDS / f"{name}.csv", encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="module")
+def warehouse(demo_pipeline) -> duckdb.DuckDBPyConnection:  # noqa: ANN001 - fixture
+    con = duckdb.connect(str(demo_pipeline.config.warehouse_path), read_only=True)
+    con.execute("set timezone = 'UTC'")
+    yield con
+    con.close()
+
+
+# -- the build itself ----------------------------------------------------------------------------------------
+
+
+def test_dbt_build_passed_with_only_the_documented_warnings(demo_pipeline) -> None:  # noqa: ANN001
+    results = json.loads((demo_pipeline.config.data_path / "dbt_target" / "run_results.json").read_text())[
+        "results"
+    ]
+    statuses = {item["unique_id"]: item["status"] for item in results}
+    assert statuses, "the marts stage ran dbt"
+    bad = {
+        node: status
+        for node, status in statuses.items()
+        if status not in {"success", "pass", "warn", "no-op"}
+    }
+    assert not bad
+    warned = {node.split(".")[2] for node, status in statuses.items() if status == "warn"}
+    assert warned <= {"no_strong_identifier_shared_across_customers", "fact_rows_without_a_customer"}
+    unit_tests = [node for node in statuses if node.startswith("unit_test.")]
+    assert len(unit_tests) >= 2 and all(statuses[node] == "pass" for node in unit_tests)
+
+
+# -- golden record -------------------------------------------------------------------------------------------
+
+GROUPS: dict[str, dict[str, Any]] = {
+    "name": {
+        "present": lambda r: r["first_name_std"] is not None or r["last_name_std"] is not None,
+        "filled": ["first_name_std", "last_name_std"],
+        "key": lambda r: "|".join(
+            v for v in (r["first_name_folded"], r["last_name_folded"]) if v is not None
+        ),
+        "attributes": {"first_name": "first_name_std", "last_name": "last_name_std"},
+    },
+    "email": {
+        "present": lambda r: r["email_std"] is not None,
+        "filled": ["email_std"],
+        "key": lambda r: r["email_std"],
+        "attributes": {"email": "email_std"},
+    },
+    "phone": {
+        "present": lambda r: r["phone_e164"] is not None,
+        "filled": ["phone_e164"],
+        "key": lambda r: r["phone_e164"],
+        "attributes": {"phone_e164": "phone_e164"},
+    },
+    "date_of_birth": {
+        "present": lambda r: r["date_of_birth"] is not None,
+        "filled": ["date_of_birth"],
+        "key": lambda r: str(r["date_of_birth"]),
+        "attributes": {"date_of_birth": "date_of_birth"},
+    },
+    "address": {
+        "present": lambda r: r["street_std"] is not None,
+        "filled": ["street_std", "postcode", "city_std"],
+        "key": lambda r: "|".join(v for v in (r["street_folded"], r["postcode"]) if v is not None),
+        "attributes": {
+            "street": "street_std",
+            "postcode": "postcode",
+            "city": "city_std",
+            "country_code": "country_code",
+        },
+    },
+}
+
+
+def expected_survivors(records: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """(customer_id, group) -> surviving record, by the rules in the seed, re-implemented in Python."""
+    rules = {row["attribute_group"]: row for row in seed("golden_record_survivorship")}
+    by_customer: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for record in records:
+        by_customer[record["customer_id"]].append(record)
+    survivors = {}
+    for customer_id, members in by_customer.items():
+        for group, spec in GROUPS.items():
+            candidates = [r for r in members if spec["present"](r)]
+            if not candidates:
+                continue
+            rule = rules.get(group, {})
+            trust = [s for s in (rule.get("source_trust") or "").split("|") if s]
+            ranking = (rule.get("ranking") or "trust|recency|frequency").split("|")
+            frequency: dict[str, int] = defaultdict(int)
+            for r in candidates:
+                frequency[spec["key"](r)] += 1
+
+            def criterion(
+                name: str,
+                r: dict[str, Any],
+                spec: dict[str, Any] = spec,
+                trust: list[str] = trust,
+                frequency: dict[str, int] = frequency,
+            ) -> float:
+                if name == "trust":
+                    return (
+                        float(trust.index(r["source_system"]) + 1) if r["source_system"] in trust else 1000.0
+                    )
+                if name == "completeness":
+                    return -float(sum(r[c] is not None for c in spec["filled"]))
+                if name == "recency":
+                    return -r["updated_at"].timestamp() if r["updated_at"] is not None else 1e15
+                return -float(frequency[spec["key"](r)])
+
+            def sort_key(r: dict[str, Any], ranking: list[str] = ranking) -> tuple:
+                return (*(criterion(name, r) for name in ranking), r["record_key"])
+
+            survivors[(customer_id, group)] = min(candidates, key=sort_key)
+    return survivors
+
+
+def test_golden_record_follows_the_survivorship_seed(warehouse: duckdb.DuckDBPyConnection) -> None:
+    records = rows(
+        warehouse,
+        """
+        select m.customer_id, r.*
+        from staging.stg_entity_resolution__identity_map as m
+        join staging.stg_entity_resolution__customers as c
+            on c.customer_id = m.customer_id and c.customer_status = 'active'
+        join staging.int_identity_records as r on r.record_key = m.record_key
+    """,
+    )
+    golden = {row["customer_id"]: row for row in rows(warehouse, "select * from marts.dim_customer")}
+    survivors = expected_survivors(records)
+    assert len(golden) == len({r["customer_id"] for r in records})
+    mismatches = []
+    for customer_id, row in golden.items():
+        for group, spec in GROUPS.items():
+            winner = survivors.get((customer_id, group))
+            if row[f"{group}_record_key"] != (winner["record_key"] if winner else None):
+                mismatches.append(
+                    (customer_id, group, row[f"{group}_record_key"], winner and winner["record_key"])
+                )
+                continue
+            for attribute, column in spec["attributes"].items():
+                assert row[attribute] == (winner[column] if winner else None), (customer_id, attribute)
+                assert row[f"{attribute}_source"] == (winner["source_system"] if winner else None)
+    assert not mismatches, mismatches[:10]
+
+
+def test_golden_record_business_rules(warehouse: duckdb.DuckDBPyConnection) -> None:
+    # address: a customer the shop knows with an address gets the shop's, even if the newsletter's is newer
+    wrong_address = warehouse.execute("""
+        select d.customer_id
+        from marts.dim_customer as d
+        where d.street_source != 'sales' and exists (
+            select 1 from marts.customer_identity_map as m
+            join staging.int_identity_records as r on r.record_key = m.record_key
+            where m.customer_id = d.customer_id and r.source_system = 'sales' and r.street_std is not null)
+    """).fetchall()
+    assert wrong_address == []
+    # e-mail: the most recently updated record's address
+    stale_email = warehouse.execute("""
+        select d.customer_id
+        from marts.dim_customer as d
+        join staging.int_identity_records as winner on winner.record_key = d.email_record_key
+        where exists (
+            select 1 from marts.customer_identity_map as m
+            join staging.int_identity_records as r on r.record_key = m.record_key
+            where m.customer_id = d.customer_id and r.email_std is not null
+                and r.updated_at > winner.updated_at)
+    """).fetchall()
+    assert stale_email == []
+    # every attribute's source is one of the customer's silos; a group's attributes share one source
+    inconsistent = warehouse.execute("""
+        select customer_id from marts.dim_customer
+        where (email_source is not null and not list_contains(source_systems, email_source))
+           or (street_source is distinct from city_source)
+           or (first_name_source is distinct from last_name_source)
+    """).fetchall()
+    assert inconsistent == []
+
+
+def test_consent_latest_act_wins(warehouse: duckdb.DuckDBPyConnection) -> None:
+    events = rows(
+        warehouse,
+        """
+        select m.customer_id, e.consent_status, e.changed_at, e.consent_event_id
+        from staging.int_consent_events as e
+        join marts.customer_identity_map as m using (source_system, source_record_id)
+    """,
+    )
+
+    def rank(event: dict[str, Any]) -> tuple:  # latest first; at the same time an opt-out wins
+        changed = event["changed_at"]
+        return (
+            changed is not None,
+            changed.timestamp() if changed else 0.0,
+            event["consent_status"] == "opted_out",
+            event["consent_event_id"],
+        )
+
+    latest: dict[str, dict[str, Any]] = {}
+    for event in events:
+        current = latest.get(event["customer_id"])
+        if current is None or rank(event) > rank(current):
+            latest[event["customer_id"]] = event
+    golden = rows(
+        warehouse,
+        "select customer_id, newsletter_consent_status, is_newsletter_subscribed from marts.dim_customer",
+    )
+    for row in golden:
+        expected = latest.get(row["customer_id"], {}).get("consent_status", "none")
+        assert row["newsletter_consent_status"] == expected, row
+        assert row["is_newsletter_subscribed"] == (expected == "opted_in")
+    assert {row["newsletter_consent_status"] for row in golden} == {"opted_in", "opted_out", "none"}
+
+
+# -- touchpoints ---------------------------------------------------------------------------------------------
+
+
+def test_every_interaction_appears_exactly_once_in_touchpoints(warehouse: duckdb.DuckDBPyConnection) -> None:
+    for source_table, staging_model, key in [
+        ("orders", "stg_sales__orders", "order_id"),
+        ("tickets", "stg_service__tickets", "ticket_id"),
+        ("campaign_events", "stg_marketing__campaign_events", "event_id"),
+    ]:
+        wrong = warehouse.execute(f"""
+            select s.{key}, count(t.touchpoint_id) as touchpoints
+            from staging.{staging_model} as s
+            left join marts.fct_touchpoints as t
+                on t.source_table = '{source_table}' and t.source_id = s.{key}
+            group by s.{key}
+            having count(t.touchpoint_id) != 1
+        """).fetchall()
+        assert wrong == [], (source_table, wrong[:5])
+        raw, staged = warehouse.execute(f"""
+            select (select count(*) from marts.fct_touchpoints where source_table = '{source_table}'),
+                   (select count(*) from staging.{staging_model})
+        """).fetchone()
+        assert raw == staged > 0
+    unmapped = warehouse.execute(
+        "select count(*) from marts.fct_touchpoints where customer_id is null"
+    ).fetchone()[0]
+    assert unmapped == 0
+    departments = dict(
+        warehouse.execute("select department, count(*) from marts.fct_touchpoints group by 1").fetchall()
+    )
+    assert set(departments) == {"marketing", "sales", "service"}
+
+
+def test_touchpoint_kpis_add_up(warehouse: duckdb.DuckDBPyConnection) -> None:
+    total, kpi_total = warehouse.execute("""
+        select (select count(*) from marts.fct_touchpoints, staging.int_reference_time
+                where occurred_at <= reference_at),
+               (select sum(touchpoints) from marts.touchpoint_kpis)
+    """).fetchone()
+    assert total == kpi_total
+    complaints = rows(
+        warehouse, "select * from marts.touchpoint_kpis where touchpoint_type = 'ticket_complaint'"
+    )
+    assert complaints and all(row["negative_share"] > 0.3 for row in complaints)
+    orders = rows(warehouse, "select * from marts.touchpoint_kpis where touchpoint_type = 'order'")
+    assert all(0 <= row["ordered_again_within_90d_share"] <= 1 for row in orders)
+
+
+# -- customer 360 and the reference time ---------------------------------------------------------------------
+
+
+def test_reference_time_comes_from_the_data(warehouse: duckdb.DuckDBPyConnection) -> None:
+    reference_at, latest_interaction, latest_load = warehouse.execute(
+        "select reference_at, latest_interaction_at, latest_loaded_at from staging.int_reference_time"
+    ).fetchone()
+    newest = warehouse.execute(
+        "select max(greatest(occurred_at, last_activity_at)) from staging.int_touchpoints_unioned"
+    ).fetchone()[0]
+    assert latest_interaction == newest
+    assert reference_at == min(latest_interaction, latest_load)
+    assert warehouse.execute(
+        "select count(distinct reference_at) = 1 and min(reference_at) = "
+        "(select reference_at from staging.int_reference_time) from marts.customer_360"
+    ).fetchone()[0]
+
+
+def test_customer_360_agrees_with_the_facts(warehouse: duckdb.DuckDBPyConnection) -> None:
+    disagreements = warehouse.execute("""
+        with orders as (
+            select customer_id, count(*) filter (where not is_cancelled) as order_count,
+                sum(net_amount) as value
+            from marts.fct_orders, staging.int_reference_time
+            where ordered_at <= reference_at
+            group by customer_id
+        ),
+        tickets as (
+            select customer_id, count(*) as tickets,
+                count(*) filter (where is_open and is_complaint) as open_complaints
+            from marts.fct_tickets group by customer_id
+        )
+        select c.customer_id
+        from marts.customer_360 as c
+        left join orders as o using (customer_id)
+        left join tickets as t using (customer_id)
+        where c.order_count != coalesce(o.order_count, 0)
+           or c.lifetime_value != coalesce(o.value, 0)
+           or c.ticket_count != coalesce(t.tickets, 0)
+           or c.has_open_complaint != (coalesce(t.open_complaints, 0) > 0)
+    """).fetchall()
+    assert disagreements == []
+    assert (
+        warehouse.execute("select count(*) from marts.customer_360").fetchone()[0]
+        == warehouse.execute("select count(*) from marts.dim_customer").fetchone()[0]
+    )
+
+
+# -- next best action ----------------------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _number(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float | Decimal):
+        return float(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+OPERATORS: dict[str, Callable[[Any, str], bool]] = {
+    "is_true": lambda v, _: v is True,
+    "is_false": lambda v, _: v is False,
+    "is_null": lambda v, _: v is None,
+    "is_not_null": lambda v, _: v is not None,
+    "=": lambda v, x: (_number(v) == _number(x)) if None not in (_number(v), _number(x)) else _text(v) == x,
+    "!=": lambda v, x: (
+        (_number(v) != _number(x))
+        if None not in (_number(v), _number(x))
+        else (v is not None and _text(v) != x)
+    ),
+    ">": lambda v, x: None not in (_number(v), _number(x)) and _number(v) > _number(x),
+    ">=": lambda v, x: None not in (_number(v), _number(x)) and _number(v) >= _number(x),
+    "<": lambda v, x: None not in (_number(v), _number(x)) and _number(v) < _number(x),
+    "<=": lambda v, x: None not in (_number(v), _number(x)) and _number(v) <= _number(x),
+}
+
+
+def test_next_best_action_matches_an_independent_evaluation_of_the_playbook(
+    warehouse: duckdb.DuckDBPyConnection,
+) -> None:
+    rules = sorted(seed("next_best_action_rules"), key=lambda rule: int(rule["priority"]))
+    conditions: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for condition in seed("next_best_action_rule_conditions"):
+        conditions[condition["rule_id"]].append(condition)
+    signals = rows(warehouse, "select * from staging.int_customer_signals")
+    chosen = {row["customer_id"]: row for row in rows(warehouse, "select * from marts.next_best_action")}
+    assert len(chosen) == len(signals)
+
+    def eligible(rule: dict[str, str], customer: dict[str, Any]) -> bool:
+        if not all(
+            OPERATORS[c["operator"]](customer.get(c["signal"]), c["value"])
+            for c in conditions[rule["rule_id"]]
+        ):
+            return False
+        if rule["is_promotional"] == "true" and not customer["is_promotion_allowed"]:
+            return False
+        return not (
+            rule["requires_newsletter_consent"] == "true" and not customer["is_newsletter_subscribed"]
+        )
+
+    fired = defaultdict(int)
+    for customer in signals:
+        expected = next(rule for rule in rules if eligible(rule, customer))
+        actual = chosen[customer["customer_id"]]
+        assert actual["rule_id"] == expected["rule_id"], (customer, actual)
+        assert actual["action_code"] == expected["action_code"]
+        if customer["has_open_complaint"]:
+            assert actual["action_code"] == "resolve_open_complaint" and not actual["is_promotional"]
+        fired[actual["rule_id"]] += 1
+    assert len(fired) >= 5, f"the demo exercises most rules: {dict(fired)}"
+
+
+# -- identity QA ---------------------------------------------------------------------------------------------
+
+
+def test_identity_qa_holds_on_the_demo(warehouse: duckdb.DuckDBPyConnection, demo_pipeline) -> None:  # noqa: ANN001
+    records, mapped = warehouse.execute("""
+        select (select count(*) from staging.int_identity_records),
+               (select count(*) from staging.int_identity_records as r
+                join marts.customer_identity_map as m using (record_key))
+    """).fetchone()
+    assert records == mapped
+    biggest = warehouse.execute(
+        "select max(n) from (select count(*) as n from marts.customer_identity_map group by customer_id)"
+    ).fetchone()[0]
+    assert biggest <= demo_pipeline.config.resolution.cluster_size_cap
+
+
+def test_identity_qa_tests_catch_violations(demo_pipeline, tmp_path: Path) -> None:  # noqa: ANN001
+    run = copy_demo(demo_pipeline, tmp_path)
+    config_file = run.root / "customer360.yml"
+    text = config_file.read_text(encoding="utf-8")
+    assert "cluster_size_cap: 25" in text
+    config_file.write_text(text.replace("cluster_size_cap: 25", "cluster_size_cap: 2"), encoding="utf-8")
+    config = load_config(config_file)
+    assert transform.dbt_vars(config)["c360_cluster_size_cap"] == 2
+    with duckdb.connect(str(config.warehouse_path)) as con:  # one record loses its customer
+        con.execute(
+            "delete from marts.customer_identity_map where record_key = (select min(record_key) "
+            "from marts.customer_identity_map)"
+        )
+
+    result = transform.run_dbt(
+        config,
+        [
+            "test",
+            "--select",
+            "every_record_maps_to_exactly_one_customer",
+            "no_customer_above_cluster_size_cap",
+            "no_strong_identifier_shared_across_customers",
+        ],
+        raise_on_failure=False,
+    )
+
+    assert not result.success
+    failed = {failure.split(":")[0].split(".")[-1] for failure in result.failures}
+    assert failed == {"every_record_maps_to_exactly_one_customer", "no_customer_above_cluster_size_cap"}

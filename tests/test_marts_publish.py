@@ -1,0 +1,340 @@
+"""Publishing the marts: a complete, read-only snapshot behind an atomic pointer; failures keep the last one.
+
+The first tests use a small synthetic warehouse (fast); the integration tests use the demo pipeline.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from support.configs import make_config
+from support.demo_pipeline import copy_demo
+
+from customer360 import pipeline
+from customer360 import publish as publisher
+from customer360.config import Config, load_config
+
+# -- a synthetic warehouse -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return make_config(tmp_path, {})
+
+
+def build_marts(config: Config, generation: int) -> dict[str, int]:
+    """Replace the marts with tables sized by `generation`; `marts.expected_counts` lists the sizes."""
+    sizes = {
+        "dim_customer": 1000 * generation,
+        "fct_touchpoints": 3000 * generation + 7,
+        "customer_360": 1000 * generation,
+    }
+    config.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(config.warehouse_path)) as con:
+        con.execute("create schema if not exists marts")
+        for table, rows in sizes.items():
+            con.execute(
+                f"create or replace table marts.{table} as "
+                f"select range as id, 'row ' || range as label, {generation} as generation from range({rows})"
+            )
+        con.execute(
+            "create or replace table marts.expected_counts as select * from (values "
+            + ", ".join(f"('{table}', {rows})" for table, rows in sizes.items())
+            + ") as t(table_name, row_count)"
+        )
+    return {**sizes, "expected_counts": len(sizes)}
+
+
+def read_snapshot(path: Path) -> tuple[dict[str, int], dict[str, int]]:
+    """(actual row counts, counts the snapshot says it should have)."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        expected = dict(con.execute("select table_name, row_count from marts.expected_counts").fetchall())
+        actual = {
+            table: con.execute(f"select count(*) from marts.{table}").fetchone()[0] for table in expected
+        }
+    return actual, expected
+
+
+def leftovers(config: Config) -> list[Path]:
+    root = publisher.published_dir(config)
+    return [path for path in root.rglob(".*") if ".tmp-" in path.name]
+
+
+def test_nothing_published_yet(config: Config) -> None:
+    assert publisher.current_snapshot(config) is None
+    assert publisher.list_snapshots(config) == []
+    with pytest.raises(FileNotFoundError):
+        publisher.connect_current(config)
+
+
+def test_publish_writes_a_read_only_snapshot_parquet_and_pointers(config: Config) -> None:
+    expected = build_marts(config, 1)
+    report = publisher.publish(config, "r1")
+
+    snapshot = publisher.current_snapshot(config)
+    assert snapshot == report.snapshot == publisher.snapshot_path(config, "r1")
+    assert report.tables == expected
+    assert not os.stat(snapshot).st_mode & 0o222, "a published snapshot is read-only"
+    assert (
+        publisher.published_dir(config) / "CURRENT"
+    ).read_text().strip() == "snapshots/customer360-r1.duckdb"
+    assert (publisher.published_dir(config) / "customer360.duckdb").resolve() == snapshot.resolve()
+    actual, wanted = read_snapshot(snapshot)
+    assert actual == wanted
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        assert con.execute("select run_id from meta.snapshot").fetchone()[0] == "r1"
+
+    latest = publisher.parquet_root(config) / "latest"
+    assert latest.resolve() == (publisher.parquet_root(config) / "r1").resolve()
+    assert (publisher.parquet_root(config) / "LATEST").read_text().strip() == "r1"
+    for table, rows in expected.items():
+        assert duckdb.sql(f"select count(*) from '{latest / (table + '.parquet')}'").fetchone()[0] == rows
+
+    summary = report.summary()
+    assert summary["snapshot"] == str(snapshot) and summary["tables"] == len(expected)
+    assert {"customers", "source_records", "records_merged", "quarantined_rows", "parquet"} <= summary.keys()
+    assert "published snapshot" in report.render()
+    assert leftovers(config) == []
+
+
+def test_republishing_the_same_run_keeps_the_published_file(config: Config) -> None:
+    build_marts(config, 1)
+    first = publisher.publish(config, "r1")
+    before = os.stat(first.snapshot)
+    build_marts(config, 2)  # the warehouse moved on; the file published for r1 must not change
+    again = publisher.publish(config, "r1")
+    after = os.stat(again.snapshot)
+    assert again.reused
+    assert (before.st_ino, before.st_mtime_ns, before.st_size) == (
+        after.st_ino,
+        after.st_mtime_ns,
+        after.st_size,
+    )
+    assert publisher.current_snapshot(config) == first.snapshot
+
+
+def test_old_snapshots_are_pruned_but_never_the_current_one(config: Config) -> None:
+    for generation in range(1, 5):
+        build_marts(config, generation)
+        report = publisher.publish(config, f"r{generation}", keep=2)
+    assert report.pruned == ["r2"]
+    names = sorted(path.name for path in publisher.snapshots_dir(config).glob("*.duckdb"))
+    assert names == ["customer360-r3.duckdb", "customer360-r4.duckdb"]
+    assert sorted(
+        p.name for p in publisher.parquet_root(config).iterdir() if p.is_dir() and not p.is_symlink()
+    ) == [
+        "r3",
+        "r4",
+    ]
+    assert publisher.current_run_id(config) == "r4"
+    assert [info.run_id for info in publisher.list_snapshots(config)] == ["r4", "r3"]
+    assert publisher.list_snapshots(config)[0].is_current
+
+
+@pytest.mark.parametrize("failure", ["parquet", "verification", "pointer"])
+def test_a_failed_publish_leaves_the_last_good_snapshot(
+    config: Config, monkeypatch: pytest.MonkeyPatch, failure: str
+) -> None:
+    build_marts(config, 1)
+    good = publisher.publish(config, "good")
+    build_marts(config, 2)
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    if failure == "parquet":
+        monkeypatch.setattr(publisher, "_export_parquet", boom)
+    elif failure == "verification":
+        monkeypatch.setattr(publisher, "_snapshot_counts", lambda path: {"dim_customer": 1})
+    else:  # the very last step, switching CURRENT
+        original = publisher._atomic_write
+
+        def fail_on_pointer(path: Path, text: str) -> None:
+            if path.name == "CURRENT":
+                raise OSError("read-only file system")
+            original(path, text)
+
+        monkeypatch.setattr(publisher, "_atomic_write", fail_on_pointer)
+    with pytest.raises(publisher.PublishError):
+        publisher.publish(config, "bad")
+
+    assert publisher.current_snapshot(config) == good.snapshot
+    actual, wanted = read_snapshot(good.snapshot)
+    assert actual == wanted and actual["dim_customer"] == 1000
+    assert (publisher.parquet_root(config) / "latest").resolve().name == "good"
+    assert (publisher.published_dir(config) / "customer360.duckdb").resolve() == good.snapshot.resolve()
+    assert not publisher.snapshot_path(config, "bad").exists()
+    assert not (publisher.parquet_root(config) / "bad").exists()
+    assert leftovers(config) == []
+
+    monkeypatch.undo()
+    assert publisher.publish(config, "bad").snapshot == publisher.current_snapshot(config)
+
+
+def test_publish_refuses_empty_marts_and_bad_run_ids(config: Config) -> None:
+    config.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    duckdb.connect(str(config.warehouse_path)).close()
+    with pytest.raises(publisher.PublishError, match="no tables"):
+        publisher.publish(config, "r1")
+    with pytest.raises(publisher.PublishError, match="cannot name a file"):
+        publisher.publish(config, "../escape")
+    assert publisher.current_snapshot(config) is None
+
+
+def test_a_reader_always_sees_a_complete_snapshot_while_publishing(config: Config) -> None:
+    """A reader opens current_snapshot() in a loop while the marts are rebuilt and published again."""
+    build_marts(config, 1)
+    publisher.publish(config, "g01", keep=2)
+    stop = threading.Event()
+    seen: list[tuple[str, dict[str, int], dict[str, int]]] = []
+    errors: list[BaseException] = []
+
+    def reader() -> None:
+        try:
+            while not stop.is_set():
+                con = publisher.connect_current(config)
+                try:
+                    expected = dict(
+                        con.execute("select table_name, row_count from marts.expected_counts").fetchall()
+                    )
+                    actual = {
+                        t: con.execute(f"select count(*) from marts.{t}").fetchone()[0] for t in expected
+                    }
+                    generations = {
+                        con.execute(f"select distinct generation from marts.{t}").fetchall()[0][0]
+                        for t in expected
+                    }
+                    run = con.execute("select run_id from meta.snapshot").fetchone()[0]
+                finally:
+                    con.close()
+                assert len(generations) == 1, f"{run} mixes generations {generations}"
+                seen.append((run, actual, expected))
+        except BaseException as error:  # noqa: BLE001 - reported by the main thread
+            errors.append(error)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        for generation in range(2, 7):
+            build_marts(config, generation)
+            publisher.publish(config, f"g{generation:02d}", keep=2)
+            time.sleep(0.02)
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+    assert not errors, errors
+    assert len(seen) > 5
+    assert all(actual == expected for _, actual, expected in seen)
+    assert len({run for run, _, _ in seen}) >= 2, "the reader followed the pointer to new snapshots"
+    assert publisher.current_run_id(config) == "g06"
+
+
+def test_cli_registers_publish_snapshots_and_docs() -> None:
+    from typer.testing import CliRunner
+
+    from customer360.cli import app
+
+    result = CliRunner().invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("publish", "snapshots", "docs"):
+        assert command in result.output
+
+
+# -- the demo pipeline ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.integration
+def test_the_pipeline_publishes_every_mart(demo_pipeline) -> None:  # noqa: ANN001 - fixture
+    config = demo_pipeline.config
+    report = demo_pipeline.summary.stages["publish"]
+    snapshot = publisher.current_snapshot(config)
+    assert snapshot == report.snapshot
+    with duckdb.connect(str(config.warehouse_path), read_only=True) as con:
+        tables = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+            ).fetchall()
+        ]
+        counts = {t: con.execute(f"select count(*) from marts.{t}").fetchone()[0] for t in tables}
+    assert report.tables == counts
+    for required in (
+        "dim_customer",
+        "customer_360",
+        "next_best_action",
+        "fct_touchpoints",
+        "fct_orders",
+        "fct_order_lines",
+        "fct_tickets",
+        "fct_marketing_events",
+        "touchpoint_kpis",
+        "customer_identity_map",
+        "customer_ids",
+        "customer_match_evidence",
+    ):
+        assert counts.get(required, 0) > 0, required
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        assert {t: con.execute(f"select count(*) from marts.{t}").fetchone()[0] for t in tables} == counts
+    summary = report.summary()
+    assert summary["customers"] == counts["dim_customer"]
+    assert summary["source_records"] == counts["customer_identity_map"]
+    assert summary["records_merged"] == counts["customer_identity_map"] - counts["dim_customer"]
+    for table in tables:
+        parquet = publisher.parquet_root(config) / "latest" / f"{table}.parquet"
+        assert duckdb.sql(f"select count(*) from '{parquet}'").fetchone()[0] == counts[table]
+
+
+@pytest.mark.integration
+def test_a_failed_run_leaves_the_last_published_snapshot(demo_pipeline, tmp_path: Path) -> None:  # noqa: ANN001
+    run = copy_demo(demo_pipeline, tmp_path)
+    config = load_config(run.root / "customer360.yml")
+    before = publisher.current_snapshot(config)
+    assert before is not None and before.is_relative_to(run.root), (
+        "pointers are relative: a copy points into itself"
+    )
+    with duckdb.connect(str(config.warehouse_path)) as con:  # resolution output gone: the marts cannot build
+        con.execute("drop table entity_resolution.identity_map")
+
+    ctx = pipeline.RunContext.new(config)
+    summary = pipeline.run_pipeline(ctx, [("marts", pipeline.marts), ("publish", pipeline.publish)])
+
+    assert summary.status == "failed" and summary.exit_code != 0
+    assert "publish" not in summary.stages
+    assert publisher.current_snapshot(config) == before
+    with duckdb.connect(str(before), read_only=True) as con:
+        assert con.execute("select count(*) from marts.dim_customer").fetchone()[0] > 0
+
+
+@pytest.mark.integration
+def test_the_snapshot_honours_the_documented_contract(demo_pipeline) -> None:  # noqa: ANN001 - fixture
+    """Every table and column docs/marts.md promises is in the published snapshot (the console uses it)."""
+    import re
+
+    from support.demo_pipeline import REPO
+
+    promised: dict[str, set[str]] = {}
+    for line in (REPO / "docs" / "marts.md").read_text(encoding="utf-8").splitlines():
+        match = re.match(r"^\| `marts\.(\w+)` \|[^|]*\|(.*)\|\s*$", line)
+        if match:
+            columns = re.sub(
+                r"\([^)]*\)", "", match.group(2)
+            )  # drop value lists such as (`active`, `merged`)
+            promised[match.group(1)] = {
+                name for name in re.findall(r"`([a-z0-9_]+)`", columns) if "<" not in name
+            }
+    assert {"dim_customer", "customer_360", "fct_touchpoints", "next_best_action"} <= promised.keys()
+    with duckdb.connect(str(publisher.current_snapshot(demo_pipeline.config)), read_only=True) as con:
+        actual: dict[str, set[str]] = {}
+        for table, column in con.execute(
+            "select table_name, column_name from information_schema.columns where table_schema = 'marts'"
+        ).fetchall():
+            actual.setdefault(table, set()).add(column)
+    missing = {table: sorted(columns - actual.get(table, set())) for table, columns in promised.items()}
+    assert {table: columns for table, columns in missing.items() if columns} == {}
+    for attribute in ("first_name", "email", "phone_e164", "street", "postcode", "city", "country_code"):
+        assert f"{attribute}_source" in actual["dim_customer"]
