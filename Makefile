@@ -4,6 +4,7 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --frozen
 PEOPLE ?= 2000
+BENCH_PEOPLE ?= 100000
 
 .PHONY: help setup demo test test-fast lint bench airflow serve docs clean
 
@@ -32,6 +33,15 @@ lint: setup ## ruff, sqlfluff, mypy
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy
+
+bench: setup ## benchmark: per-stage time and memory, vs. bare Splink, incremental +1% (BENCH_PEOPLE=1000000)
+	$(RUN) c360 bench --people $(BENCH_PEOPLE)
+
+serve: setup ## start the agent console on http://127.0.0.1:8000 (after make demo)
+	$(RUN) c360 serve
+
+docs: setup ## dbt docs of the warehouse (after make demo)
+	$(RUN) c360 docs
 
 clean: ## remove generated data (silos, warehouse, snapshots, reports)
 	rm -rf data dbt_project/target

@@ -174,16 +174,37 @@ def _run_all(cfg, full: bool, sources: list[str] | None) -> pipeline.RunSummary:
     ctx = pipeline.RunContext.new(cfg)
     console.print(f"run [bold]{ctx.run_id}[/bold] on {cfg.warehouse_path}")
     summary = pipeline.run_pipeline(ctx, pipeline.default_stages(full=full, sources=sources, progress=sys.stderr.isatty()))
-    if "ingest" in summary.stages:
-        console.print(summary.stages["ingest"].render())
-    if "validate" in summary.stages:
-        console.print(summary.stages["validate"].render())
+    for name in ("ingest", "validate"):
+        if name in summary.stages:
+            console.print(summary.stages[name].render())
     if "resolve" in summary.stages:
         _print_resolution(summary.stages["resolve"])
     if summary.message:
         err.print(f"[red]{summary.status}:[/red] {summary.message}")
-    console.print(f"run {ctx.run_id}: [bold]{summary.status}[/bold] (exit code {summary.exit_code})")
+    _print_run_summary(cfg, summary)
     return summary
+
+
+def _print_run_summary(cfg, summary: pipeline.RunSummary) -> None:  # noqa: ANN001
+    """What the run produced and where it is: the last thing a run prints."""
+    table = Table(show_header=False, title=f"run {summary.run_id}: {summary.status} (exit code {summary.exit_code})")
+    table.add_row("stages", ", ".join(f"{name} {seconds:.0f} s" for name, seconds in summary.seconds.items()))
+    published = summary.stages.get("publish")
+    resolution = summary.stages.get("resolve")
+    if published is not None:
+        facts = {key: value or 0 for key, value in published.summary().items()}
+        table.add_row("customers", f"{facts['customers']:,} from {facts['source_records']:,} source records "
+                      f"({facts['multi_record_customers']:,} with 2+ records, {facts['records_merged']:,} records merged)")
+        table.add_row("quarantined rows", f"{facts['quarantined_rows']:,} (c360 quarantine list)")
+        table.add_row("snapshot", facts["snapshot"])
+    if resolution is not None:
+        table.add_row("ID events", ", ".join(f"{count:,} {event}" for event, count in sorted(resolution.events.items())) or "none")
+        table.add_row("resolution charts", str(cfg.reports_dir / "resolution" / summary.run_id))
+    quality = summary.stages.get("validate")
+    if quality is not None and getattr(quality, "docs", None):
+        table.add_row("quality report", str(quality.docs))
+    table.add_row("warehouse", str(cfg.warehouse_path))
+    console.print(table)
 
 
 def _print_resolution(report) -> None:  # noqa: ANN001

@@ -155,6 +155,9 @@ class SourceConfig(_Strict):
     timeout_seconds: float = Field(default=30.0, gt=0)
     retries: RetryPolicy = RetryPolicy()
 
+    # how often Airflow's ingestion DAG for this source runs (a cron expression or preset such as @hourly)
+    schedule: str = "@hourly"
+
     tables: list[TableConfig]
     identity: list[IdentityMapping] = []
 

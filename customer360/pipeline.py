@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -141,6 +142,7 @@ class RunSummary:
     status: str = "running"
     exit_code: int = EXIT_OK
     stages: dict[str, Any] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
     message: str | None = None
 
 
@@ -162,11 +164,13 @@ def run_pipeline(ctx: RunContext, stages: list[Stage]) -> RunSummary:
     """Run stages in order, record the run in meta.runs; a failing stage stops the chain (later stages keep the
     last good outputs). An ingest with failed sources continues with what loaded and ends with EXIT_PARTIAL."""
     summary = RunSummary(run_id=ctx.run_id)
-    _record_run(ctx, summary, command="run")
+    record_run(ctx, summary, command="run")
     try:
         for name, stage in stages:
             log.info("stage %s", name)
+            started = time.perf_counter()
             report = stage(ctx)
+            summary.seconds[name] = round(time.perf_counter() - started, 1)
             summary.stages[name] = report
             if getattr(report, "exit_code", EXIT_OK) == EXIT_PARTIAL:
                 summary.exit_code = EXIT_PARTIAL
@@ -178,11 +182,12 @@ def run_pipeline(ctx: RunContext, stages: list[Stage]) -> RunSummary:
             str(error),
         )
     finally:
-        _record_run(ctx, summary, command="run")
+        record_run(ctx, summary, command="run")
     return summary
 
 
-def _record_run(ctx: RunContext, summary: RunSummary, command: str) -> None:
+def record_run(ctx: RunContext, summary: RunSummary, command: str) -> None:
+    """One row per run in meta.runs (status, stage summaries): `c360 run` and the Airflow DAG both record theirs."""
     with warehouse.session(ctx.config) as con:
         warehouse.ensure_schemas(con, ctx.config)
         details = {name: _summary_of(report) for name, report in summary.stages.items()}

@@ -27,14 +27,14 @@ from customer360 import orchestration
 CONFIG = orchestration.dag_config()
 
 
-def ingestion_dag(source_name: str, connector: str, description: str | None) -> DAG:
+def ingestion_dag(source_name: str, connector: str, description: str | None, schedule: str) -> DAG:
     raw = orchestration.raw_asset(source_name)
 
     @dag(
         dag_id=orchestration.ingest_dag_id(source_name),
         description=description or f"Load new rows of the {source_name} silo into raw_{source_name}",
         doc_md=__doc__,
-        schedule="@hourly",
+        schedule=schedule,  # sources.<name>.schedule in customer360.yml
         start_date=datetime(2026, 1, 1, tzinfo=UTC),
         catchup=False,
         max_active_runs=1,
@@ -80,5 +80,5 @@ def ingestion_dag(source_name: str, connector: str, description: str | None) -> 
 
 for _source in CONFIG.sources:
     globals()[orchestration.ingest_dag_id(_source.name)] = ingestion_dag(
-        _source.name, _source.connector, _source.description
+        _source.name, _source.connector, _source.description, _source.schedule
     )

@@ -117,6 +117,14 @@ if extra:
         "import_errors": {str(k): str(v) for k, v in again.import_errors.items()},
         "dags": {dag_id: {"schedule_assets": d["schedule_assets"]} for dag_id, d in describe(again).items()},
     }
+missing = os.environ.get("NO_MANIFEST_CONFIG")
+if missing:
+    os.environ["C360_CONFIG"] = missing
+    third = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+    result["no_manifest"] = {
+        "import_errors": {os.path.basename(str(k)): str(v) for k, v in third.import_errors.items()},
+        "dag_ids": sorted(third.dag_ids),
+    }
 emit(result)
 """
 )
@@ -141,6 +149,15 @@ def _config_with_an_extra_silo(project: Any) -> Path:
     return path
 
 
+def _config_without_a_manifest(project: Any) -> Path:
+    """The same configuration with a data folder where `make dbt-manifest` has not run yet."""
+    data = yaml.safe_load(project.config_path.read_text(encoding="utf-8"))
+    data["data_dir"] = str(project.root / "fresh-data")
+    path = project.root / "customer360.no-manifest.yml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path
+
+
 @pytest.fixture(scope="module")
 def dagbag(airflow_project, tmp_path_factory) -> dict[str, Any]:
     home = tmp_path_factory.mktemp("airflow-home")
@@ -149,6 +166,7 @@ def dagbag(airflow_project, tmp_path_factory) -> dict[str, Any]:
         airflow_project.config_path,
         HEAVY=",".join(HEAVY_MODULES),
         EXTRA_CONFIG=str(_config_with_an_extra_silo(airflow_project)),
+        NO_MANIFEST_CONFIG=str(_config_without_a_manifest(airflow_project)),
     )
     script = DESCRIBE.replace("set(HEAVY)", "set(os.environ['HEAVY'].split(','))")
     result, _ = run_airflow_python(script, env, timeout=300)
@@ -161,6 +179,13 @@ def dagbag(airflow_project, tmp_path_factory) -> dict[str, Any]:
 def test_dag_folder_imports_without_errors(dagbag) -> None:
     assert dagbag["import_errors"] == {}
     assert {Path(d["fileloc"]).name for d in dagbag["dags"].values()} == {"c360_ingest.py", "customer_360.py"}
+
+
+def test_without_a_manifest_the_360_dag_says_what_to_run_and_ingestion_still_loads(dagbag) -> None:
+    missing = dagbag["no_manifest"]
+    assert set(missing["import_errors"]) == {"customer_360.py"}
+    assert "make dbt-manifest" in missing["import_errors"]["customer_360.py"]
+    assert missing["dag_ids"] == sorted(d for d in dagbag["dags"] if d.startswith("ingest_"))
 
 
 def test_dag_folder_parses_quickly(dagbag) -> None:

@@ -314,3 +314,28 @@ def test_console_explanation_agrees_with_entity_resolution(console_app, customer
         (link.record_key_l, link.record_key_r, [(c, label) for c, label, _ in link.evidence])
         for link in theirs.links
     ]
+
+
+def test_cli_lookup_prints_the_same_summary(console_env: ConsoleEnv, customer) -> None:  # noqa: ANN001
+    from typer.testing import CliRunner
+
+    from customer360.cli import app
+    from customer360.console.store import ConsoleStore
+
+    runner = CliRunner()
+    config = str(console_env.config.file)
+    single = runner.invoke(app, ["lookup", other_phone_format(customer["phone_e164"]), "--config", config],
+                           env={"COLUMNS": "200"})
+    assert single.exit_code == 0, single.output
+    assert customer["full_name"] in single.output and customer["customer_id"] in single.output
+    assert "next best action" in single.output and "timeline" in single.output
+    as_json = runner.invoke(app, ["lookup", customer["customer_id"], "--json", "--config", config])
+    assert as_json.exit_code == 0 and f'"customer_id": "{customer["customer_id"]}"' in as_json.output
+    listing = runner.invoke(app, ["lookup", customer["last_name"], "--config", config], env={"COLUMNS": "200"})
+    assert listing.exit_code == 0 and customer["customer_id"] in listing.output
+    missing = runner.invoke(app, ["lookup", "zzqxj wvvkz", "--config", config])
+    assert missing.exit_code == 1
+    entries, _ = ConsoleStore.for_state_dir(console_env.state_dir).audit_entries(
+        customer_id=customer["customer_id"], action="view_customer"
+    )
+    assert any(e["channel"] == "cli" and e["username"].startswith("cli:") for e in entries)

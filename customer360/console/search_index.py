@@ -460,7 +460,8 @@ class SearchIndex:
                 raise IndexUnavailable("search index closed")
             # immutable: the file is never changed after it was renamed into place, so no locking is needed
             db = sqlite3.connect(f"file:{self.path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
-            db.execute("pragma cache_size = -16000")
+            db.execute("pragma cache_size = -4000")  # per thread; the OS page cache (mmap) is shared
+            db.execute("pragma mmap_size = 4294967296")
             self._local.db = db
             with self._lock:
                 self._connections.append(db)

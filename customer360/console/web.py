@@ -150,7 +150,7 @@ def search_page(
     result = None
     if q.strip():
         snapshot = console.snapshots.current()
-        result = queries.search(snapshot, q, limit=25)
+        result = queries.search(snapshot, q, limit=20)
         if console.settings.audit_searches:
             console.store.audit(session.user, "search", detail=q, channel="web", ip=auth.client_ip(request))
         hits = result.results

@@ -67,10 +67,15 @@ def run_demo(config: Config, people: int, seed: int, run: Callable[[Config], Any
         # the service source reads its URL from the environment: point it at the stand-in for this run
         os.environ["C360_HELPDESK_URL"] = api.base_url
         summary = run(load_config(config.file))
+    from customer360.console import ensure_demo_users
+
     console.print()
     console.print("[bold]next steps[/bold]")
-    console.print(
-        f"  accuracy against the generator's labels:  c360 evaluate --labels {target / 'labels.csv'}"
-    )
-    console.print("  explain one customer:                      c360 explain <customer_id>")
+    console.print("  the agent console:                        uv run c360 serve   → http://127.0.0.1:8000")
+    for username, password, role in ensure_demo_users(config):
+        console.print(f"    demo {role} login: {username} / {password}")
+    console.print("  look a customer up in the terminal:       uv run c360 lookup 'anna müller'")
+    console.print(f"  accuracy against the generator's labels:  uv run c360 evaluate --labels {target / 'labels.csv'}")
+    console.print("  why records are one customer:             uv run c360 explain <customer_id>")
+    console.print("  rows the quality gate held back:          uv run c360 quarantine list")
     return int(summary.exit_code)
