@@ -54,10 +54,19 @@ def machine() -> dict[str, Any]:
     import splink
 
     memory_kib = next(
-        (int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")), 0
+        (
+            int(line.split()[1])
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        ),
+        0,
     )
     cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
         platform.processor(),
     )
     return {
@@ -73,7 +82,17 @@ def machine() -> dict[str, Any]:
 
 def run_stage_in_child(config_path: Path, stage: str, run_id: str, started_at: str, **options: Any) -> StageTiming:
     """Run one stage in a fresh Python process; its wall time and peak RSS (incl. its children) come back as JSON."""
-    command = [sys.executable, "-m", "customer360.bench", "stage", str(config_path), stage, run_id, started_at, json.dumps(options)]
+    command = [
+        sys.executable,
+        "-m",
+        "customer360.bench",
+        "stage",
+        str(config_path),
+        stage,
+        run_id,
+        started_at,
+        json.dumps(options),
+    ]
     started = time.perf_counter()
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
@@ -109,9 +128,12 @@ def _stage_main(config_path: str, stage: str, run_id: str, started_at: str, opti
         report = stages[stage](ctx)
         detail = report.summary() if hasattr(report, "summary") else {}
     # VmHWM is this process's own peak (ru_maxrss would carry the parent's peak across exec); children: dbt
-    own = next(int(line.split()[1]) for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("VmHWM"))
+    own = next(
+        int(line.split()[1]) for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("VmHWM")
+    )
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(json.dumps({"peak_memory_mib": round(max(own, children) / 1024, 1), "detail": detail}, default=str))
+    result = {"peak_memory_mib": round(max(own, children) / 1024, 1), "detail": detail}
+    sys.stdout.write(json.dumps(result, default=str) + "\n")  # the parent reads this line
 
 
 def yardstick(config: Any) -> dict[str, Any]:
@@ -127,7 +149,8 @@ def yardstick(config: Any) -> dict[str, Any]:
         con.execute("create schema if not exists _yardstick")
         db_api = DuckDBAPI(connection=con, output_schema="_yardstick")
         records = db_api.register(
-            con.sql(f"select {', '.join(spec.columns)} from staging.int_identity_records"), table_name="yardstick_records"
+            con.sql(f"select {', '.join(spec.columns)} from staging.int_identity_records"),
+            table_name="yardstick_records",
         )
         settings = SettingsCreator(
             link_type="dedupe_only",
@@ -142,7 +165,9 @@ def yardstick(config: Any) -> dict[str, Any]:
                 cl.ExactMatch("street_name_folded"),
             ],
             blocking_rules_to_generate_predictions=[
-                rule for rule in spec.blocking_rules() if "reference_numbers" not in str(rule.get_blocking_rule("duckdb").blocking_rule_sql)
+                rule
+                for rule in spec.blocking_rules()
+                if "reference_numbers" not in str(rule.get_blocking_rule("duckdb").blocking_rule_sql)
             ],
         )
         linker = Linker(records, settings)
@@ -150,7 +175,9 @@ def yardstick(config: Any) -> dict[str, Any]:
         started = time.perf_counter()
         predictions = linker.inference.predict(threshold_match_probability=0.5)
         predicted = time.perf_counter()
-        clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(predictions, threshold_match_probability=0.9)
+        clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
+            predictions, threshold_match_probability=0.9
+        )
         finished = time.perf_counter()
         pairs = con.execute(f"select count(*) from {predictions.physical_name}").fetchone()[0]
         customers = con.execute(f"select count(distinct cluster_id) from {clusters.physical_name}").fetchone()[0]
@@ -246,7 +273,11 @@ def _accuracy(config_path: Path, labels: Path) -> dict[str, float]:
 
     with warehouse.session(load_config(config_path), read_only=True) as con:
         evaluation = evaluate(con, labels)
-    return {"precision": round(evaluation.precision, 4), "recall": round(evaluation.recall, 4), "f1": round(evaluation.f1, 4)}
+    return {
+        "precision": round(evaluation.precision, 4),
+        "recall": round(evaluation.recall, 4),
+        "f1": round(evaluation.f1, 4),
+    }
 
 
 def save(result: BenchResult, path: Path = RESULTS) -> Path:

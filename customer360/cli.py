@@ -40,7 +40,9 @@ err = Console(stderr=True)
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="configuration file [default: $C360_CONFIG or ./customer360.yml]", show_default=False),
+    typer.Option(
+        "--config", "-c", help="configuration file [default: $C360_CONFIG or ./customer360.yml]", show_default=False
+    ),
 ]
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="show the log of every library")]
 
@@ -121,8 +123,11 @@ def train(config: ConfigOption = None, verbose: VerboseOption = False) -> None:
         )
     blocking = Table("blocking rule", "new comparisons", "largest blocks", title="blocking analysis (prediction rules)")
     for rule in report["blocking"]:
-        blocking.add_row(rule["blocking_rule"], f"{rule['new_comparisons']:,}" + (" (est.)" if rule["is_estimate"] else ""),
-                         ", ".join(f"{size:,}" for size in rule.get("largest_blocks", [])) or "—")
+        blocking.add_row(
+            rule["blocking_rule"],
+            f"{rule['new_comparisons']:,}" + (" (est.)" if rule["is_estimate"] else ""),
+            ", ".join(f"{size:,}" for size in rule.get("largest_blocks", [])) or "—",
+        )
     console.print(blocking)
     for session in report["em_sessions"]:
         if "skipped" in session:
@@ -173,7 +178,9 @@ def demo(
 def _run_all(cfg, full: bool, sources: list[str] | None) -> pipeline.RunSummary:  # noqa: ANN001
     ctx = pipeline.RunContext.new(cfg)
     console.print(f"run [bold]{ctx.run_id}[/bold] on {cfg.warehouse_path}")
-    summary = pipeline.run_pipeline(ctx, pipeline.default_stages(full=full, sources=sources, progress=sys.stderr.isatty()))
+    summary = pipeline.run_pipeline(
+        ctx, pipeline.default_stages(full=full, sources=sources, progress=sys.stderr.isatty())
+    )
     for name in ("ingest", "validate"):
         if name in summary.stages:
             console.print(summary.stages[name].render())
@@ -193,12 +200,17 @@ def _print_run_summary(cfg, summary: pipeline.RunSummary) -> None:  # noqa: ANN0
     resolution = summary.stages.get("resolve")
     if published is not None:
         facts = {key: value or 0 for key, value in published.summary().items()}
-        table.add_row("customers", f"{facts['customers']:,} from {facts['source_records']:,} source records "
-                      f"({facts['multi_record_customers']:,} with 2+ records, {facts['records_merged']:,} records merged)")
+        table.add_row(
+            "customers",
+            f"{facts['customers']:,} from {facts['source_records']:,} source records "
+            f"({facts['multi_record_customers']:,} with 2+ records, {facts['records_merged']:,} records merged)",
+        )
         table.add_row("quarantined rows", f"{facts['quarantined_rows']:,} (c360 quarantine list)")
         table.add_row("snapshot", facts["snapshot"])
     if resolution is not None:
-        table.add_row("ID events", ", ".join(f"{count:,} {event}" for event, count in sorted(resolution.events.items())) or "none")
+        table.add_row(
+            "ID events", ", ".join(f"{count:,} {event}" for event, count in sorted(resolution.events.items())) or "none"
+        )
         table.add_row("resolution charts", str(cfg.reports_dir / "resolution" / summary.run_id))
     quality = summary.stages.get("validate")
     if quality is not None and getattr(quality, "docs", None):
@@ -239,12 +251,18 @@ def evaluate(
     table.add_row("precision (pairwise)", f"{result.precision:.4f}")
     table.add_row("recall (pairwise)", f"{result.recall:.4f}")
     table.add_row("F1", f"{result.f1:.4f}")
-    table.add_row("true pairs / predicted pairs / correct", f"{result.true_pairs:,} / {result.predicted_pairs:,} / {result.true_positive_pairs:,}")
+    table.add_row(
+        "true pairs / predicted pairs / correct",
+        f"{result.true_pairs:,} / {result.predicted_pairs:,} / {result.true_positive_pairs:,}",
+    )
     table.add_row("false merges (pairs)", f"{result.false_merge_pairs:,}")
     table.add_row("missed links (pairs)", f"{result.missed_pairs:,}")
     table.add_row("customers / true people", f"{result.customers:,} / {result.entities:,}")
     table.add_row("customers exactly right", f"{result.exact_clusters:,}")
-    table.add_row("records scored (unlabelled, labels without record)", f"{result.records_scored:,} ({result.records_unlabelled:,}, {result.labels_unmatched:,})")
+    table.add_row(
+        "records scored (unlabelled, labels without record)",
+        f"{result.records_scored:,} ({result.records_unlabelled:,}, {result.labels_unmatched:,})",
+    )
     console.print(table)
 
 
@@ -264,19 +282,29 @@ def explain(
         raise _fail(f"no customer {customer_id}", pipeline.EXIT_FAILED)
     if explanation.redirected:
         console.print(f"{customer_id} was merged into [bold]{explanation.customer_id}[/bold]")
-    members = Table("record", "name", "e-mail", "phone", "born", "address", "best link", title=f"customer {explanation.customer_id}")
+    members = Table(
+        "record", "name", "e-mail", "phone", "born", "address", "best link", title=f"customer {explanation.customer_id}"
+    )
     for member in explanation.members:
         probability = member.get("best_match_probability")
         members.add_row(
-            member["record_key"], member.get("full_name") or "", member.get("email") or "", member.get("phone_e164") or "",
+            member["record_key"],
+            member.get("full_name") or "",
+            member.get("email") or "",
+            member.get("phone_e164") or "",
             str(member.get("date_of_birth") or ""),
             " ".join(str(member.get(part) or "") for part in ("street", "postcode", "city")).strip(),
             f"{probability:.4f}" if probability == probability and probability is not None else "—",
         )
     console.print(members)
     for link in explanation.links:
-        table = Table("comparison", "level", "weight", title=f"{link.record_key_l} ↔ {link.record_key_r}: "
-                      f"match weight {link.match_weight:.1f}, probability {link.match_probability:.4f}")
+        table = Table(
+            "comparison",
+            "level",
+            "weight",
+            title=f"{link.record_key_l} ↔ {link.record_key_r}: "
+            f"match weight {link.match_weight:.1f}, probability {link.match_probability:.4f}",
+        )
         for comparison, label, weight in link.evidence:
             colour = "green" if weight > 0 else "red" if weight < 0 else "dim"
             table.add_row(comparison, label, f"[{colour}]{weight:+.1f}[/{colour}]")
@@ -302,8 +330,10 @@ def decisions_add(
         decision = add_decision(cfg.state_dir, record_a, record_b, "same" if same else "different", by, reason)
     except ValueError as error:
         raise _fail(str(error), pipeline.EXIT_USAGE) from None
-    console.print(f"decision {decision.decision_id}: {decision.record_key_l} and {decision.record_key_r} are "
-                  f"{'the same person' if same else 'not the same person'} (applies from the next run)")
+    console.print(
+        f"decision {decision.decision_id}: {decision.record_key_l} and {decision.record_key_r} are "
+        f"{'the same person' if same else 'not the same person'} (applies from the next run)"
+    )
 
 
 @decisions_app.command("list")
@@ -317,8 +347,15 @@ def decisions_list(
     cfg = _setup(config)
     table = Table("id", "record", "record", "decision", "by", "at", "reason")
     for decision in list_decisions(cfg.state_dir, include_superseded=all_):
-        table.add_row(str(decision.decision_id), decision.record_key_l, decision.record_key_r, decision.decision,
-                      decision.decided_by, decision.decided_at, decision.reason or "")
+        table.add_row(
+            str(decision.decision_id),
+            decision.record_key_l,
+            decision.record_key_r,
+            decision.decision,
+            decision.decided_by,
+            decision.decided_at,
+            decision.reason or "",
+        )
     console.print(table)
 
 

@@ -205,12 +205,27 @@ class ResolutionConfig(_Strict):
     cluster_size_cap: int = Field(default=25, ge=2)
 
 
+class QualityConfig(_Strict):
+    """When the quality gate rejects a whole batch instead of quarantining rows (docs/quality.md)."""
+
+    max_bad_share: float = Field(default=0.1, ge=0, le=1, description="share of bad rows that rejects a batch")
+    min_bad_rows: int = Field(default=20, ge=0, description="fewer bad rows never reject a batch")
+    volume_jump_ratio: float = Field(default=10.0, gt=1, description="a batch this many times larger is suspicious")
+    volume_jump_min_rows: int = Field(default=1000, ge=0)
+    history_batches: int = Field(default=5, ge=1, description="earlier batches that form the reference")
+    freshness_days: float = Field(default=30.0, gt=0, description="warn when the newest change is older")
+    missing_column_chance: float = Field(default=1e-6, gt=0, lt=1)
+    missing_column_min_fill: float = Field(default=0.5, ge=0, le=1)
+    allow_new_columns: bool = False
+
+
 class Config(_Strict):
     version: Literal[1] = 1
     project: str = "customer360"
     warehouse: WarehouseConfig = WarehouseConfig()
     data_dir: str = Field(default="data", description="root for published snapshots, reports and state")
     resolution: ResolutionConfig = ResolutionConfig()
+    quality: QualityConfig = QualityConfig()
     sources: list[SourceConfig]
 
     # Set by load_config: the file the configuration came from (relative paths resolve against its folder).
@@ -305,7 +320,9 @@ def load_config(path: str | Path | None = None) -> Config:
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise ConfigError(f"{file}: cannot read it as YAML: {error}") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"{file}: expected a mapping at the top level (warehouse:, sources:), got {type(data).__name__}")
+        raise ConfigError(
+            f"{file}: expected a mapping at the top level (warehouse:, sources:), got {type(data).__name__}"
+        )
     try:
         data = _expand_values(data)
     except ConfigError as error:
@@ -333,8 +350,10 @@ def _named_lists(data: dict[str, Any]) -> dict[str, Any]:
 
     def as_list(value: Any) -> Any:
         if isinstance(value, dict):
-            return [{"name": key, **(body or {})} if isinstance(body, dict) or body is None else body
-                    for key, body in value.items()]
+            return [
+                {"name": key, **(body or {})} if isinstance(body, dict) or body is None else body
+                for key, body in value.items()
+            ]
         return value
 
     sources = as_list(data.get("sources"))

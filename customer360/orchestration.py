@@ -364,6 +364,11 @@ _STAGES: dict[str, tuple[str, str]] = {
         "Splink could not resolve the identity records: check the message and the model (`c360 train`), "
         "then clear the task; resolving the same run again replaces its own outputs.",
     ),
+    "check_marts": (
+        "mart quality check",
+        "A key mart failed its Great Expectations suite (see the quality report): nothing was published, the "
+        "last snapshot stays live. Fix the cause upstream (resolution, a mart model) and clear the task.",
+    ),
     "dbt_marts": (
         "dbt marts",
         "A mart or one of its tests failed; dbt's output above names it. Reproduce it with "
@@ -456,17 +461,13 @@ def run_summary(config: Config, run_id: str, stages: Mapping[str, Any] | None = 
     with warehouse.session(config, read_only=True) as con:
         loaded = dict(rows(con, "select source_name, sum(rows_loaded) from meta.batches group by 1"))
         summary["raw_rows"] = {source.name: int(loaded.get(source.name) or 0) for source in config.sources}
-        tables = rows(
-            con, "select table_name from information_schema.tables where table_schema = 'quarantine'"
-        )
+        tables = rows(con, "select table_name from information_schema.tables where table_schema = 'quarantine'")
         summary["quarantined_rows"] = sum(
             value(con, f'select count(*) from quarantine."{name}" where _c360_released_at is null') or 0
             for (name,) in tables
         )
         summary["identity_records"] = value(con, "select count(*) from marts.customer_identity_map")
-        summary["customers"] = value(
-            con, "select count(distinct customer_id) from marts.customer_identity_map"
-        )
+        summary["customers"] = value(con, "select count(distinct customer_id) from marts.customer_identity_map")
         summary["customers_with_several_records"] = value(
             con,
             "select count(*) from (select customer_id from marts.customer_identity_map "

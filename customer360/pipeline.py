@@ -33,7 +33,6 @@ from customer360.errors import (  # noqa: F401 - re-exported for the CLI and the
 log = logging.getLogger(__name__)
 
 
-
 @dataclass(frozen=True)
 class RunContext:
     config: Config
@@ -74,7 +73,9 @@ def staging(ctx: RunContext) -> Any:
     """dbt: seeds, staging views and intermediate tables: everything upstream of entity resolution."""
     from customer360 import transform
 
-    return transform.build(ctx.config, select="resource_type:seed staging intermediate", exclude="source:entity_resolution+")
+    return transform.build(
+        ctx.config, select="resource_type:seed staging intermediate", exclude="source:entity_resolution+"
+    )
 
 
 def train(ctx: RunContext) -> Any:
@@ -99,7 +100,9 @@ def resolve(ctx: RunContext, full: bool = False) -> Any:
     try:
         model = current_model(model_dir, spec)
     except ModelNotTrained:
-        log.warning("no trained model for %s yet: training one on the current records (retrain with `c360 train`)", spec.key)
+        log.warning(
+            "no trained model for %s yet: training one on the current records (retrain with `c360 train`)", spec.key
+        )
         model = train(ctx)
     from entity_resolution.reports import write_charts
 
@@ -124,6 +127,16 @@ def marts(ctx: RunContext) -> Any:
     from customer360 import transform
 
     return transform.build(ctx.config, select="source:entity_resolution+ marts")
+
+
+def check_marts(ctx: RunContext) -> Any:
+    """Quality gate on the built marts (identity map, golden record, customer_360): a failure stops publishing."""
+    from expectations.runner import validate_marts
+
+    report = validate_marts(ctx.config, ctx.run_id, as_of=ctx.started_at)
+    if report.blocked:
+        raise QualityGateBlocked(report.message())
+    return report
 
 
 def publish(ctx: RunContext) -> Any:
@@ -156,6 +169,7 @@ def default_stages(full: bool = False, sources: list[str] | None = None, progres
         ("staging", staging),
         ("resolve", lambda ctx: resolve(ctx, full=full)),
         ("marts", marts),
+        ("check_marts", check_marts),
         ("publish", publish),
     ]
 

@@ -64,9 +64,7 @@ class PublishReport:
     tables: dict[str, int] = field(default_factory=dict)
     published_at: str = ""
     reference_at: str | None = None
-    reused: bool = (
-        False  # the same run published before (a retry): its files were kept, only the pointer switched
-    )
+    reused: bool = False  # the same run published before (a retry): its files were kept, only the pointer switched
     pruned: list[str] = field(default_factory=list)
     seconds: float = 0.0
     # what the run produced, for the final summary of `c360 run`
@@ -248,9 +246,7 @@ def _publish_locked(config: Config, run_id: str, created: list[Path]) -> Publish
             temporary = final.with_name(f".{final.name}{suffix}")
             created.append(temporary)
             _copy_marts(con, temporary, tables, run_id, published_at, facts.get("reference_at"))
-    if (
-        reused
-    ):  # complete by construction (renamed into place only after its check); published files never change
+    if reused:  # complete by construction (renamed into place only after its check); published files never change
         log.info("snapshot %s was published before (retry of run %s): keeping it", final.name, run_id)
         counts = _snapshot_counts(final)
         source = final
@@ -258,9 +254,7 @@ def _publish_locked(config: Config, run_id: str, created: list[Path]) -> Publish
         counts = _snapshot_counts(temporary)
         source = temporary
         if counts != expected:
-            raise PublishError(
-                f"snapshot does not match the marts it was copied from: {counts} != {expected}"
-            )
+            raise PublishError(f"snapshot does not match the marts it was copied from: {counts} != {expected}")
 
     if not parquet_final.is_dir():
         parquet_temporary = parquet_root(config) / f".{run_id}{suffix}"
@@ -306,9 +300,7 @@ def _publish_locked(config: Config, run_id: str, created: list[Path]) -> Publish
         _atomic_symlink(parquet_root(config) / "latest", run_id)
         _atomic_write(parquet_root(config) / "LATEST", run_id + "\n")
     except OSError as error:
-        log.warning(
-            "snapshot %s is current, but a convenience pointer could not be switched: %s", final.name, error
-        )
+        log.warning("snapshot %s is current, but a convenience pointer could not be switched: %s", final.name, error)
 
     return PublishReport(
         run_id=run_id,
@@ -363,9 +355,7 @@ def _copy_marts(
         con.execute(f"create schema c360_snapshot.{MARTS_SCHEMA}")
         for table in tables:
             name = _quote(table)
-            con.execute(
-                f"create table c360_snapshot.{MARTS_SCHEMA}.{name} as select * from {MARTS_SCHEMA}.{name}"
-            )
+            con.execute(f"create table c360_snapshot.{MARTS_SCHEMA}.{name} as select * from {MARTS_SCHEMA}.{name}")
         con.execute("create schema c360_snapshot.meta")
         con.execute(
             f"create table c360_snapshot.meta.snapshot as select {_literal(run_id)} as run_id, "
@@ -422,9 +412,7 @@ def _run_facts(con: Any) -> dict[str, Any]:
         f"select count(*) from (select customer_id from {MARTS_SCHEMA}.customer_identity_map "
         "group by customer_id having count(*) > 1)"
     )
-    distinct_customers = scalar(
-        f"select count(distinct customer_id) from {MARTS_SCHEMA}.customer_identity_map"
-    )
+    distinct_customers = scalar(f"select count(distinct customer_id) from {MARTS_SCHEMA}.customer_identity_map")
     if facts["source_records"] is not None and distinct_customers is not None:
         facts["records_merged"] = facts["source_records"] - distinct_customers
     reference = scalar("select cast(reference_at as varchar) from staging.int_reference_time")

@@ -162,17 +162,14 @@ def rows(
     where, params = _filters(rule=rule, batch=batch, include_released=include_released)
     cursor = con.execute(
         f"select {', '.join(COLUMNS)} from {qualified_name(source, table)}{where} "
-        f"order by {QUARANTINED_AT}, {BATCH_ID}, {ROW_NUMBER}, {RULE}"
-        + (f" limit {int(limit)}" if limit else ""),
+        f"order by {QUARANTINED_AT}, {BATCH_ID}, {ROW_NUMBER}, {RULE}" + (f" limit {int(limit)}" if limit else ""),
         params,
     )
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def release(
-    con: duckdb.DuckDBPyConnection, source: str, table: str, identities_sql: str, released_at: datetime
-) -> int:
+def release(con: duckdb.DuckDBPyConnection, source: str, table: str, identities_sql: str, released_at: datetime) -> int:
     """Release the held quality-stage rows whose (_c360_batch_id, _c360_row_number) the SELECT yields.
 
     Returns how many rows (not entries) were released. Ingest-stage rows are never released (not in raw).

@@ -86,8 +86,16 @@ def run_dbt(config: Config, args: Sequence[str], raise_on_failure: bool = True, 
     run_results = target / "run_results.json"
     run_results.unlink(missing_ok=True)
     outcome = subprocess.run(
-        [sys.executable, "-c", "from dbt.cli.main import cli; cli()", *command,
-         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
+        [
+            sys.executable,
+            "-c",
+            "from dbt.cli.main import cli; cli()",
+            *command,
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+        ],
         env=environment,
         capture_output=quiet,
         text=True,

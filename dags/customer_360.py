@@ -11,6 +11,7 @@ rest). Runs are incremental and `max_active_runs=1`: updates that arrive during 
 | `dbt_staging.*` | Cosmos: a task per seed/model and per test task (`pipeline.staging`'s selection) |
 | `resolve` | `pipeline.resolve`: Splink scoring, clustering, stable customer IDs |
 | `dbt_marts.*` | Cosmos: the marts and their tests (`pipeline.marts`'s selection) |
+| `check_marts` | `pipeline.check_marts`: Great Expectations on the key marts; a failure stops publishing |
 | `publish` | `pipeline.publish`: the read-only snapshot; logs the run summary; updates `c360://published/…` |
 
 Every task writes the warehouse and runs in the one-slot pool `c360_warehouse`. The pipeline run id comes
@@ -38,6 +39,17 @@ from customer360 import orchestration
 
 CONFIG = orchestration.dag_config()
 
+# A blocked quality gate is a verdict on the data, not a glitch: retrying cannot change it.
+GATE_BLOCKED_FAILS = ExceptionRetryPolicy(
+    rules=[
+        RetryRule(
+            exception="customer360.errors.QualityGateBlocked",
+            action=RetryAction.FAIL,
+            reason="the quality gate blocked the run: the same data cannot pass on a retry",
+        )
+    ]
+)
+
 
 @dag(
     dag_id=orchestration.CUSTOMER_360_DAG_ID,
@@ -59,17 +71,7 @@ CONFIG = orchestration.dag_config()
     },
 )
 def customer_360() -> None:
-    @task(
-        retry_policy=ExceptionRetryPolicy(
-            rules=[
-                RetryRule(
-                    exception="customer360.errors.QualityGateBlocked",
-                    action=RetryAction.FAIL,
-                    reason="the quality gate blocked the run: the same data cannot pass on a retry",
-                )
-            ]
-        )
-    )
+    @task(retry_policy=GATE_BLOCKED_FAILS)
     def quality_gate() -> dict:
         from customer360 import pipeline
 
@@ -89,6 +91,12 @@ def customer_360() -> None:
         full = bool(context["params"].get("full_resolution"))
         return orchestration.summarise(pipeline.resolve(orchestration.run_context(context), full=full))
 
+    @task(retry_policy=GATE_BLOCKED_FAILS)
+    def check_marts() -> dict:
+        from customer360 import pipeline
+
+        return orchestration.summarise(pipeline.check_marts(orchestration.run_context(get_current_context())))
+
     @task(outlets=[orchestration.marts_asset(), orchestration.published_asset()])
     def publish(gate: dict, resolution: dict) -> dict:
         from customer360 import pipeline
@@ -104,7 +112,7 @@ def customer_360() -> None:
     staging = orchestration.dbt_task_group(CONFIG, "dbt_staging", orchestration.DBT_STAGING)
     resolution = resolve()
     marts = orchestration.dbt_task_group(CONFIG, "dbt_marts", orchestration.DBT_MARTS)
-    chain(gate, staging, resolution, marts, publish(gate, resolution))
+    chain(gate, staging, resolution, marts, check_marts(), publish(gate, resolution))
 
 
 customer_360()

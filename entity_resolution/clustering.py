@@ -60,12 +60,7 @@ def constrained_clusters(
             refused.append((left, right, f"cluster would exceed the size cap of {cap}"))
             continue
         conflict = next(
-            (
-                (a, b)
-                for a in group_left
-                for b in group_right
-                if (min(a, b), max(a, b)) in cannot_link
-            ),
+            ((a, b) for a in group_left for b in group_right if (min(a, b), max(a, b)) in cannot_link),
             None,
         )
         if conflict:
@@ -154,7 +149,9 @@ def build_links(
     )
 
 
-def cluster_scope(con: duckdb.DuckDBPyConnection, db_api: Any, scope_table: str, cap: int, rules: list[GuardRule]) -> dict[str, int]:
+def cluster_scope(
+    con: duckdb.DuckDBPyConnection, db_api: Any, scope_table: str, cap: int, rules: list[GuardRule]
+) -> dict[str, int]:
     """Recompute components and clusters for the records in `scope_table` (record_key); replace their rows."""
     from splink.clustering import cluster_pairwise_predictions_at_threshold
 
@@ -224,7 +221,9 @@ def cluster_scope(con: duckdb.DuckDBPyConnection, db_api: Any, scope_table: str,
     refused: list[tuple[str, str, str, str]] = []
     assignments: list[tuple[str, str]] = []
     if troubled_keys:
-        con.execute("create or replace temp table troubled as select unnest(?::varchar[]) as component_key", [troubled_keys])
+        con.execute(
+            "create or replace temp table troubled as select unnest(?::varchar[]) as component_key", [troubled_keys]
+        )
         nodes_by_component: dict[str, list[str]] = {}
         for record_key, component_key in con.execute(
             "select record_key, component_key from scope_components semi join troubled using (component_key)"
@@ -251,9 +250,7 @@ def cluster_scope(con: duckdb.DuckDBPyConnection, db_api: Any, scope_table: str,
             assignments.extend(result.cluster_of.items())
             refused.extend((component_key, left, right, reason) for left, right, reason in result.refused)
 
-    con.execute(
-        "create or replace temp table troubled_assignments (record_key varchar, cluster_key varchar)"
-    )
+    con.execute("create or replace temp table troubled_assignments (record_key varchar, cluster_key varchar)")
     if assignments:
         con.executemany("insert into troubled_assignments values (?, ?)", assignments)
     # replace the scope's rows in the persistent tables

@@ -92,8 +92,10 @@ def add_decision(
 def list_decisions(state_dir: Path, include_superseded: bool = False) -> list[Decision]:
     if not decisions_path(state_dir).exists():
         return []
-    latest_only = "" if include_superseded else (
-        "where decision_id in (select max(decision_id) from decisions group by record_key_l, record_key_r)"
+    latest_only = (
+        ""
+        if include_superseded
+        else ("where decision_id in (select max(decision_id) from decisions group by record_key_l, record_key_r)")
     )
     with _store(state_dir) as con:
         rows = con.execute(

@@ -51,7 +51,9 @@ class Evaluation:
         return {**asdict(self), "precision": self.precision, "recall": self.recall, "f1": self.f1}
 
 
-def evaluate(con: duckdb.DuckDBPyConnection, labels_path: Path, identity_map: str = "entity_resolution.identity_map") -> Evaluation:
+def evaluate(
+    con: duckdb.DuckDBPyConnection, labels_path: Path, identity_map: str = "entity_resolution.identity_map"
+) -> Evaluation:
     if not labels_path.is_file():
         raise FileNotFoundError(f"labels file {labels_path} not found")
     con.execute(
@@ -63,9 +65,13 @@ def evaluate(con: duckdb.DuckDBPyConnection, labels_path: Path, identity_map: st
         """,
         [str(labels_path)],
     )
-    missing = {"source_system", "source_record_id", "entity_id"} - {row[0] for row in con.execute("describe labels").fetchall()}
+    missing = {"source_system", "source_record_id", "entity_id"} - {
+        row[0] for row in con.execute("describe labels").fetchall()
+    }
     if missing:
-        raise ValueError(f"{labels_path}: missing columns {sorted(missing)} (need source_system, source_record_id, entity_id)")
+        raise ValueError(
+            f"{labels_path}: missing columns {sorted(missing)} (need source_system, source_record_id, entity_id)"
+        )
     row = con.execute(
         f"""
         with scored as (

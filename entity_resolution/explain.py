@@ -127,10 +127,14 @@ def explain_customer(con: duckdb.DuckDBPyConnection, customer_id: str, schema: s
     current = _follow_merges(con, schema, customer_id)
     if current is None:
         return None
-    members = con.execute(
-        f"select * from {schema}.customer_identity_map where customer_id = ? order by source_system, source_record_id",
-        [current],
-    ).fetchdf().to_dict("records")
+    members = (
+        con.execute(
+            f"select * from {schema}.customer_identity_map where customer_id = ? order by source_system, source_record_id",
+            [current],
+        )
+        .fetchdf()
+        .to_dict("records")
+    )
     rows = con.execute(
         f"""
         select record_key_l, record_key_r, match_probability, pair_match_weight, comparison, level_label, match_weight

@@ -86,9 +86,7 @@ def current_model(model_dir: Path, spec: ModelSpec) -> TrainedModel:
     return TrainedModel(spec, folder)
 
 
-def train(
-    con: duckdb.DuckDBPyConnection, records_table: str, spec: ModelSpec, model_dir: Path
-) -> TrainedModel:
+def train(con: duckdb.DuckDBPyConnection, records_table: str, spec: ModelSpec, model_dir: Path) -> TrainedModel:
     """Estimate the model on `records_table` and save it as the current model for the spec."""
     from splink import Linker
     from splink.blocking_analysis import count_comparisons_from_blocking_rules
@@ -135,7 +133,9 @@ def train(
     (folder / "settings.json").write_text(json.dumps(settings, indent=2), encoding="utf-8")
     for column in spec.tf_columns():
         tf_table = linker.table_management.compute_tf_table(column)
-        con.execute(f"copy (select * from {tf_table.physical_name}) to '{folder / f'tf_{column}.parquet'}' (format parquet)")
+        con.execute(
+            f"copy (select * from {tf_table.physical_name}) to '{folder / f'tf_{column}.parquet'}' (format parquet)"
+        )
     (folder / "training.json").write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
     (model_root(model_dir, spec) / "current").write_text(model_id, encoding="utf-8")
     drop_work_schema(con)
@@ -169,7 +169,9 @@ def blocking_analysis(records: Any, spec: ModelSpec, record_count: int) -> list[
             "cumulative_comparisons": int(count["cumulative_comparison_count"]),
             "is_estimate": bool(count["is_estimate"]),
         }
-        if not rule.get_blocking_rule("duckdb").__class__.__name__.startswith("Exploding"):  # no block sizes for list rules
+        if not rule.get_blocking_rule("duckdb").__class__.__name__.startswith(
+            "Exploding"
+        ):  # no block sizes for list rules
             largest = n_largest_blocks(records, blocking_rule=rule, link_type=link_type, n_largest=3).as_record_list()
             entry["largest_blocks"] = [int(block["block_count"]) for block in largest]
         analysis.append(entry)
@@ -193,7 +195,12 @@ def _clamp_m_probabilities(settings: dict[str, Any], limits: dict[str, dict[str,
             for other in others:
                 other["m_probability"] = other["m_probability"] * (1 - limit) / rest
             changes.append(
-                {"comparison": comparison["output_column_name"], "level": level["label_for_charts"], "learned_m": m, "clamped_to": limit}
+                {
+                    "comparison": comparison["output_column_name"],
+                    "level": level["label_for_charts"],
+                    "learned_m": m,
+                    "clamped_to": limit,
+                }
             )
     return changes
 
@@ -227,4 +234,3 @@ def load_linker(con: duckdb.DuckDBPyConnection, model: TrainedModel, records: An
             db_api.register(con.table(table), table_name=f"frozen_tf_{column}"), column
         )
     return linker
-

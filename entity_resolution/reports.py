@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 
@@ -69,7 +70,9 @@ def write_charts(con: duckdb.DuckDBPyConnection, model: TrainedModel, out_dir: P
         ).fetchall()
     ]
     if cluster_ids:
-        con.execute("create or replace temp table studio_customers as select unnest(?::varchar[]) as customer_id", [cluster_ids])
+        con.execute(
+            "create or replace temp table studio_customers as select unnest(?::varchar[]) as customer_id", [cluster_ids]
+        )
         clustered = db_api.register(
             con.sql(
                 f"""
@@ -96,10 +99,13 @@ def write_charts(con: duckdb.DuckDBPyConnection, model: TrainedModel, out_dir: P
             predictions, clustered, str(path), cluster_ids=cluster_ids, overwrite=True
         )
         written.append(path)
-    for name in ("chart_records", "chart_clusters", "chart_pairs", *(f"frozen_tf_{c}" for c in model.spec.tf_columns())):
-        try:
+    for name in (
+        "chart_records",
+        "chart_clusters",
+        "chart_pairs",
+        *(f"frozen_tf_{c}" for c in model.spec.tf_columns()),
+    ):
+        with contextlib.suppress(duckdb.Error):  # registered only when that chart was drawn
             con.unregister(name)
-        except duckdb.Error:
-            pass
     log.info("resolution charts in %s", out_dir)
     return written

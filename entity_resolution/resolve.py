@@ -236,10 +236,22 @@ def resolve(
         )
         """,
         [
-            run_id, report.mode, model.model_id, threshold, cluster_size_cap, report.records,
-            report.records_changed, report.records_removed, report.pairs_scored, report.links_accepted,
-            report.links_vetoed, report.components_reclustered, report.links_refused, report.customers,
-            json.dumps(report.events), json.dumps(report.seconds),
+            run_id,
+            report.mode,
+            model.model_id,
+            threshold,
+            cluster_size_cap,
+            report.records,
+            report.records_changed,
+            report.records_removed,
+            report.pairs_scored,
+            report.links_accepted,
+            report.links_vetoed,
+            report.components_reclustered,
+            report.links_refused,
+            report.customers,
+            json.dumps(report.events),
+            json.dumps(report.seconds),
         ],
     )
     drop_work_schema(con)
@@ -254,7 +266,11 @@ def _score(con: duckdb.DuckDBPyConnection, model: TrainedModel, full: bool) -> i
     all_records = db_api.register(con.sql(f"select {model_columns} from {ER}.records"), table_name="records_all")
     linker = load_linker(con, model, all_records, db_api)
     if full:
-        scored = [linker.inference.predict_within(all_records, threshold_match_probability=STORE_THRESHOLD, warning_mode="never")]
+        scored = [
+            linker.inference.predict_within(
+                all_records, threshold_match_probability=STORE_THRESHOLD, warning_mode="never"
+            )
+        ]
     else:
         changed = db_api.register(con.sql(f"select {model_columns} from changed_records"), table_name="records_changed")
         unchanged = db_api.register(

@@ -70,7 +70,9 @@ class ModelSpec:
 
     def _guard_rules(self, key: str) -> list[GuardRule]:
         rules = self.raw.get("guard_rails", {}).get(key, [])
-        return [GuardRule(rule["name"], rule.get("reason", rule["name"]), " ".join(rule["sql"].split())) for rule in rules]
+        return [
+            GuardRule(rule["name"], rule.get("reason", rule["name"]), " ".join(rule["sql"].split())) for rule in rules
+        ]
 
     def tf_columns(self) -> list[str]:
         """Columns with term-frequency adjustments: their frequency tables are frozen with the trained model."""
@@ -78,7 +80,11 @@ class ModelSpec:
         for comparison in self.raw["comparisons"]:
             for level in comparison["levels"]:
                 _, args = _level_entry(level)
-                if isinstance(args, dict) and args.get("term_frequency_adjustments") and args["col_name"] not in columns:
+                if (
+                    isinstance(args, dict)
+                    and args.get("term_frequency_adjustments")
+                    and args["col_name"] not in columns
+                ):
                     columns.append(args["col_name"])
         return columns
 
@@ -96,12 +102,18 @@ class ModelSpec:
                     class_name, args = "CustomLevel", {"sql_condition": args}
                 level_class = getattr(cll, class_name, None)
                 if level_class is None:
-                    raise SpecError(f"{self.path}: comparison '{name}' level {position + 1}: no Splink level '{class_name}'")
-                arguments = {key: " ".join(value.split()) if key == "sql_condition" else value for key, value in args.items()}
+                    raise SpecError(
+                        f"{self.path}: comparison '{name}' level {position + 1}: no Splink level '{class_name}'"
+                    )
+                arguments = {
+                    key: " ".join(value.split()) if key == "sql_condition" else value for key, value in args.items()
+                }
                 try:
                     created = level_class(**arguments)
                 except TypeError as error:
-                    raise SpecError(f"{self.path}: comparison '{name}' level {position + 1} ({class_name}): {error}") from None
+                    raise SpecError(
+                        f"{self.path}: comparison '{name}' level {position + 1} ({class_name}): {error}"
+                    ) from None
                 if level.get("configure"):
                     created = created.configure(**level["configure"])
                 levels.append(created)
@@ -136,7 +148,10 @@ class ModelSpec:
 
     def m_limits(self) -> dict[str, dict[str, float]]:
         limits = self.training.get("m_limits", {})
-        return {comparison: {label: float(rule["max"]) for label, rule in levels.items()} for comparison, levels in limits.items()}
+        return {
+            comparison: {label: float(rule["max"]) for label, rule in levels.items()}
+            for comparison, levels in limits.items()
+        }
 
 
 def _level_entry(level: dict[str, Any]) -> tuple[str, Any]:
@@ -181,7 +196,14 @@ def load_spec(path: str | Path) -> ModelSpec:
 
 
 def _merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Mappings merge key by key; `comparisons` merge by output_column_name (replace or add); other lists replace."""
     merged = dict(base)
     for key, value in override.items():
-        merged[key] = _merged(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merged[key] = _merged(base[key], value)
+        elif key == "comparisons" and isinstance(base.get(key), list):
+            by_name = {comparison["output_column_name"]: comparison for comparison in value}
+            merged[key] = [by_name.pop(c["output_column_name"], c) for c in base[key]] + list(by_name.values())
+        else:
+            merged[key] = value
     return merged

@@ -59,9 +59,7 @@ def assign_customer_ids(
     con.execute(DDL)
     in_scope = f"where record_key in (select record_key from {scope_table})" if scope_table else ""
     removed = f"union all select record_key from {removed_table}" if removed_table else ""
-    previous_scope = (
-        f"where record_key in (select record_key from {scope_table} {removed})" if scope_table else ""
-    )
+    previous_scope = f"where record_key in (select record_key from {scope_table} {removed})" if scope_table else ""
     con.execute(
         f"""
         create or replace temp table scoped_components as select * from {ER}.components {in_scope};

@@ -32,9 +32,7 @@ ConfigOption = Annotated[
         show_default=False,
     ),
 ]
-TableArgument = Annotated[
-    str, typer.Argument(help="the raw table, as <source>.<table>, e.g. marketing.contacts")
-]
+TableArgument = Annotated[str, typer.Argument(help="the raw table, as <source>.<table>, e.g. marketing.contacts")]
 
 
 def _setup(config: Path | None, verbose: bool = False) -> Any:
@@ -131,9 +129,7 @@ def show(
     batch: Annotated[str | None, typer.Option("--batch", "-b", help="only rows of this batch")] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="at most this many rows (0: all)")] = 20,
     released: Annotated[bool, typer.Option("--released", help="include rows already released")] = False,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="one JSON object a line instead of a table")
-    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object a line instead of a table")] = False,
     config: ConfigOption = None,
 ) -> None:
     """Quarantined rows of one table with the rule, the reason and the row as delivered."""
@@ -189,14 +185,11 @@ def release(
         typer.Option(
             "--batch",
             "-b",
-            help="release rows of this batch; a rejected batch "
-            "is re-checked as a whole and accepted when it passes",
+            help="release rows of this batch; a rejected batch is re-checked as a whole and accepted when it passes",
         ),
     ] = None,
     all_rows: Annotated[bool, typer.Option("--all", help="release every held row of the table")] = False,
-    force: Annotated[
-        bool, typer.Option("--force", help="release even what still fails (you accept it as is)")
-    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="release even what still fails (you accept it as is)")] = False,
     config: ConfigOption = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="show the log of every library")] = False,
 ) -> None:
@@ -228,9 +221,7 @@ def release(
 
 @quarantine_app.command("check")
 def check(
-    marts: Annotated[
-        bool, typer.Option("--marts", help="check the marts (before publishing) instead")
-    ] = False,
+    marts: Annotated[bool, typer.Option("--marts", help="check the marts (before publishing) instead")] = False,
     config: ConfigOption = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="show the log of every library")] = False,
 ) -> None:

@@ -214,16 +214,12 @@ def quarantine(
     return _add(suite, expectation, "quarantine", rule, reason, "critical")
 
 
-def block(
-    suite: gx.ExpectationSuite, expectation: Expectation, rule: str, reason: str | None = None
-) -> Expectation:
+def block(suite: gx.ExpectationSuite, expectation: Expectation, rule: str, reason: str | None = None) -> Expectation:
     """Batch level: a failure rejects the batch (and stops the run)."""
     return _add(suite, expectation, "block", rule, reason, "critical")
 
 
-def warn(
-    suite: gx.ExpectationSuite, expectation: Expectation, rule: str, reason: str | None = None
-) -> Expectation:
+def warn(suite: gx.ExpectationSuite, expectation: Expectation, rule: str, reason: str | None = None) -> Expectation:
     """Reported only."""
     return _add(suite, expectation, "warn", rule, reason, "warning")
 
@@ -273,9 +269,7 @@ def schema_checks(suite: gx.ExpectationSuite, ctx: SuiteContext, required: Seque
     )
 
 
-def primary_key_checks(
-    suite: gx.ExpectationSuite, ctx: SuiteContext, key: Sequence[str] | None = None
-) -> None:
+def primary_key_checks(suite: gx.ExpectationSuite, ctx: SuiteContext, key: Sequence[str] | None = None) -> None:
     """Every row has its key, and no key occurs twice in one batch (from `primary_key` in customer360.yml)."""
     columns = list(key if key is not None else ctx.primary_key)
     if not columns:
@@ -336,9 +330,7 @@ def volume_checks(suite: gx.ExpectationSuite, ctx: SuiteContext) -> None:
     )
 
 
-def freshness_check(
-    suite: gx.ExpectationSuite, ctx: SuiteContext, column: str, label: str | None = None
-) -> None:
+def freshness_check(suite: gx.ExpectationSuite, ctx: SuiteContext, column: str, label: str | None = None) -> None:
     """Warn when the newest change in the batch is older than QualitySettings.freshness_days.
 
     Judged on the newest batch of the table in the run only: an older file loaded late is not "stale data".

@@ -103,9 +103,7 @@ def _release(
             f"{result.not_releasable} row(s) could not be parsed at ingestion (stage ingest): they are not "
             "in raw, so they cannot be released; correct the source and deliver them again"
         )
-    candidates = sorted(
-        {(r[BATCH_ID], r[ROW_NUMBER]) for r in held if r[quarantine.STAGE] == quarantine.STAGE_QUALITY}
-    )
+    candidates = sorted({(r[BATCH_ID], r[ROW_NUMBER]) for r in held if r[quarantine.STAGE] == quarantine.STAGE_QUALITY})
     result.selected = len(candidates)
     if not candidates:
         if not result.batches:
@@ -127,15 +125,11 @@ def _release(
             f"select rule, count(distinct {ROW_NUMBER}) from {FAILING} group by 1 order by 2 desc"
         ).fetchall():
             result.still_failing[rule_name] = int(count)
-        result.examples = [
-            r[0] for r in con.execute(f"select reason from {FAILING} order by all limit 5").fetchall()
-        ]
+        result.examples = [r[0] for r in con.execute(f"select reason from {FAILING} order by all limit 5").fetchall()]
         keep = (
             ""
             if force
-            else (
-                f" where ({BATCH_ID}, {ROW_NUMBER}) not in (select ({BATCH_ID}, {ROW_NUMBER}) from {FAILING})"
-            )
+            else (f" where ({BATCH_ID}, {ROW_NUMBER}) not in (select ({BATCH_ID}, {ROW_NUMBER}) from {FAILING})")
         )
         con.execute("begin transaction")
         try:

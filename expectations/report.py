@@ -35,9 +35,7 @@ class RuleResult:
             "success": self.success,
             "unexpected": self.unexpected,
             "quarantined": self.quarantined,
-            "observed": self.observed
-            if isinstance(self.observed, int | float | str | None)
-            else str(self.observed),
+            "observed": self.observed if isinstance(self.observed, int | float | str | None) else str(self.observed),
             "message": self.message,
         }
 
@@ -111,9 +109,7 @@ class QualityReport:
 
     @property
     def blocked(self) -> bool:
-        return any(b.rejected for b in self.batches) or any(
-            not m.success for m in self.marts if not m.skipped
-        )
+        return any(b.rejected for b in self.batches) or any(not m.success for m in self.marts if not m.skipped)
 
     @property
     def exit_code(self) -> int:
@@ -165,9 +161,7 @@ class QualityReport:
 
     def message(self) -> str:
         """Why the gate stopped the run, for a person (the text of QualityGateBlocked)."""
-        lines = [
-            "the quality gate rejected data; nothing was resolved or published (the last snapshot stays):"
-        ]
+        lines = ["the quality gate rejected data; nothing was resolved or published (the last snapshot stays):"]
         for batch in self.rejected:
             lines.append(f"  - {batch.name}, batch {batch.batch_id} ({batch.location}):")
             lines.extend(f"      {reason}" for reason in batch.reasons)
@@ -194,11 +188,7 @@ class QualityReport:
         for column in ("source.table", "batches", "checked", "passed", "quarantined", "rejected", "warnings"):
             table.add_column(column, overflow="fold")
         for name, row in sorted(self.tables().items()):
-            rejected = (
-                f"{row['rejected_batches']} ({row['rejected_rows']:,} rows)"
-                if row["rejected_batches"]
-                else "0"
-            )
+            rejected = f"{row['rejected_batches']} ({row['rejected_rows']:,} rows)" if row["rejected_batches"] else "0"
             table.add_row(
                 name,
                 str(row["batches"]),
@@ -212,9 +202,7 @@ class QualityReport:
         for batch in self.batches:
             for rule in batch.rules:
                 if rule.quarantined:
-                    parts.append(
-                        Text(f"  {batch.name}: {rule.quarantined:,} row(s) quarantined by {rule.rule}")
-                    )
+                    parts.append(Text(f"  {batch.name}: {rule.quarantined:,} row(s) quarantined by {rule.rule}"))
             for reason in batch.reasons:
                 parts.append(Text(f"  {batch.name} batch {batch.batch_id} rejected: {reason}", style="red"))
             for warning in batch.warnings:

@@ -179,9 +179,7 @@ def _pending_batches(con: duckdb.DuckDBPyConnection) -> list[PendingBatch]:
 
 
 def batch_by_id(con: duckdb.DuckDBPyConnection, batch_id: str) -> PendingBatch | None:
-    row = con.execute(
-        f"select {_BATCH_COLUMNS} from {META}.batches where batch_id = ?", [batch_id]
-    ).fetchone()
+    row = con.execute(f"select {_BATCH_COLUMNS} from {META}.batches where batch_id = ?", [batch_id]).fetchone()
     return PendingBatch(*row) if row else None
 
 
@@ -300,9 +298,7 @@ class Gate:
         runs = quality_dir(self.config) / "runs"
         runs.mkdir(parents=True, exist_ok=True)
         report.docs = docs
-        (runs / f"{self.run_id}.json").write_text(
-            json.dumps(report.summary(), indent=2, default=str), "utf-8"
-        )
+        (runs / f"{self.run_id}.json").write_text(json.dumps(report.summary(), indent=2, default=str), "utf-8")
         return docs
 
     # -- raw tables ------------------------------------------------------------------------------------------
@@ -329,9 +325,7 @@ class Gate:
             f"where {BATCH_ID} in ({placeholders}) group by 1",
             list(batch_ids),
         ).fetchall()
-        return {
-            row[0]: (int(row[1]), dict(zip(info.columns, map(int, row[2:]), strict=True))) for row in rows
-        }
+        return {row[0]: (int(row[1]), dict(zip(info.columns, map(int, row[2:]), strict=True))) for row in rows}
 
     def check_table(
         self,
@@ -393,7 +387,7 @@ class Gate:
             if filled.get(column, 0) > 0 or rows == 0:
                 return False
             p = fill_rate(column)
-            if not p:
+            if not p or p < self.settings.missing_column_min_fill:
                 return False
             return p >= 1 or rows * math.log(1 - p) < threshold
 
@@ -558,17 +552,14 @@ class Gate:
             if previous.get("status_before") and batch.status == "rejected":
                 quality["status_before"] = previous["status_before"]
             restored = quality["status_before"] or ("loaded" if rows else "empty")
-            status = (
-                "rejected" if result.rejected else (restored if batch.status == "rejected" else batch.status)
-            )
+            status = "rejected" if result.rejected else (restored if batch.status == "rejected" else batch.status)
             message = batch.message
             if result.rejected:
                 message = "quality gate: " + "; ".join(result.reasons)
             elif batch.status == "rejected":
                 message = "accepted by release" + (" (forced)" if force else "") + f" in {self.run_id}"
             con.execute(
-                f"update {META}.batches set validated_at = ?, quality = ?, status = ?, message = ? "
-                "where batch_id = ?",
+                f"update {META}.batches set validated_at = ?, quality = ?, status = ?, message = ? where batch_id = ?",
                 [self.as_of, json.dumps(quality, default=str), status, message, batch.batch_id],
             )
             con.execute("commit")
@@ -602,9 +593,7 @@ class Gate:
         for rule in rules:
             if rule.success:
                 continue
-            (result.warnings if rule.action == "warn" else result.reasons).append(
-                f"{rule.rule}: {rule.message}"
-            )
+            (result.warnings if rule.action == "warn" else result.reasons).append(f"{rule.rule}: {rule.message}")
         result.success = not result.reasons
         return result
 
@@ -716,9 +705,7 @@ class BatchChecks:
             predicate = sql.predicate(expectation, slot)
             column = getattr(expectation, "column", None)
             spec = self.derived.get(column or "", {})
-            shows = spec.get("shows") or (
-                column if column in info.columns or column in self.derived else None
-            )
+            shows = spec.get("shows") or (column if column in info.columns or column in self.derived else None)
             label = spec.get("shows") or column
             reason = sql.reason_sql(
                 kit.reason_of(expectation), column=column, label=label, shown=shows, facts=predicate.facts
@@ -782,8 +769,7 @@ class BatchChecks:
         counts = ", ".join(f"count(*) filter (where {r.predicate.unexpected})" for r in self.row_rules)
         any_rule = " or ".join(f"({r.predicate.unexpected})" for r in self.row_rules)
         row = con.execute(
-            f"with checked as ({self.windows_sql()}) "
-            f"select {counts}, count(*) filter (where {any_rule}) from checked"
+            f"with checked as ({self.windows_sql()}) select {counts}, count(*) filter (where {any_rule}) from checked"
         ).fetchone()
         assert row is not None
         return {r.rule: int(n) for r, n in zip(self.row_rules, row[:-1], strict=True)}, int(row[-1])
@@ -846,9 +832,7 @@ class BatchChecks:
         return {rule: int(n) for rule, n in rows}
 
     def quarantined_rows(self, con: duckdb.DuckDBPyConnection, info: TableInfo) -> int:
-        if not warehouse.table_exists(
-            con, warehouse.QUARANTINE, quarantine.table_name(info.source, info.table)
-        ):
+        if not warehouse.table_exists(con, warehouse.QUARANTINE, quarantine.table_name(info.source, info.table)):
             return 0
         row = con.execute(
             f"select count(distinct {ROW_NUMBER}) from {quarantine.qualified_name(info.source, info.table)} "

@@ -37,6 +37,9 @@ class QualitySettings:
     # of
     # that happening by accident, (1 - fill rate) ** rows, is below this.
     missing_column_chance: float = 1e-6
+    # ... judged only for columns the recent batches filled in at least this share of rows: a sparse column
+    # (an unsubscribe date) is legitimately empty in a delivery of new subscribers.
+    missing_column_min_fill: float = 0.5
     # New columns in a delivery reject the batch (schema stability) unless this is true.
     allow_new_columns: bool = False
 
@@ -64,7 +67,5 @@ def load_settings(config: Any = None, environ: dict[str, str] | None = None) -> 
         try:
             overrides[field.name] = raw.strip().lower() in ("1", "true", "yes") if kind is bool else kind(raw)
         except ValueError:
-            raise ValueError(
-                f"{ENV_PREFIX}{field.name.upper()}={raw!r}: expected a {kind.__name__}"
-            ) from None
+            raise ValueError(f"{ENV_PREFIX}{field.name.upper()}={raw!r}: expected a {kind.__name__}") from None
     return replace(settings, **overrides) if overrides else settings

@@ -271,31 +271,31 @@ def _stage(task_id: str) -> str:
     return task_id.split(".", 1)[0]
 
 
-def test_customer_360_runs_gate_staging_resolution_marts_publish_in_order(dagbag) -> None:
+def test_customer_360_runs_gate_staging_resolution_marts_check_publish_in_order(dagbag) -> None:
     tasks = dagbag["dags"]["customer_360"]["tasks"]
     assert {_stage(task_id) for task_id in tasks} == {
         "quality_gate",
         "dbt_staging",
         "resolve",
         "dbt_marts",
+        "check_marts",
         "publish",
     }
-    order = {"quality_gate": 0, "dbt_staging": 1, "resolve": 2, "dbt_marts": 3, "publish": 4}
+    order = {"quality_gate": 0, "dbt_staging": 1, "resolve": 2, "dbt_marts": 3, "check_marts": 4, "publish": 5}
     for task_id, task in tasks.items():
         for upstream in task["upstream"]:
             assert order[_stage(upstream)] <= order[_stage(task_id)], f"{upstream} -> {task_id}"
     staging = [t for t in tasks if _stage(t) == "dbt_staging"]
     marts = [t for t in tasks if _stage(t) == "dbt_marts"]
-    roots_of_staging = [
-        t for t in staging if not any(_stage(u) == "dbt_staging" for u in tasks[t]["upstream"])
-    ]
+    roots_of_staging = [t for t in staging if not any(_stage(u) == "dbt_staging" for u in tasks[t]["upstream"])]
     assert roots_of_staging and all(tasks[t]["upstream"] == ["quality_gate"] for t in roots_of_staging)
     leaves_of_staging = [t for t in staging if not any(t in tasks[o]["upstream"] for o in staging)]
     assert set(tasks["resolve"]["upstream"]) == set(leaves_of_staging)
     roots_of_marts = [t for t in marts if not any(_stage(u) == "dbt_marts" for u in tasks[t]["upstream"])]
     assert roots_of_marts and all(tasks[t]["upstream"] == ["resolve"] for t in roots_of_marts)
     leaves_of_marts = {t for t in marts if not any(t in tasks[o]["upstream"] for o in marts)}
-    assert leaves_of_marts <= set(tasks["publish"]["upstream"])
+    assert leaves_of_marts <= set(tasks["check_marts"]["upstream"])
+    assert "check_marts" in tasks["publish"]["upstream"]
     assert tasks["publish"]["outlets"] == [orchestration.MARTS_ASSET_URI, orchestration.PUBLISHED_ASSET_URI]
 
 
@@ -304,8 +304,9 @@ def test_every_warehouse_writing_task_shares_the_one_slot_pool(dagbag) -> None:
         assert task["pool"] == orchestration.WAREHOUSE_POOL, task_id
 
 
-def test_a_blocked_quality_gate_is_not_retried(dagbag) -> None:
-    policy = dagbag["dags"]["customer_360"]["tasks"]["quality_gate"]["retry_policy"]
+@pytest.mark.parametrize("task_id", ["quality_gate", "check_marts"])
+def test_a_blocked_quality_gate_is_not_retried(dagbag, task_id: str) -> None:
+    policy = dagbag["dags"]["customer_360"]["tasks"][task_id]["retry_policy"]
     assert policy["rules"][0]["exception"] == "customer360.errors.QualityGateBlocked"
     assert policy["rules"][0]["action"] == "fail"
 
@@ -328,9 +329,7 @@ def test_every_dbt_model_and_seed_is_a_cosmos_task_run_with_the_cli_profile_env_
     # get a task of their own
     model_tests = [task for t, task in dbt_tasks.items() if t.endswith(".test")]
     assert model_tests and all(task["indirect_selection"] == "cautious" for task in model_tests)
-    assert any(
-        t.endswith("_test") and task["operator"] == "DbtTestLocalOperator" for t, task in dbt_tasks.items()
-    )
+    assert any(t.endswith("_test") and task["operator"] == "DbtTestLocalOperator" for t, task in dbt_tasks.items())
 
 
 def _dbt_ls(config, select: str, exclude: str | None) -> dict[str, str]:
@@ -352,18 +351,14 @@ def _dbt_ls(config, select: str, exclude: str | None) -> dict[str, str]:
 @pytest.mark.parametrize(
     ("group", "stage"), [("dbt_staging", "staging"), ("dbt_marts", "marts")], ids=["staging", "marts"]
 )
-def test_cosmos_groups_build_what_the_cli_stages_build(
-    dagbag, airflow_project, monkeypatch, group, stage
-) -> None:
+def test_cosmos_groups_build_what_the_cli_stages_build(dagbag, airflow_project, monkeypatch, group, stage) -> None:
     """The models and seeds of each Cosmos task group are exactly those `dbt build` gets from
     pipeline.staging and pipeline.marts, and every test dbt runs there has a parent built by then (so a test
     task runs it)."""
     from customer360 import pipeline, transform
 
     calls: list[tuple[str, str | None]] = []
-    monkeypatch.setattr(
-        transform, "build", lambda config, select, exclude=None: calls.append((select, exclude))
-    )
+    monkeypatch.setattr(transform, "build", lambda config, select, exclude=None: calls.append((select, exclude)))
     getattr(pipeline, stage)(pipeline.RunContext.new(airflow_project.config))
     (select, exclude), selection = calls[0], getattr(orchestration, f"DBT_{stage.upper()}")
     assert (select, exclude) == (selection.cli_select, selection.cli_exclude), "update orchestration.DBT_*"

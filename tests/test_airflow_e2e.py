@@ -169,12 +169,8 @@ def test_every_ingestion_dag_succeeds_and_updates_its_raw_asset(airflow_run, air
             run["run_id"],
             datetime.fromisoformat(run["logical_date"]),
         )
-    events = {
-        event["uri"]: event for event in airflow_run["asset_events"] if event["uri"].startswith("c360://raw/")
-    }
-    assert set(events) == {
-        orchestration.raw_asset_uri(source.name) for source in airflow_project.config.sources
-    }
+    events = {event["uri"]: event for event in airflow_run["asset_events"] if event["uri"].startswith("c360://raw/")}
+    assert set(events) == {orchestration.raw_asset_uri(source.name) for source in airflow_project.config.sources}
     assert all(event["extra"]["rows_loaded"] > 0 for event in events.values())
 
 
@@ -201,9 +197,7 @@ def test_customer_360_builds_the_marts(airflow_run, airflow_project) -> None:
         identity_records = con.execute("select count(*) from staging.int_identity_records").fetchone()[0]
         mapped = con.execute("select count(*) from marts.customer_identity_map").fetchone()[0]
         resolved = con.execute("select count(*) from entity_resolution.identity_map").fetchone()[0]
-        customers = con.execute(
-            "select count(distinct customer_id) from marts.customer_identity_map"
-        ).fetchone()[0]
+        customers = con.execute("select count(distinct customer_id) from marts.customer_identity_map").fetchone()[0]
     assert identity_records > 0
     assert mapped == identity_records == resolved
     assert 0 < customers <= identity_records

@@ -27,16 +27,12 @@ def test_pipeline_run_id_is_deterministic_sortable_and_names_the_dag() -> None:
     assert first == again
     assert first != other
     assert first.startswith("r20261123T130000Z-customer_360-")
-    assert (
-        sorted([orchestration.pipeline_run_id("d", "x", datetime(2027, 1, 1, tzinfo=UTC)), first])[0] == first
-    )
+    assert sorted([orchestration.pipeline_run_id("d", "x", datetime(2027, 1, 1, tzinfo=UTC)), first])[0] == first
 
 
 def test_run_moment_falls_back_to_run_after_for_runs_without_logical_date() -> None:
     queued = datetime(2026, 11, 23, 14, 5, 7)
-    dag_run = SimpleNamespace(
-        dag_id="customer_360", run_id="asset_triggered__x", logical_date=None, run_after=queued
-    )
+    dag_run = SimpleNamespace(dag_id="customer_360", run_id="asset_triggered__x", logical_date=None, run_after=queued)
     moment = orchestration.run_moment({"dag_run": dag_run})
     assert moment == queued.replace(tzinfo=UTC)
     assert orchestration.run_id_of({"dag_run": dag_run}).startswith("r20261123T140507Z-customer_360-")
@@ -59,9 +55,7 @@ def test_stage_of_task_ids_of_both_dags() -> None:
 
 
 def test_failure_message_says_task_stage_error_and_what_to_do() -> None:
-    context = _context(
-        exception=StageFailed("Splink found no identity records in staging.int_identity_records")
-    )
+    context = _context(exception=StageFailed("Splink found no identity records in staging.int_identity_records"))
     message = orchestration.failure_message(context)
     assert "task 'resolve' of DAG 'customer_360' failed after 2 of 2 tries" in message
     assert "stage: entity resolution" in message
@@ -117,9 +111,7 @@ def test_cosmos_gets_the_cli_environment_except_the_target_path(tmp_path) -> Non
 
     from customer360.transform import dbt_environment
 
-    config = make_config(
-        tmp_path, {"shop": {"connector": "sqlite", "path": "shop.sqlite", "tables": {"t": {}}}}
-    )
+    config = make_config(tmp_path, {"shop": {"connector": "sqlite", "path": "shop.sqlite", "tables": {"t": {}}}})
     env = orchestration.cosmos_environment(config)
     assert env == {k: v for k, v in dbt_environment(config).items() if k != "DBT_TARGET_PATH"}
     assert env["C360_WAREHOUSE"] == str(config.warehouse_path)
@@ -142,9 +134,7 @@ def test_a_manifest_older_than_the_dbt_project_is_reported(tmp_path, caplog) -> 
 
     from support.configs import make_config
 
-    config = make_config(
-        tmp_path, {"shop": {"connector": "sqlite", "path": "shop.sqlite", "tables": {"t": {}}}}
-    )
+    config = make_config(tmp_path, {"shop": {"connector": "sqlite", "path": "shop.sqlite", "tables": {"t": {}}}})
     manifest = orchestration.manifest_path(config)
     assert orchestration.stale_manifest(config) == []  # no manifest yet: the DAG says so itself
     manifest.parent.mkdir(parents=True)

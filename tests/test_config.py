@@ -28,7 +28,9 @@ def test_the_demo_configuration_loads_with_paths_beside_the_file(monkeypatch: py
     assert [system for system, _, _ in config.identity_mappings()] == ["marketing", "sales", "service"]
 
 
-def test_environment_variables_and_defaults_expand_in_values_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_environment_variables_and_defaults_expand_in_values_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SALES_DB", "/srv/shop.sqlite")
     path = write(
         tmp_path,
@@ -49,7 +51,9 @@ sources:
 
 
 def test_an_unset_variable_without_default_is_named(tmp_path: Path) -> None:
-    path = write(tmp_path, "sources:\n  s:\n    connector: postgres\n    dsn: ${SECRET_DSN_NOT_SET}\n    tables: {t: {}}\n")
+    path = write(
+        tmp_path, "sources:\n  s:\n    connector: postgres\n    dsn: ${SECRET_DSN_NOT_SET}\n    tables: {t: {}}\n"
+    )
     with pytest.raises(ConfigError, match=r"customer360.yml: environment variable SECRET_DSN_NOT_SET is not set"):
         load_config(path)
 
@@ -61,9 +65,15 @@ def test_an_unset_variable_without_default_is_named(tmp_path: Path) -> None:
             "sources:\n  sales:\n    connector: sqlite\n    path: x.sqlite\n    tables:\n      customers: {incremntal: {cursor: x}}\n",
             r"sources\[sales\]\.tables\[customers\]\.incremntal: unknown key",
         ),
-        ("sources:\n  sales:\n    connector: sqlite\n    tables: {customers: {}}\n", r"connector 'sqlite' needs 'path'"),
+        (
+            "sources:\n  sales:\n    connector: sqlite\n    tables: {customers: {}}\n",
+            r"connector 'sqlite' needs 'path'",
+        ),
         ("sources:\n  x:\n    connector: ftp\n    tables: {t: {}}\n", r"sources\[x\]\.connector: Input should be"),
-        ("sources:\n  files:\n    connector: files\n    tables: {t: {}}\n", r"table 't': the files connector needs 'path' and 'format'"),
+        (
+            "sources:\n  files:\n    connector: files\n    tables: {t: {}}\n",
+            r"table 't': the files connector needs 'path' and 'format'",
+        ),
         (
             "sources:\n  crm:\n    connector: sqlite\n    path: c.sqlite\n    tables: {people: {}}\n"
             "    identity:\n      - {table: persons, source_record_id: id, full_name: name}\n",

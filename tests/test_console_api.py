@@ -51,9 +51,7 @@ def test_search_tolerates_umlaut_spellings(client_for, customer, variant) -> Non
     last = customer["last_name"]
     spelled = {"folded": fold(last), "loose": loosen(fold(last)), "upper": last.upper()}[variant]
     ids = _ids(
-        client_for("agent").get(
-            "/api/v1/search", params={"q": f"{customer['first_name']} {spelled}", "limit": 50}
-        )
+        client_for("agent").get("/api/v1/search", params={"q": f"{customer['first_name']} {spelled}", "limit": 50})
     )
     assert customer["customer_id"] in ids
 
@@ -67,10 +65,7 @@ def test_search_by_phone_in_another_format(client_for, customer) -> None:  # noq
 
 def test_search_by_email_customer_id_and_source_record_ids(client_for, customer) -> None:  # noqa: ANN001
     client = client_for("agent")
-    assert (
-        _ids(client.get("/api/v1/search", params={"q": customer["email"].upper()}))[0]
-        == customer["customer_id"]
-    )
+    assert _ids(client.get("/api/v1/search", params={"q": customer["email"].upper()}))[0] == customer["customer_id"]
     assert _ids(client.get("/api/v1/search", params={"q": customer["customer_id"].lower()})) == [
         customer["customer_id"]
     ]
@@ -237,9 +232,7 @@ def test_audit_api_lists_views(client_for, customer) -> None:  # noqa: ANN001
 # -- snapshots -----------------------------------------------------------------------------------------------------
 
 
-def test_new_snapshot_is_picked_up_without_restart_and_warehouse_lock_is_harmless(
-    demo_pipeline, tmp_path
-) -> None:  # noqa: ANN001
+def test_new_snapshot_is_picked_up_without_restart_and_warehouse_lock_is_harmless(demo_pipeline, tmp_path) -> None:  # noqa: ANN001
     import duckdb
     from fastapi.testclient import TestClient
 
@@ -292,8 +285,7 @@ def test_merged_customer_id_answers_with_the_survivor(tmp_path: Path, demo_pipel
         page = client.get("/customers/C000000308", follow_redirects=False)
         assert page.status_code == 303 and page.headers["location"].startswith("/customers/C000000008")
         assert (
-            client.get("/api/v1/search", params={"q": "C000000308"}).json()["results"][0]["customer_id"]
-            == "C000000008"
+            client.get("/api/v1/search", params={"q": "C000000308"}).json()["results"][0]["customer_id"] == "C000000008"
         )
     app.state.console.snapshots.close()
 
@@ -308,11 +300,9 @@ def test_console_explanation_agrees_with_entity_resolution(console_app, customer
     theirs = explain_customer(snapshot.cursor(), customer["customer_id"], schema="marts")
     assert [m.record_key for m in ours.members] == [m["record_key"] for m in theirs.members]
     assert [
-        (link.record_key_l, link.record_key_r, [(e.comparison, e.level) for e in link.evidence])
-        for link in ours.links
+        (link.record_key_l, link.record_key_r, [(e.comparison, e.level) for e in link.evidence]) for link in ours.links
     ] == [
-        (link.record_key_l, link.record_key_r, [(c, label) for c, label, _ in link.evidence])
-        for link in theirs.links
+        (link.record_key_l, link.record_key_r, [(c, label) for c, label, _ in link.evidence]) for link in theirs.links
     ]
 
 
@@ -324,8 +314,9 @@ def test_cli_lookup_prints_the_same_summary(console_env: ConsoleEnv, customer) -
 
     runner = CliRunner()
     config = str(console_env.config.file)
-    single = runner.invoke(app, ["lookup", other_phone_format(customer["phone_e164"]), "--config", config],
-                           env={"COLUMNS": "200"})
+    single = runner.invoke(
+        app, ["lookup", other_phone_format(customer["phone_e164"]), "--config", config], env={"COLUMNS": "200"}
+    )
     assert single.exit_code == 0, single.output
     assert customer["full_name"] in single.output and customer["customer_id"] in single.output
     assert "next best action" in single.output and "timeline" in single.output

@@ -92,9 +92,7 @@ def test_agent_finds_sees_and_separates_a_customer(page, console_env: ConsoleEnv
         if record in (d.record_key_l, d.record_key_r) and d.reason == "browser test: different person"
     ]
     assert len(decisions) == customer["records"] - 1
-    assert all(
-        d.decision == "different" and d.decided_by == console_env.logins["agent"][0] for d in decisions
-    )
+    assert all(d.decision == "different" and d.decided_by == console_env.logins["agent"][0] for d in decisions)
 
     # 5. German UI
     page.click(".langs a[hreflang=de]")

@@ -127,9 +127,7 @@ def test_admin_manages_users(client_for, console_env: ConsoleEnv) -> None:  # no
         follow_redirects=False,
     )
     assert "error=" in weak.headers["location"]
-    no_csrf = admin.post(
-        "/admin/users", data={"username": "sneaky", "password": "long-enough-pw", "role": "admin"}
-    )
+    no_csrf = admin.post("/admin/users", data={"username": "sneaky", "password": "long-enough-pw", "role": "admin"})
     assert no_csrf.status_code == 403
     assert ConsoleStore.for_state_dir(console_env.state_dir).get_user("sneaky") is None
 
@@ -144,10 +142,7 @@ def test_form_post_without_csrf_token_is_rejected(client_for, customer, console_
     client = client_for("agent")
     url = f"/customers/{customer['customer_id']}/not-same-person"
     assert client.post(url, data={"record_key": customer["record_keys"][0]}).status_code == 403
-    assert (
-        client.post(url, data={"record_key": customer["record_keys"][0], "csrf_token": "wrong"}).status_code
-        == 403
-    )
+    assert client.post(url, data={"record_key": customer["record_keys"][0], "csrf_token": "wrong"}).status_code == 403
     token = csrf_of(client.get("/").text)
     cross_site = client.post(
         url,
@@ -167,9 +162,7 @@ def test_login_needs_its_csrf_token(client_for, console_env: ConsoleEnv) -> None
     assert "c360_session" not in response.headers.get("set-cookie", "")
 
 
-def test_not_same_person_form_records_decision_and_audit(
-    client_for, customer, console_env: ConsoleEnv
-) -> None:  # noqa: ANN001
+def test_not_same_person_form_records_decision_and_audit(client_for, customer, console_env: ConsoleEnv) -> None:  # noqa: ANN001
     from entity_resolution.decisions import list_decisions
 
     client = client_for("agent")
@@ -181,9 +174,7 @@ def test_not_same_person_form_records_decision_and_audit(
         follow_redirects=False,
     )
     assert response.status_code == 303 and "decided=" in response.headers["location"]
-    decisions = [
-        d for d in list_decisions(console_env.state_dir) if record in (d.record_key_l, d.record_key_r)
-    ]
+    decisions = [d for d in list_decisions(console_env.state_dir) if record in (d.record_key_l, d.record_key_r)]
     assert decisions and all(d.decision == "different" for d in decisions)
     page = client.get(response.headers["location"].split("#")[0] + "&lang=en")
     assert "is not the same person as the other" in page.text

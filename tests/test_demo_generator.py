@@ -50,9 +50,7 @@ def contact_files(root: Path) -> list[Path]:
 def read_contacts(root: Path) -> pd.DataFrame:
     frames = []
     for i, f in enumerate(contact_files(root)):
-        df = pd.read_csv(
-            f, sep=";", dtype=str, keep_default_na=False, encoding="cp1252" if i == 0 else "utf-8"
-        )
+        df = pd.read_csv(f, sep=";", dtype=str, keep_default_na=False, encoding="cp1252" if i == 0 else "utf-8")
         frames.append(df.assign(_delivery=i + 1))
     return pd.concat(frames, ignore_index=True)
 
@@ -92,9 +90,7 @@ def identity(silos, labels) -> pd.DataFrame:
     c["source_record_id"] = c["customer_id"].astype(str)
     c = c.merge(labels[labels.source_system == "sales"], on="source_record_id")
     m = read_contacts(silos.out_dir).drop_duplicates("Kontakt-ID", keep="last")
-    m = m.merge(
-        labels[labels.source_system == "marketing"], left_on="Kontakt-ID", right_on="source_record_id"
-    )
+    m = m.merge(labels[labels.source_system == "marketing"], left_on="Kontakt-ID", right_on="source_record_id")
     cols = ["entity_id", "first", "last", "birth", "street", "postcode", "city", "source_system"]
     return pd.concat(
         [
@@ -334,8 +330,7 @@ def test_orders_and_lines_are_consistent(silos):
     assert (gross.reindex(o.order_id).to_numpy() - o.total_amount.to_numpy()).__abs__().max() < 0.011
     returned = ln.merge(o[["order_id", "status"]], on="order_id")
     assert (
-        returned[returned.status == "returned"].returned_quantity
-        == returned[returned.status == "returned"].quantity
+        returned[returned.status == "returned"].returned_quantity == returned[returned.status == "returned"].quantity
     ).all()
     assert (returned[returned.status == "completed"].returned_quantity == 0).all()
     assert set(o.customer_id) <= set(read_table(root, "customers").customer_id)
@@ -517,9 +512,7 @@ def postgres_dsn():
     port = _free_port()
     data = f"{root}/data"
     try:
-        subprocess.run(
-            [*prefix, initdb, "-D", data, "-A", "trust", "-U", "c360"], check=True, capture_output=True
-        )
+        subprocess.run([*prefix, initdb, "-D", data, "-A", "trust", "-U", "c360"], check=True, capture_output=True)
         subprocess.run(
             [
                 *prefix,
@@ -559,9 +552,7 @@ def test_load_sales_into_postgres(tmp_path, postgres_dsn):
     }
     with psycopg.connect(postgres_dsn) as con:
         total = con.execute("SELECT sum(total_amount) FROM shop.orders").fetchone()[0]
-        late = con.execute("SELECT count(*) FROM shop.customers WHERE updated_at >= '2026-10-01'").fetchone()[
-            0
-        ]
+        late = con.execute("SELECT count(*) FROM shop.customers WHERE updated_at >= '2026-10-01'").fetchone()[0]
     with sqlite3.connect(sqlite_path) as s:
         assert float(total) == pytest.approx(s.execute("SELECT sum(total_amount) FROM orders").fetchone()[0])
     assert late > 0

@@ -121,12 +121,7 @@ def test_cp1252_semicolon_csv_round_trips_umlauts_and_normalises_headers(tmp_pat
     batch = query(
         config, "select batch_id, status, rows_delivered, rows_loaded, content_hash, run_id from meta.batches"
     )
-    assert (
-        len(batch) == 1
-        and batch[0][1:4] == ("loaded", 3, 3)
-        and len(batch[0][4]) == 64
-        and batch[0][5] == "r1"
-    )
+    assert len(batch) == 1 and batch[0][1:4] == ("loaded", 3, 3) and len(batch[0][4]) == 64 and batch[0][5] == "r1"
     assert scalar(config, "select count(distinct _c360_batch_id) from raw_marketing.contacts") == 1
     assert scalar(config, "select min(_c360_batch_id) from raw_marketing.contacts") == batch[0][0]
 
@@ -152,9 +147,7 @@ def test_malformed_lines_go_to_quarantine_with_their_line_numbers(tmp_path):
         'NL-5;Herr;"unterminated;H;g@x.de;S 4;4;Z;01.03.2024',  # line 6: bad quote
     ]
     path = write(tmp_path / "silos/contacts/c.csv", HEADER + "\r\n".join(lines) + "\r\n")
-    path_after = write(
-        tmp_path / "silos/contacts/d.csv", HEADER + "NL-9;Herr;I;J;i@x.de;S;9;Q;01.03.2024 11:00\r\n"
-    )
+    path_after = write(tmp_path / "silos/contacts/d.csv", HEADER + "NL-9;Herr;I;J;i@x.de;S;9;Q;01.03.2024 11:00\r\n")
 
     report = run(config)
 
@@ -164,8 +157,7 @@ def test_malformed_lines_go_to_quarantine_with_their_line_numbers(tmp_path):
     assert any("3 line(s)" in w and str(path) in w for w in result.warnings)
     loaded = query(
         config,
-        "select _c360_row_number, kontakt_id from raw_marketing.contacts "
-        f"where _c360_source = '{path}' order by 1",
+        f"select _c360_row_number, kontakt_id from raw_marketing.contacts where _c360_source = '{path}' order by 1",
     )
     assert loaded == [(2, "NL-1"), (5, "NL-4")]
     bad = query(
@@ -188,9 +180,9 @@ def test_malformed_lines_go_to_quarantine_with_their_line_numbers(tmp_path):
         )
         == 0
     )
-    assert query(
-        config, f"select kontakt_id from raw_marketing.contacts where _c360_source = '{path_after}'"
-    ) == [("NL-9",)]
+    assert query(config, f"select kontakt_id from raw_marketing.contacts where _c360_source = '{path_after}'") == [
+        ("NL-9",)
+    ]
     assert ledger_balanced(config)
     assert query(
         config,
@@ -267,9 +259,7 @@ def test_new_and_missing_columns_in_a_later_delivery(tmp_path):
     config = contacts_config(tmp_path)
     write(tmp_path / "silos/contacts/2024-03-01.csv", "Kontakt-ID;Vorname;Titel\nNL-1;Anna;Dr.\n")
     run(config, "r1")
-    later = write(
-        tmp_path / "silos/contacts/2024-03-02.csv", "Kontakt-ID;Vorname;Land;Mobil-Nr.\nNL-2;Ben;AT;0151\n"
-    )
+    later = write(tmp_path / "silos/contacts/2024-03-02.csv", "Kontakt-ID;Vorname;Land;Mobil-Nr.\nNL-2;Ben;AT;0151\n")
 
     report = run(config, "r2")
 
@@ -325,9 +315,7 @@ def test_jsonl_with_broken_lines(tmp_path):
 
     result = report.result("marketing", "events")
     assert (result.rows_delivered, result.rows_loaded, result.rows_rejected) == (5, 3, 2)
-    rows = query(
-        config, "select _c360_row_number, event_id, url, n, meta, tags from raw_marketing.events order by 1"
-    )
+    rows = query(config, "select _c360_row_number, event_id, url, n, meta, tags from raw_marketing.events order by 1")
     assert rows == [
         (1, "E1", None, None, None, None),
         (2, "E2", "https://x.de/a", "3", None, None),
@@ -337,8 +325,7 @@ def test_jsonl_with_broken_lines(tmp_path):
     assert types["n"] == "VARCHAR" and types["meta"] == "JSON" and types["tags"] == "JSON"
     bad = query(
         config,
-        "select _c360_row_number, _c360_rule, _c360_reason, _c360_record "
-        "from quarantine.marketing__events order by 1",
+        "select _c360_row_number, _c360_rule, _c360_reason, _c360_record from quarantine.marketing__events order by 1",
     )
     assert bad[0][:2] == (3, "parse_error") and bad[0][2] == f"line 3 of {path} is not valid JSON"
     assert bad[0][3] == '{"event_id": "E3", "contact_id": '
@@ -399,9 +386,9 @@ def test_parquet_keeps_its_types(tmp_path):
     assert report.result("shop", "orders").rows_loaded == 5
     types = dict(query(config, "select column_name, column_type from (describe raw_shop.orders)"))
     assert types["order_id"] == "BIGINT" and types["ordered_on"] == "DATE"
-    assert query(
-        config, "select min(_c360_row_number), max(_c360_row_number), sum(order_id) from raw_shop.orders"
-    ) == [(1, 5, 15)]
+    assert query(config, "select min(_c360_row_number), max(_c360_row_number), sum(order_id) from raw_shop.orders") == [
+        (1, 5, 15)
+    ]
 
 
 def test_unknown_names_are_configuration_errors(tmp_path):

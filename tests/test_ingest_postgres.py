@@ -102,14 +102,12 @@ def test_cursor_incremental_against_postgres(tmp_path, shop):
     assert types["customer_id"] == "INTEGER" and types["updated_at"] == "TIMESTAMP WITH TIME ZONE"
     assert types["birth_date"] == "DATE" and types["is_active"] == "BOOLEAN"  # source types are kept
     assert (
-        dict(query(config, "select column_name, column_type from (describe raw_sales.orders)"))[
-            "total_amount"
-        ]
+        dict(query(config, "select column_name, column_type from (describe raw_sales.orders)"))["total_amount"]
         == "DECIMAL(12,2)"
     )
-    location, cursor_to = query(
-        config, "select location, cursor_to from meta.batches where table_name = 'customers'"
-    )[0]
+    location, cursor_to = query(config, "select location, cursor_to from meta.batches where table_name = 'customers'")[
+        0
+    ]
     assert location.startswith("postgres:host=127.0.0.1") and "#shop.customers" in location
     assert cursor_to.startswith("2024-01-01 00:20:00")
 
@@ -119,8 +117,7 @@ def test_cursor_incremental_against_postgres(tmp_path, shop):
             _customers(range(21, 24), datetime(2024, 2, 1, tzinfo=UTC)),
         )
         con.execute(
-            "update shop.customers set last_name = 'Schmidt', updated_at = '2024-02-05T00:00:00Z' "
-            "where customer_id = 7"
+            "update shop.customers set last_name = 'Schmidt', updated_at = '2024-02-05T00:00:00Z' where customer_id = 7"
         )
 
     second = ingest(config, run_id="r2", loaded_at=T0 + timedelta(days=1))

@@ -207,11 +207,7 @@ def test_page_with_null_records_and_non_object_records_are_quarantined(tmp_path,
         "select _c360_row_number, _c360_rule, _c360_reason, _c360_record, _c360_source "
         "from quarantine.service__tickets order by 1",
     )
-    assert (
-        bad[0][1] == "no_records"
-        and "page 2 of GET" in bad[0][2]
-        and "'tickets' is missing or null" in bad[0][2]
-    )
+    assert bad[0][1] == "no_records" and "page 2 of GET" in bad[0][2] and "'tickets' is missing or null" in bad[0][2]
     assert '"tickets": null' in bad[0][3] and "page=2" in bad[0][4]
     assert bad[1][1] == "not_an_object" and "record 2 of page 3" in bad[1][2] and bad[1][3] == "42"
     assert ledger_balanced(config)
@@ -241,9 +237,7 @@ def test_api_down_names_the_url(tmp_path, fake_api):
         port = s.getsockname()[1]
     config = api_config(tmp_path, fake_api)
     config = config.model_copy(
-        update={
-            "sources": [config.sources[0].model_copy(update={"base_url": f"http://127.0.0.1:{port}/api/v2"})]
-        }
+        update={"sources": [config.sources[0].model_copy(update={"base_url": f"http://127.0.0.1:{port}/api/v2"})]}
     )
     report = run(config)
     error = report.result("service", "tickets").errors[0]

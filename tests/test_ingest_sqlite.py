@@ -74,8 +74,7 @@ def test_cursor_incremental_loads_only_new_and_changed_rows(tmp_path):
     assert types["customer_id"] == "VARCHAR" and types["is_active"] == "VARCHAR"  # SQLite is read as text
     batch = query(
         config,
-        "select location, cursor_from, cursor_to, rows_loaded from meta.batches "
-        "where table_name = 'customers'",
+        "select location, cursor_from, cursor_to, rows_loaded from meta.batches where table_name = 'customers'",
     )
     assert batch[0][1:] == (None, "2024-01-10T08:00:00Z", 10)
     assert batch[0][0].startswith("sqlite:") and batch[0][0].endswith(
@@ -96,8 +95,7 @@ def test_cursor_incremental_loads_only_new_and_changed_rows(tmp_path):
             ],
         )
         con.execute(
-            "update customers set last_name = 'Schmidt', updated_at = '2024-02-03T08:00:00Z' "
-            "where customer_id = 3"
+            "update customers set last_name = 'Schmidt', updated_at = '2024-02-03T08:00:00Z' where customer_id = 3"
         )
 
     second = ingest(config, run_id="r2", loaded_at=T1)
@@ -107,8 +105,7 @@ def test_cursor_incremental_loads_only_new_and_changed_rows(tmp_path):
     assert (result.rows_delivered, result.rows_loaded, result.rows_duplicate) == (4, 3, 1)
     assert query(
         config,
-        "select customer_id, last_name from raw_sales.customers where _c360_loaded_at = ? "
-        "order by updated_at",
+        "select customer_id, last_name from raw_sales.customers where _c360_loaded_at = ? order by updated_at",
         [T1],
     ) == [("11", "Kunde"), ("12", "Einer"), ("3", "Schmidt")]
     assert query(
@@ -153,9 +150,9 @@ def test_lookback_rereads_a_window_and_deduplicates(tmp_path):
     result = report.result("sales", "customers")
     # bound = last maximum (01-05 08:00) - 3 days = 01-02 08:00: customers 2-5 again, plus the late one
     assert (result.rows_delivered, result.rows_loaded, result.rows_duplicate) == (5, 1, 4)
-    assert query(
-        config, "select cursor_from from meta.batches where run_id = 'r2' and table_name = 'customers'"
-    ) == [("2024-01-02T08:00:00Z",)]
+    assert query(config, "select cursor_from from meta.batches where run_id = 'r2' and table_name = 'customers'") == [
+        ("2024-01-02T08:00:00Z",)
+    ]
 
 
 def test_missing_database_fails_the_source_and_the_others_still_load(tmp_path):
@@ -167,16 +164,10 @@ def test_missing_database_fails_the_source_and_the_others_still_load(tmp_path):
 
     assert report.failed_sources == ["sales"] and report.exit_code == 3 and not report.ok
     message = report.result("sales", "customers").errors[0]
-    assert (
-        "SQLite database" in message
-        and str(tmp_path / "silos/shop.sqlite") in message
-        and "not found" in message
-    )
+    assert "SQLite database" in message and str(tmp_path / "silos/shop.sqlite") in message and "not found" in message
     assert report.result("marketing", "contacts").rows_loaded == 1
     assert not (tmp_path / "silos/shop.sqlite").exists()  # attaching must not create an empty database
-    failed = query(
-        config, "select table_name, status, location from meta.batches where source_name = 'sales'"
-    )
+    failed = query(config, "select table_name, status, location from meta.batches where source_name = 'sales'")
     assert sorted(failed) == [
         ("countries", "failed", f"sqlite:{tmp_path / 'silos/shop.sqlite'}#main.countries"),
         ("customers", "failed", f"sqlite:{tmp_path / 'silos/shop.sqlite'}#main.customers"),

@@ -48,16 +48,10 @@ def warehouse(demo_pipeline) -> duckdb.DuckDBPyConnection:  # noqa: ANN001 - fix
 
 
 def test_dbt_build_passed_with_only_the_documented_warnings(demo_pipeline) -> None:  # noqa: ANN001
-    results = json.loads((demo_pipeline.config.data_path / "dbt_target" / "run_results.json").read_text())[
-        "results"
-    ]
+    results = json.loads((demo_pipeline.config.data_path / "dbt_target" / "run_results.json").read_text())["results"]
     statuses = {item["unique_id"]: item["status"] for item in results}
     assert statuses, "the marts stage ran dbt"
-    bad = {
-        node: status
-        for node, status in statuses.items()
-        if status not in {"success", "pass", "warn", "no-op"}
-    }
+    bad = {node: status for node, status in statuses.items() if status not in {"success", "pass", "warn", "no-op"}}
     assert not bad
     warned = {node.split(".")[2] for node, status in statuses.items() if status == "warn"}
     assert warned <= {"no_strong_identifier_shared_across_customers", "fact_rows_without_a_customer"}
@@ -71,9 +65,7 @@ GROUPS: dict[str, dict[str, Any]] = {
     "name": {
         "present": lambda r: r["first_name_std"] is not None or r["last_name_std"] is not None,
         "filled": ["first_name_std", "last_name_std"],
-        "key": lambda r: "|".join(
-            v for v in (r["first_name_folded"], r["last_name_folded"]) if v is not None
-        ),
+        "key": lambda r: "|".join(v for v in (r["first_name_folded"], r["last_name_folded"]) if v is not None),
         "attributes": {"first_name": "first_name_std", "last_name": "last_name_std"},
     },
     "email": {
@@ -135,9 +127,7 @@ def expected_survivors(records: list[dict[str, Any]]) -> dict[tuple[str, str], d
                 frequency: dict[str, int] = frequency,
             ) -> float:
                 if name == "trust":
-                    return (
-                        float(trust.index(r["source_system"]) + 1) if r["source_system"] in trust else 1000.0
-                    )
+                    return float(trust.index(r["source_system"]) + 1) if r["source_system"] in trust else 1000.0
                 if name == "completeness":
                     return -float(sum(r[c] is not None for c in spec["filled"]))
                 if name == "recency":
@@ -170,9 +160,7 @@ def test_golden_record_follows_the_survivorship_seed(warehouse: duckdb.DuckDBPyC
         for group, spec in GROUPS.items():
             winner = survivors.get((customer_id, group))
             if row[f"{group}_record_key"] != (winner["record_key"] if winner else None):
-                mismatches.append(
-                    (customer_id, group, row[f"{group}_record_key"], winner and winner["record_key"])
-                )
+                mismatches.append((customer_id, group, row[f"{group}_record_key"], winner and winner["record_key"]))
                 continue
             for attribute, column in spec["attributes"].items():
                 assert row[attribute] == (winner[column] if winner else None), (customer_id, attribute)
@@ -271,9 +259,7 @@ def test_every_interaction_appears_exactly_once_in_touchpoints(warehouse: duckdb
                    (select count(*) from staging.{staging_model})
         """).fetchone()
         assert raw == staged > 0
-    unmapped = warehouse.execute(
-        "select count(*) from marts.fct_touchpoints where customer_id is null"
-    ).fetchone()[0]
+    unmapped = warehouse.execute("select count(*) from marts.fct_touchpoints where customer_id is null").fetchone()[0]
     assert unmapped == 0
     departments = dict(
         warehouse.execute("select department, count(*) from marts.fct_touchpoints group by 1").fetchall()
@@ -288,9 +274,7 @@ def test_touchpoint_kpis_add_up(warehouse: duckdb.DuckDBPyConnection) -> None:
                (select sum(touchpoints) from marts.touchpoint_kpis)
     """).fetchone()
     assert total == kpi_total
-    complaints = rows(
-        warehouse, "select * from marts.touchpoint_kpis where touchpoint_type = 'ticket_complaint'"
-    )
+    complaints = rows(warehouse, "select * from marts.touchpoint_kpis where touchpoint_type = 'ticket_complaint'")
     assert complaints and all(row["negative_share"] > 0.3 for row in complaints)
     orders = rows(warehouse, "select * from marts.touchpoint_kpis where touchpoint_type = 'order'")
     assert all(0 <= row["ordered_again_within_90d_share"] <= 1 for row in orders)
@@ -373,9 +357,7 @@ OPERATORS: dict[str, Callable[[Any, str], bool]] = {
     "is_not_null": lambda v, _: v is not None,
     "=": lambda v, x: (_number(v) == _number(x)) if None not in (_number(v), _number(x)) else _text(v) == x,
     "!=": lambda v, x: (
-        (_number(v) != _number(x))
-        if None not in (_number(v), _number(x))
-        else (v is not None and _text(v) != x)
+        (_number(v) != _number(x)) if None not in (_number(v), _number(x)) else (v is not None and _text(v) != x)
     ),
     ">": lambda v, x: None not in (_number(v), _number(x)) and _number(v) > _number(x),
     ">=": lambda v, x: None not in (_number(v), _number(x)) and _number(v) >= _number(x),
@@ -397,15 +379,12 @@ def test_next_best_action_matches_an_independent_evaluation_of_the_playbook(
 
     def eligible(rule: dict[str, str], customer: dict[str, Any]) -> bool:
         if not all(
-            OPERATORS[c["operator"]](customer.get(c["signal"]), c["value"])
-            for c in conditions[rule["rule_id"]]
+            OPERATORS[c["operator"]](customer.get(c["signal"]), c["value"]) for c in conditions[rule["rule_id"]]
         ):
             return False
         if rule["is_promotional"] == "true" and not customer["is_promotion_allowed"]:
             return False
-        return not (
-            rule["requires_newsletter_consent"] == "true" and not customer["is_newsletter_subscribed"]
-        )
+        return not (rule["requires_newsletter_consent"] == "true" and not customer["is_newsletter_subscribed"])
 
     fired = defaultdict(int)
     for customer in signals:

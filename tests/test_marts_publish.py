@@ -54,9 +54,7 @@ def read_snapshot(path: Path) -> tuple[dict[str, int], dict[str, int]]:
     """(actual row counts, counts the snapshot says it should have)."""
     with duckdb.connect(str(path), read_only=True) as con:
         expected = dict(con.execute("select table_name, row_count from marts.expected_counts").fetchall())
-        actual = {
-            table: con.execute(f"select count(*) from marts.{table}").fetchone()[0] for table in expected
-        }
+        actual = {table: con.execute(f"select count(*) from marts.{table}").fetchone()[0] for table in expected}
     return actual, expected
 
 
@@ -80,9 +78,7 @@ def test_publish_writes_a_read_only_snapshot_parquet_and_pointers(config: Config
     assert snapshot == report.snapshot == publisher.snapshot_path(config, "r1")
     assert report.tables == expected
     assert not os.stat(snapshot).st_mode & 0o222, "a published snapshot is read-only"
-    assert (
-        publisher.published_dir(config) / "CURRENT"
-    ).read_text().strip() == "snapshots/customer360-r1.duckdb"
+    assert (publisher.published_dir(config) / "CURRENT").read_text().strip() == "snapshots/customer360-r1.duckdb"
     assert (publisher.published_dir(config) / "customer360.duckdb").resolve() == snapshot.resolve()
     actual, wanted = read_snapshot(snapshot)
     assert actual == wanted
@@ -125,9 +121,7 @@ def test_old_snapshots_are_pruned_but_never_the_current_one(config: Config) -> N
     assert report.pruned == ["r2"]
     names = sorted(path.name for path in publisher.snapshots_dir(config).glob("*.duckdb"))
     assert names == ["customer360-r3.duckdb", "customer360-r4.duckdb"]
-    assert sorted(
-        p.name for p in publisher.parquet_root(config).iterdir() if p.is_dir() and not p.is_symlink()
-    ) == [
+    assert sorted(p.name for p in publisher.parquet_root(config).iterdir() if p.is_dir() and not p.is_symlink()) == [
         "r3",
         "r4",
     ]
@@ -199,15 +193,10 @@ def test_a_reader_always_sees_a_complete_snapshot_while_publishing(config: Confi
             while not stop.is_set():
                 con = publisher.connect_current(config)
                 try:
-                    expected = dict(
-                        con.execute("select table_name, row_count from marts.expected_counts").fetchall()
-                    )
-                    actual = {
-                        t: con.execute(f"select count(*) from marts.{t}").fetchone()[0] for t in expected
-                    }
+                    expected = dict(con.execute("select table_name, row_count from marts.expected_counts").fetchall())
+                    actual = {t: con.execute(f"select count(*) from marts.{t}").fetchone()[0] for t in expected}
                     generations = {
-                        con.execute(f"select distinct generation from marts.{t}").fetchall()[0][0]
-                        for t in expected
+                        con.execute(f"select distinct generation from marts.{t}").fetchall()[0][0] for t in expected
                     }
                     run = con.execute("select run_id from meta.snapshot").fetchone()[0]
                 finally:
@@ -294,9 +283,7 @@ def test_a_failed_run_leaves_the_last_published_snapshot(demo_pipeline, tmp_path
     run = copy_demo(demo_pipeline, tmp_path)
     config = load_config(run.root / "customer360.yml")
     before = publisher.current_snapshot(config)
-    assert before is not None and before.is_relative_to(run.root), (
-        "pointers are relative: a copy points into itself"
-    )
+    assert before is not None and before.is_relative_to(run.root), "pointers are relative: a copy points into itself"
     with duckdb.connect(str(config.warehouse_path)) as con:  # resolution output gone: the marts cannot build
         con.execute("drop table entity_resolution.identity_map")
 
@@ -321,12 +308,8 @@ def test_the_snapshot_honours_the_documented_contract(demo_pipeline) -> None:  #
     for line in (REPO / "docs" / "marts.md").read_text(encoding="utf-8").splitlines():
         match = re.match(r"^\| `marts\.(\w+)` \|[^|]*\|(.*)\|\s*$", line)
         if match:
-            columns = re.sub(
-                r"\([^)]*\)", "", match.group(2)
-            )  # drop value lists such as (`active`, `merged`)
-            promised[match.group(1)] = {
-                name for name in re.findall(r"`([a-z0-9_]+)`", columns) if "<" not in name
-            }
+            columns = re.sub(r"\([^)]*\)", "", match.group(2))  # drop value lists such as (`active`, `merged`)
+            promised[match.group(1)] = {name for name in re.findall(r"`([a-z0-9_]+)`", columns) if "<" not in name}
     assert {"dim_customer", "customer_360", "fct_touchpoints", "next_best_action"} <= promised.keys()
     with duckdb.connect(str(publisher.current_snapshot(demo_pipeline.config)), read_only=True) as con:
         actual: dict[str, set[str]] = {}

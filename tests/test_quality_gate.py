@@ -115,9 +115,7 @@ def test_windows_1252_file_is_read_as_windows_1252(quality_setup):
     _, report = gate(config)
 
     assert not report.blocked and quarantined(config, "marketing", "contacts", stage=None) == []
-    assert query(config, "select distinct nachname, ort from raw_marketing.contacts") == [
-        ("Größer", "Düsseldorf")
-    ]
+    assert query(config, "select distinct nachname, ort from raw_marketing.contacts") == [("Größer", "Düsseldorf")]
 
 
 def test_a_file_in_an_encoding_other_than_the_declared_one_is_a_clear_error(tmp_path):
@@ -159,6 +157,20 @@ def test_missing_column_rejects_the_batch_and_names_the_column(quality_setup):
     assert any("e_mail" in reason and "missing" in reason for reason in batch.reasons), batch.reasons
     assert batch_status(config, batch.batch_id)[0] == "rejected"
     assert "e_mail" in report.message() and "c360 quarantine" in report.message()
+
+
+def test_a_sparse_column_may_be_empty_in_a_delivery(quality_setup):
+    config, root = quality_setup
+    first = contacts(100)
+    for row in first[::10]:
+        row["abgemeldet_am"] = "01.01.2026 10:00"  # 10 % unsubscribed
+    deliver(root, "silos/contacts/c1.csv", contacts_csv(first))
+    gate(config)
+    deliver(root, "silos/contacts/c2.csv", contacts_csv(contacts(300, start=101)))  # new subscribers only
+
+    _, report = gate(config, run_id="r2", at=LATER)
+
+    assert not report.blocked, report.message()
 
 
 def test_a_first_delivery_without_a_required_column_is_rejected(quality_setup):
@@ -264,9 +276,7 @@ def test_implausible_phone_numbers_are_quarantined(quality_setup):
 
     held = quarantined(config, "marketing", "contacts")
     assert "contains characters a phone number cannot have" in one(held, "phone_characters")["_c360_reason"]
-    assert one(held, "phone_length")["_c360_reason"].startswith(
-        "telefon '12 34' is not a phone number (6 to 15"
-    )
+    assert one(held, "phone_length")["_c360_reason"].startswith("telefon '12 34' is not a phone number (6 to 15")
 
 
 def test_future_birth_dates_are_quarantined_and_unparseable_ones_too(quality_setup):
@@ -281,9 +291,7 @@ def test_future_birth_dates_are_quarantined_and_unparseable_ones_too(quality_set
     held = quarantined(config, "marketing", "contacts")
     future = one(held, "birth_date_range")
     assert future["_c360_reason"].startswith("geburtsdatum '24.12.2031' is not a plausible birth date")
-    assert one(held, "birth_date_format")["_c360_reason"].startswith(
-        "geburtsdatum '31.02.1985' is not a date"
-    )
+    assert one(held, "birth_date_format")["_c360_reason"].startswith("geburtsdatum '31.02.1985' is not a date")
 
 
 def test_negative_amounts_and_non_numbers_are_quarantined(quality_setup):
@@ -390,9 +398,7 @@ def test_no_row_is_lost_raw_is_valid_plus_quarantined_plus_rejected(quality_setu
     text = contacts_csv(rows).replace("NL-000010;", 'NL-000010;"broken', 1)
     deliver(root, "silos/contacts/c1.csv", text)
     gate(config)
-    deliver(
-        root, "silos/contacts/c2.csv", contacts_csv(contacts(40, start=100), drop=("nachname",))
-    )  # rejected
+    deliver(root, "silos/contacts/c2.csv", contacts_csv(contacts(40, start=100), drop=("nachname",)))  # rejected
     loaded, _ = gate(config, run_id="r2", at=LATER)
 
     raw, valid = raw_rows(config, "marketing", "contacts"), valid_rows(config, "marketing", "contacts")
@@ -407,8 +413,7 @@ def test_no_row_is_lost_raw_is_valid_plus_quarantined_plus_rejected(quality_setu
     assert unparsed and not (unparsed & raw)  # unparseable lines are not in raw, only in quarantine
     delivered = query(
         config,
-        "select sum(rows_delivered) from meta.batches where source_name = 'marketing' "
-        "and table_name = 'contacts'",
+        "select sum(rows_delivered) from meta.batches where source_name = 'marketing' and table_name = 'contacts'",
     )[0][0]
     assert delivered == len(raw) + len(unparsed)
 
@@ -420,20 +425,14 @@ def test_running_the_gate_again_adds_nothing(quality_setup):
     deliver(root, "silos/contacts/c1.csv", contacts_csv(rows))
     _, first = gate(config)
     before = query(config, "select count(*), max(_c360_quarantined_at) from quarantine.marketing__contacts")
-    batches = query(
-        config, "select batch_id, validated_at, cast(quality as varchar) from meta.batches order by 1"
-    )
+    batches = query(config, "select batch_id, validated_at, cast(quality as varchar) from meta.batches order by 1")
 
     again = validate(config, "r2", as_of=LATER)
 
     assert again.batches == [] and not again.blocked
+    assert query(config, "select count(*), max(_c360_quarantined_at) from quarantine.marketing__contacts") == before
     assert (
-        query(config, "select count(*), max(_c360_quarantined_at) from quarantine.marketing__contacts")
-        == before
-    )
-    assert (
-        query(config, "select batch_id, validated_at, cast(quality as varchar) from meta.batches order by 1")
-        == batches
+        query(config, "select batch_id, validated_at, cast(quality as varchar) from meta.batches order by 1") == batches
     )
 
 
@@ -481,9 +480,7 @@ def test_a_silo_added_by_configuration_gets_the_generic_suite(tmp_path):
             }
         },
     )
-    lines = [json.dumps({"member_id": f"M{i}", "points": i}) for i in range(1, 30)] + [
-        json.dumps({"member_id": "M3"})
-    ]
+    lines = [json.dumps({"member_id": f"M{i}", "points": i}) for i in range(1, 30)] + [json.dumps({"member_id": "M3"})]
     deliver(tmp_path, "silos/members/m1.jsonl", "\n".join(lines) + "\n")
 
     _, report = gate(config)

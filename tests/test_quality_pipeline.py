@@ -57,9 +57,7 @@ def test_quarantined_rows_and_rejected_batches_stay_out_of_staging(demo_pipeline
         ("validate", pipeline.validate),
         ("staging", pipeline.staging),
     ]
-    published = (
-        sorted(p.name for p in config.published_dir.rglob("*")) if config.published_dir.exists() else []
-    )
+    published = sorted(p.name for p in config.published_dir.rglob("*")) if config.published_dir.exists() else []
 
     # 1. one bad row in a delivery: quarantined, the rest of the delivery reaches staging
     good = [contact(900000 + i) for i in range(40)]
@@ -73,16 +71,12 @@ def test_quarantined_rows_and_rejected_batches_stay_out_of_staging(demo_pipeline
         "where _c360_stage = 'quality' and _c360_released_at is null",
     )
     batch = held[0]
-    staged = set(
-        rows(config, f"select batch_row_number from staging.stg_identity__records where batch_id = '{batch}'")
-    )
+    staged = set(rows(config, f"select batch_row_number from staging.stg_identity__records where batch_id = '{batch}'"))
     assert held[2] == "email_format" and (held[1],) not in staged and len(staged) == 39
 
     # 2. a delivery whose layout changed: rejected, the run stops with exit code 4, nothing is published
     changed = [{**contact(910000 + i), "fax": "040 1"} for i in range(40)]
-    (contacts / "newsletter_contacts_2027-02-01.csv").write_text(
-        contacts_csv(changed, extra={"Fax": "fax"}), "utf-8"
-    )
+    (contacts / "newsletter_contacts_2027-02-01.csv").write_text(contacts_csv(changed, extra={"Fax": "fax"}), "utf-8")
     blocked = pipeline.run_pipeline(pipeline.RunContext.new(config), [*stages, ("publish", pipeline.publish)])
     assert (blocked.status, blocked.exit_code) == ("blocked", EXIT_BLOCKED)
     assert "new column(s) fax" in (blocked.message or "")
@@ -90,15 +84,15 @@ def test_quarantined_rows_and_rejected_batches_stay_out_of_staging(demo_pipeline
     after = sorted(p.name for p in config.published_dir.rglob("*")) if config.published_dir.exists() else []
     assert after == published
     (rejected,) = rows(config, "select batch_id from meta.batches where status = 'rejected'")
-    assert rows(
-        config, f"select count(*) from raw_marketing.contacts where _c360_batch_id = '{rejected[0]}'"
-    ) == [(40,)]
+    assert rows(config, f"select count(*) from raw_marketing.contacts where _c360_batch_id = '{rejected[0]}'") == [
+        (40,)
+    ]
     assert rows(config, "select status from meta.runs order by started_at desc limit 1") == [("blocked",)]
 
     # 3. the next run goes on without the rejected batch: staging leaves all of its rows out
     again = pipeline.run_pipeline(pipeline.RunContext.new(config), stages)
     assert again.exit_code == EXIT_OK, again.message
-    assert rows(
-        config, f"select count(*) from staging.stg_identity__records where batch_id = '{rejected[0]}'"
-    ) == [(0,)]
+    assert rows(config, f"select count(*) from staging.stg_identity__records where batch_id = '{rejected[0]}'") == [
+        (0,)
+    ]
     assert again.stages["validate"].batches == []

@@ -56,18 +56,14 @@ def test_a_row_passes_once_the_source_is_corrected_and_is_released(quality_setup
     held = orders_with_an_unknown_customer(config, root)
     identity = (held["_c360_batch_id"], held["_c360_row_number"])
     assert identity not in valid_rows(config, "sales", "orders")
-    deliver(
-        root, "silos/customers/k2.csv", "\n".join([CUSTOMERS_HEADER, customer(2)]) + "\n"
-    )  # the fix arrives
+    deliver(root, "silos/customers/k2.csv", "\n".join([CUSTOMERS_HEADER, customer(2)]) + "\n")  # the fix arrives
     gate(config, run_id="r2", at=LATER)
 
     result = release(config, "sales.orders", rule="customer_unknown", as_of=LATER)
 
     assert (result.selected, result.released, result.kept) == (1, 1, 0)
     assert identity in valid_rows(config, "sales", "orders")
-    assert query(
-        config, "select count(*) from quarantine.sales__orders where _c360_released_at is not null"
-    ) == [(1,)]
+    assert query(config, "select count(*) from quarantine.sales__orders where _c360_released_at is not null") == [(1,)]
     again = release(config, "sales.orders", all_rows=True, as_of=LATER)
     assert again.selected == 0 and again.messages == ["nothing to release: no held rows match"]
 
@@ -160,9 +156,7 @@ def cli(quality_setup):
     runner = CliRunner()
 
     def invoke(*args: str):
-        return runner.invoke(
-            app, [*args, "--config", str(config.file)], catch_exceptions=False, env={"COLUMNS": "250"}
-        )
+        return runner.invoke(app, [*args, "--config", str(config.file)], catch_exceptions=False, env={"COLUMNS": "250"})
 
     return config, root, invoke
 

@@ -38,26 +38,20 @@ CASES = [
     gxe.ExpectColumnValuesToBeInSet(column="country", value_set=["DE", "AT", "CH"]),
     gxe.ExpectColumnValuesToNotBeInSet(column="letter", value_set=["z", ""]),
     gxe.ExpectColumnValuesToBeBetween(column="amount", min_value=0, max_value=99.5),
-    gxe.ExpectColumnValuesToBeBetween(
-        column="amount", min_value=0, max_value=100, strict_min=True, strict_max=True
-    ),
+    gxe.ExpectColumnValuesToBeBetween(column="amount", min_value=0, max_value=100, strict_min=True, strict_max=True),
     gxe.ExpectColumnValuesToBeBetween(
         column="born", min_value="1900-01-01T00:00:00+00:00", max_value="2026-11-23T00:00:00+00:00"
     ),
     gxe.ExpectColumnValueLengthsToBeBetween(column="email", min_value=4, max_value=7),
     gxe.ExpectColumnValuesToBeUnique(column="key_a"),
     gxe.ExpectCompoundColumnsToBeUnique(column_list=["key_a", "key_b"], ignore_row_if="any_value_is_missing"),
-    gxe.ExpectCompoundColumnsToBeUnique(
-        column_list=["key_a", "key_b"], ignore_row_if="all_values_are_missing"
-    ),
+    gxe.ExpectCompoundColumnsToBeUnique(column_list=["key_a", "key_b"], ignore_row_if="all_values_are_missing"),
     gxe.ExpectColumnPairValuesAToBeGreaterThanB(
         column_A="amount", column_B="quantity", or_equal=True, ignore_row_if="either_value_is_missing"
     ),
     gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="amount", column_B="quantity"),
     # row conditions, with pandas' treatment of missing values
-    gxe.ExpectColumnValuesToMatchRegex(
-        column="email", regex=r"\.de$", row_condition=Column("country") == "DE"
-    ),
+    gxe.ExpectColumnValuesToMatchRegex(column="email", regex=r"\.de$", row_condition=Column("country") == "DE"),
     gxe.ExpectColumnValuesToNotBeNull(column="email", row_condition=Column("country") != "DE"),
     gxe.ExpectColumnValuesToNotBeNull(column="amount", row_condition=Column("country").is_not_in(["AT"])),
     gxe.ExpectColumnValuesToNotBeNull(column="amount", row_condition=Column("country").is_in(["AT", "CH"])),
@@ -117,14 +111,8 @@ def test_reason_templates_quote_values_and_fill_facts():
         shown="e_mail",
         facts={"count": "2"},
     )
-    assert (
-        con.execute(f"select {reason} from (select 'a''b' as e_mail)").fetchone()[0]
-        == "e_mail 'a'b' occurs 2 times"
-    )
-    assert (
-        con.execute(f"select {reason} from (select null as e_mail)").fetchone()[0]
-        == "e_mail empty occurs 2 times"
-    )
+    assert con.execute(f"select {reason} from (select 'a''b' as e_mail)").fetchone()[0] == "e_mail 'a'b' occurs 2 times"
+    assert con.execute(f"select {reason} from (select null as e_mail)").fetchone()[0] == "e_mail empty occurs 2 times"
     long_value = "x" * 200
     text = con.execute(f"select {reason} from (select '{long_value}' as e_mail)").fetchone()[0]
     assert len(text) < 120 and "…" in text

@@ -105,9 +105,7 @@ def test_freshness_is_judged_on_the_newest_batch_only():
 
 
 def test_mart_suites_stop_publishing_a_broken_identity_map(tmp_path):
-    config = make_config(
-        tmp_path, {"x": {"connector": "files", "tables": {"t": {"path": "*.csv", "format": "csv"}}}}
-    )
+    config = make_config(tmp_path, {"x": {"connector": "files", "tables": {"t": {"path": "*.csv", "format": "csv"}}}})
     config.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(config.warehouse_path)) as con:
         con.execute("create schema marts")

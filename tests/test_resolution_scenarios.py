@@ -10,11 +10,11 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
+from support.demo_pipeline import REPO, DemoRun, run_demo_pipeline
 
 from customer360 import pipeline, transform
 from customer360.config import load_config
 from entity_resolution.decisions import add_decision
-from support.demo_pipeline import REPO, DemoRun, run_demo_pipeline
 
 pytestmark = pytest.mark.integration
 
@@ -61,7 +61,11 @@ class Scenario:
 
     def resolve(self, full: bool = False) -> pipeline.RunSummary:
         ctx = pipeline.RunContext.new(self.config)
-        stages = [("ingest", pipeline.ingest), ("staging", pipeline.staging), ("resolve", lambda c: pipeline.resolve(c, full=full))]
+        stages = [
+            ("ingest", pipeline.ingest),
+            ("staging", pipeline.staging),
+            ("resolve", lambda c: pipeline.resolve(c, full=full)),
+        ]
         summary = pipeline.run_pipeline(ctx, stages)
         assert summary.exit_code == 0, summary.message
         return summary
@@ -94,7 +98,9 @@ def scenario(tmp_path: Path, model_dir: Path) -> Scenario:
     return Scenario(tmp_path, model_dir)
 
 
-HOUSEHOLD = dict(email="familie.mueller@web.de", phone="040 1234567", street="Hauptstraße 12", postcode="20095", city="Hamburg")
+HOUSEHOLD = dict(
+    email="familie.mueller@web.de", phone="040 1234567", street="Hauptstraße 12", postcode="20095", city="Hamburg"
+)
 
 
 def test_household_sharing_address_landline_and_family_email_stays_apart(scenario: Scenario) -> None:
@@ -115,7 +121,14 @@ def test_household_sharing_address_landline_and_family_email_stays_apart(scenari
 
 
 def test_twins_are_two_customers(scenario: Scenario) -> None:
-    shared = dict(last_name="Schneider", birth_date="02.02.1995", phone="089 7654321", street="Lindenweg 3", postcode="80331", city="München")
+    shared = dict(
+        last_name="Schneider",
+        birth_date="02.02.1995",
+        phone="089 7654321",
+        street="Lindenweg 3",
+        postcode="80331",
+        city="München",
+    )
     scenario.deliver(
         [
             person("t1", first_name="Max", email="max.schneider@gmx.de", **shared),
@@ -129,12 +142,34 @@ def test_twins_are_two_customers(scenario: Scenario) -> None:
 def test_one_person_written_many_ways_is_one_customer(scenario: Scenario) -> None:
     scenario.deliver(
         [
-            person("p1", first_name="Alexander", last_name="Müller", email="alexander.mueller@gmx.de", phone="0151/2345678",
-                   birth_date="24.12.1985", street="Hauptstraße 5", postcode="10115", city="Berlin"),
-            person("p2", first_name="Alex", last_name="Mueller", email=" Alexander.Mueller@GMX.de ", phone="+49 151 2345678",
-                   birth_date="1985-12-24"),
+            person(
+                "p1",
+                first_name="Alexander",
+                last_name="Müller",
+                email="alexander.mueller@gmx.de",
+                phone="0151/2345678",
+                birth_date="24.12.1985",
+                street="Hauptstraße 5",
+                postcode="10115",
+                city="Berlin",
+            ),
+            person(
+                "p2",
+                first_name="Alex",
+                last_name="Mueller",
+                email=" Alexander.Mueller@GMX.de ",
+                phone="+49 151 2345678",
+                birth_date="1985-12-24",
+            ),
             person("p3", full_name="Mueller, Alexander", email="alexander.mueller@gmx.de", phone="0049 151 2345678"),
-            person("p4", first_name="Müller", last_name="Alexander", birth_date="24.12.1985", street="Hauptstr. 5", postcode="10115"),
+            person(
+                "p4",
+                first_name="Müller",
+                last_name="Alexander",
+                birth_date="24.12.1985",
+                street="Hauptstr. 5",
+                postcode="10115",
+            ),
         ]
     )
     scenario.resolve()
@@ -177,7 +212,9 @@ def test_decisions_stick_across_runs(scenario: Scenario) -> None:
         [
             person("d1", first_name="Jana", last_name="Weber", email="jana.weber@web.de", birth_date="1990-01-01"),
             person("d2", first_name="Jana", last_name="Weber", email="jana.weber@web.de", phone="0170 1112223"),
-            person("d3", first_name="J.", last_name="Weber", email="jw@posteo.de", street="Ringstr. 1", postcode="50667"),
+            person(
+                "d3", first_name="J.", last_name="Weber", email="jw@posteo.de", street="Ringstr. 1", postcode="50667"
+            ),
         ]
     )
     scenario.resolve()
@@ -206,11 +243,15 @@ def test_explanations_show_which_fields_agreed(scenario: Scenario) -> None:
     scenario.deliver(
         [
             person("e1", first_name="Sabine", last_name="Weiß", email="sabine.weiss@t-online.de", phone="0171 5556667"),
-            person("e2", first_name="Sabine", last_name="Weiss", email="sabine.weiss@t-online.de", birth_date="1970-07-07"),
+            person(
+                "e2", first_name="Sabine", last_name="Weiss", email="sabine.weiss@t-online.de", birth_date="1970-07-07"
+            ),
         ]
     )
     summary = scenario.resolve()
-    transform.run_dbt(scenario.config, ["run", "--select", "+customer_identity_map +customer_ids +customer_match_evidence"])
+    transform.run_dbt(
+        scenario.config, ["run", "--select", "+customer_identity_map +customer_ids +customer_match_evidence"]
+    )
     customer = scenario.customers()["e1"]
     with duckdb.connect(str(scenario.config.warehouse_path), read_only=True) as con:
         explanation = explain_customer(con, customer)
@@ -233,13 +274,17 @@ def test_incremental_run_gives_the_same_customers_as_a_full_run(tmp_path: Path) 
 
     full_root = tmp_path / "full"
     full_root.mkdir()
-    shutil.copytree(incremental.config.resolve_path(incremental.config.resolution.model_dir), full_root / "data" / "models")
+    shutil.copytree(
+        incremental.config.resolve_path(incremental.config.resolution.model_dir), full_root / "data" / "models"
+    )
     full = run_demo_pipeline(full_root, people=300, seed=5, upto=2)
     assert full.summary.stages["resolve"].mode == "full"
 
     def partition(run: DemoRun) -> set[frozenset[str]]:
         with duckdb.connect(str(run.config.warehouse_path), read_only=True) as con:
-            rows = con.execute("select customer_id, list(record_key) from entity_resolution.identity_map group by 1").fetchall()
+            rows = con.execute(
+                "select customer_id, list(record_key) from entity_resolution.identity_map group by 1"
+            ).fetchall()
         return {frozenset(records) for _, records in rows}
 
     assert partition(second) == partition(full)

@@ -31,7 +31,10 @@ def test_strongest_link_wins_regardless_of_input_order() -> None:
     links = [("B", "C", 15.0), ("A", "B", 9.0)]
     result = constrained_clusters(["A", "B", "C"], links, {("A", "C")}, cap=10)
     assert result.cluster_of == {"A": "A", "B": "B", "C": "B"}
-    assert constrained_clusters(["C", "B", "A"], list(reversed(links)), {("A", "C")}, cap=10).cluster_of == result.cluster_of
+    assert (
+        constrained_clusters(["C", "B", "A"], list(reversed(links)), {("A", "C")}, cap=10).cluster_of
+        == result.cluster_of
+    )
 
 
 def test_size_cap_refuses_links_that_would_grow_a_cluster_past_it() -> None:
@@ -50,8 +53,12 @@ def test_size_cap_refuses_links_that_would_grow_a_cluster_past_it() -> None:
 def er_con() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("create schema entity_resolution")
-    con.execute("create table entity_resolution.records (record_key varchar, source_system varchar, source_record_id varchar)")
-    con.execute("create table entity_resolution.components (record_key varchar, component_key varchar, cluster_key varchar)")
+    con.execute(
+        "create table entity_resolution.records (record_key varchar, source_system varchar, source_record_id varchar)"
+    )
+    con.execute(
+        "create table entity_resolution.components (record_key varchar, component_key varchar, cluster_key varchar)"
+    )
     con.execute(
         "create table entity_resolution.links (record_key_l varchar, record_key_r varchar, match_probability double,"
         " is_accepted boolean)"
@@ -85,7 +92,13 @@ def test_ids_survive_reruns_merges_and_splits(er_con: duckdb.DuckDBPyConnection)
     con = er_con
     assert _cluster(con, "run1", [["s:1", "s:2"], ["m:1"], ["m:2", "m:3"]]) == {"created": 3}
     first = _ids(con)
-    assert first == {"s:1": "C000000003", "s:2": "C000000003", "m:1": "C000000001", "m:2": "C000000002", "m:3": "C000000002"}
+    assert first == {
+        "s:1": "C000000003",
+        "s:2": "C000000003",
+        "m:1": "C000000001",
+        "m:2": "C000000002",
+        "m:3": "C000000002",
+    }
 
     # the same clusters again: nothing changes, nothing recorded
     assert _cluster(con, "run2", [["s:1", "s:2"], ["m:1"], ["m:2", "m:3"]]) == {}
@@ -95,7 +108,9 @@ def test_ids_survive_reruns_merges_and_splits(er_con: duckdb.DuckDBPyConnection)
     assert _cluster(con, "run3", [["s:1", "s:2", "m:1"], ["m:2", "m:3"]]) == {"merged": 1}
     assert set(_ids(con).values()) == {"C000000003", "C000000002"}
     assert _history(con, "run3") == [("merged", "C000000001", "C000000003", 1)]
-    status = con.execute("select status, merged_into from entity_resolution.customers where customer_id = 'C000000001'").fetchone()
+    status = con.execute(
+        "select status, merged_into from entity_resolution.customers where customer_id = 'C000000001'"
+    ).fetchone()
     assert status == ("merged", "C000000003")
 
     # a split: the larger part keeps the ID, the rest gets a new one recorded as split from it
@@ -109,7 +124,9 @@ def test_ids_survive_reruns_merges_and_splits(er_con: duckdb.DuckDBPyConnection)
 def test_vanished_records_retire_their_customer(er_con: duckdb.DuckDBPyConnection) -> None:
     _cluster(er_con, "run1", [["s:1"], ["s:2"]])
     assert _cluster(er_con, "run2", [["s:1"]]) == {"retired": 1}
-    assert er_con.execute("select count(*) from entity_resolution.customers where status = 'retired'").fetchone() == (1,)
+    assert er_con.execute("select count(*) from entity_resolution.customers where status = 'retired'").fetchone() == (
+        1,
+    )
 
 
 def test_records_moving_between_surviving_customers_are_recorded(er_con: duckdb.DuckDBPyConnection) -> None:
@@ -147,7 +164,9 @@ def test_latest_decision_per_pair_wins(tmp_path: Path) -> None:
         ("sales:1", "sales:2", "maybe", "decision must be one of"),
     ],
 )
-def test_bad_decisions_are_refused_with_a_reason(tmp_path: Path, record_a: str, record_b: str, decision: str, message: str) -> None:
+def test_bad_decisions_are_refused_with_a_reason(
+    tmp_path: Path, record_a: str, record_b: str, decision: str, message: str
+) -> None:
     with pytest.raises(ValueError, match=message):
         decisions.add_decision(tmp_path, record_a, record_b, decision, "alice")
 

@@ -24,9 +24,7 @@ from customer360.console.models import (
     TimelinePage,
 )
 
-_bearer = HTTPBearer(
-    auto_error=False, description="API token from `c360 users token USER` (or log in: session cookie)"
-)
+_bearer = HTTPBearer(auto_error=False, description="API token from `c360 users token USER` (or log in: session cookie)")
 
 
 def _credentials(_: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
@@ -284,6 +282,4 @@ def audit(
         username=username, customer_id=customer_id, action=action, limit=limit, offset=offset
     )
     console.store.audit(session.user, "read_audit", channel="api", ip=auth.client_ip(request))
-    return AuditPage(
-        items=[AuditEntry(**entry) for entry in entries], total=total, limit=limit, offset=offset
-    )
+    return AuditPage(items=[AuditEntry(**entry) for entry in entries], total=total, limit=limit, offset=offset)

@@ -77,9 +77,7 @@ class SecurityHeaders:
         async def send_with_headers(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 headers = [
-                    h
-                    for h in message.get("headers", [])
-                    if h[0].lower() not in {name for name, _ in SECURITY_HEADERS}
+                    h for h in message.get("headers", []) if h[0].lower() not in {name for name, _ in SECURITY_HEADERS}
                 ]
                 headers += SECURITY_HEADERS
                 if not is_static:
@@ -175,9 +173,7 @@ def _templates() -> Environment:
     env.filters["d"] = _format_date
     env.filters["money"] = _format_money
     env.filters["num"] = _format_number
-    env.filters["pct"] = lambda v, lang="de": (
-        "—" if v is None else _format_number(float(v) * 100, lang, 2) + " %"
-    )
+    env.filters["pct"] = lambda v, lang="de": "—" if v is None else _format_number(float(v) * 100, lang, 2) + " %"
     env.filters["phone"] = _format_phone
     env.filters["urlq"] = lambda v: quote(str(v), safe="")
     return env
@@ -355,11 +351,7 @@ def _exception_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
-        errors = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in exc.errors()
-        ]
+        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in exc.errors()]
         if _is_api(request):
             return JSONResponse({"detail": errors, "code": "invalid_request"}, status_code=422)
-        return render(
-            request, "error.html", status_code=422, message="; ".join(str(e["msg"]) for e in errors)
-        )
+        return render(request, "error.html", status_code=422, message="; ".join(str(e["msg"]) for e in errors))

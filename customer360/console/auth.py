@@ -118,9 +118,7 @@ def check_api_csrf(request: Request, session: Session) -> None:
     try:
         check_csrf(request, session, request.headers.get(CSRF_HEADER))
     except CsrfFailed:
-        raise ApiError(
-            403, "csrf_failed", f"send the session's CSRF token in the {CSRF_HEADER} header"
-        ) from None
+        raise ApiError(403, "csrf_failed", f"send the session's CSRF token in the {CSRF_HEADER} header") from None
 
 
 def _check_origin(request: Request) -> None:

@@ -98,9 +98,7 @@ def _sample_queries(snapshot: Path, count: int, seed: int) -> tuple[list[str], l
         elif kind == 4 and records:
             queries.append(rng.choice(records))
         else:
-            queries.append(
-                customer_id if rng.random() < 0.5 else f"{first or ''} {last or ''}".strip() or customer_id
-            )
+            queries.append(customer_id if rng.random() < 0.5 else f"{first or ''} {last or ''}".strip() or customer_id)
     customers = [row[0] for row in rows]
     return queries, customers
 
@@ -180,9 +178,7 @@ async def _scenario(
     latencies: dict[str, list[float]] = {"search": [], "customer": []}
     errors: dict[str, int] = {}
     limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
-    clients = [
-        httpx.AsyncClient(base_url=base, timeout=30, limits=limits, follow_redirects=False) for _ in usernames
-    ]
+    clients = [httpx.AsyncClient(base_url=base, timeout=30, limits=limits, follow_redirects=False) for _ in usernames]
     try:
         await asyncio.gather(*(_login(client, name) for client, name in zip(clients, usernames, strict=True)))
         started = time.monotonic()
@@ -282,9 +278,7 @@ def run_benchmark(
         report["agents"] = asyncio.run(_scenario(base, usernames, queries, ids, duration, think, seed))
         if saturation and think > 0:
             echo(f"{users} agents without think time, {duration} s …")
-            report["saturation"] = asyncio.run(
-                _scenario(base, usernames, queries, ids, duration, 0, seed + 1)
-            )
+            report["saturation"] = asyncio.run(_scenario(base, usernames, queries, ids, duration, 0, seed + 1))
         report["load_after"] = os.getloadavg()
     finally:
         process.terminate()

@@ -18,9 +18,7 @@ from rich.table import Table
 console = Console()
 err = Console(stderr=True)
 
-users_app = typer.Typer(
-    help="Console users and roles (agent, analyst, admin) and API tokens.", no_args_is_help=True
-)
+users_app = typer.Typer(help="Console users and roles (agent, analyst, admin) and API tokens.", no_args_is_help=True)
 
 ConfigOption = Annotated[
     Path | None,
@@ -56,19 +54,13 @@ def register(app: typer.Typer) -> None:
 
 
 def lookup(
-    query: Annotated[
-        str, typer.Argument(help="name, e-mail, phone, customer ID, source record ID or order number")
-    ],
+    query: Annotated[str, typer.Argument(help="name, e-mail, phone, customer ID, source record ID or order number")],
     limit: Annotated[int, typer.Option(help="how many search results to list")] = 10,
     first: Annotated[
         bool, typer.Option("--first", help="show the profile of the best match even if several match")
     ] = False,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="print JSON (the API's shapes) instead of tables")
-    ] = False,
-    snapshot: Annotated[
-        Path | None, typer.Option(help="read this snapshot file instead of the published one")
-    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON (the API's shapes) instead of tables")] = False,
+    snapshot: Annotated[Path | None, typer.Option(help="read this snapshot file instead of the published one")] = None,
     config: ConfigOption = None,
 ) -> None:
     """Find a customer and print the 360° summary (reads the published snapshot, like the console)."""
@@ -83,9 +75,7 @@ def lookup(
     cfg = _config(config)
     path = snapshot or snapshot_source(cfg)
     if path is None:
-        err.print(
-            "[red]error:[/red] no published snapshot yet: run the pipeline first (c360 demo or c360 run)"
-        )
+        err.print("[red]error:[/red] no published snapshot yet: run the pipeline first (c360 demo or c360 run)")
         raise typer.Exit(1)
     try:
         snap = open_snapshot(path, index_cache_dir(cfg))
@@ -101,12 +91,7 @@ def lookup(
         decisive = (
             len(hits) == 1
             or (first and hits)
-            or (
-                len(hits) > 1
-                and hits[0].score >= 1.0
-                and hits[1].score < 1.0
-                and "name" not in hits[0].matched_on
-            )
+            or (len(hits) > 1 and hits[0].score >= 1.0 and hits[1].score < 1.0 and "name" not in hits[0].matched_on)
         )
         if not hits:
             if as_json:
@@ -268,9 +253,7 @@ def _print_profile(p: Any) -> None:
             table.add_row(_value(c.occurred_at), c.campaign_name or "", c.event_type or "")
         console.print(table)
     if p.explanation and len(p.explanation.members) > 1:
-        table = Table(
-            "record", "name", "e-mail", "phone", "best link", title="why these records are one customer"
-        )
+        table = Table("record", "name", "e-mail", "phone", "best link", title="why these records are one customer")
         for m in p.explanation.members:
             table.add_row(
                 m.record_key,
@@ -289,20 +272,14 @@ def _print_profile(p: Any) -> None:
 
 
 def serve(
-    host: Annotated[
-        str, typer.Option(help="interface to listen on (0.0.0.0 for all: put TLS in front)")
-    ] = "127.0.0.1",
+    host: Annotated[str, typer.Option(help="interface to listen on (0.0.0.0 for all: put TLS in front)")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
-    reload: Annotated[
-        bool, typer.Option("--reload/--no-reload", help="restart on code changes (development)")
-    ] = False,
+    reload: Annotated[bool, typer.Option("--reload/--no-reload", help="restart on code changes (development)")] = False,
     workers: Annotated[int, typer.Option(help="worker processes (each opens the snapshot read-only)")] = 1,
     secure_cookies: Annotated[
         bool, typer.Option("--secure-cookies", help="mark cookies Secure (serving over HTTPS)")
     ] = False,
-    snapshot: Annotated[
-        Path | None, typer.Option(help="serve this snapshot file instead of the published one")
-    ] = None,
+    snapshot: Annotated[Path | None, typer.Option(help="serve this snapshot file instead of the published one")] = None,
     config: ConfigOption = None,
 ) -> None:
     """Start the agent console (web pages, JSON API, /docs) on the published snapshot."""
@@ -316,12 +293,8 @@ def serve(
         os.environ["C360_CONSOLE_SNAPSHOT"] = str(snapshot.resolve())
     store = _store(cfg)
     if not store.list_users():
-        console.print(
-            "[yellow]no console users yet:[/yellow] c360 users add NAME --role agent  (or run c360 demo)"
-        )
-    console.print(
-        f"agent console on [bold]http://{host}:{port}/[/bold]  (API docs: http://{host}:{port}/docs)"
-    )
+        console.print("[yellow]no console users yet:[/yellow] c360 users add NAME --role agent  (or run c360 demo)")
+    console.print(f"agent console on [bold]http://{host}:{port}/[/bold]  (API docs: http://{host}:{port}/docs)")
     uvicorn.run(
         "customer360.console.app:app_from_environment",
         factory=True,
@@ -353,9 +326,7 @@ def users_add(
     username: Annotated[str, typer.Argument(help="login name")],
     role: Annotated[str, typer.Option(help="agent, analyst or admin")] = "agent",
     display_name: Annotated[str | None, typer.Option(help="name shown in the console")] = None,
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="read the password from stdin")
-    ] = False,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin")] = False,
     config: ConfigOption = None,
 ) -> None:
     """Create a console user (asks for the password)."""
@@ -408,18 +379,14 @@ def users_set_role(
     except StoreError as error:
         err.print(f"[red]error:[/red] {error}")
         raise typer.Exit(2) from None
-    store.audit(
-        None, "user_role", detail=f"{username} → {role}", channel="cli", username=f"cli:{getpass.getuser()}"
-    )
+    store.audit(None, "user_role", detail=f"{username} → {role}", channel="cli", username=f"cli:{getpass.getuser()}")
     console.print(f"{username} is now {role}")
 
 
 @users_app.command("set-password")
 def users_set_password(
     username: Annotated[str, typer.Argument()],
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="read the password from stdin")
-    ] = False,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin")] = False,
     config: ConfigOption = None,
 ) -> None:
     """Set a user's password (their sessions end)."""
@@ -491,13 +458,9 @@ def bench_console(
     customers: Annotated[int, typer.Option(help="synthetic customers in the benchmark snapshot")] = 1_000_000,
     users: Annotated[int, typer.Option(help="concurrent virtual agents")] = 20,
     duration: Annotated[float, typer.Option(help="seconds per scenario")] = 30.0,
-    think: Annotated[
-        float, typer.Option(help="mean pause between an agent's requests (s); 0 = flat out")
-    ] = 1.0,
+    think: Annotated[float, typer.Option(help="mean pause between an agent's requests (s); 0 = flat out")] = 1.0,
     workers: Annotated[int, typer.Option(help="console worker processes")] = 2,
-    out: Annotated[Path, typer.Option(help="where the snapshot, state and report go")] = Path(
-        "data/bench/console"
-    ),
+    out: Annotated[Path, typer.Option(help="where the snapshot, state and report go")] = Path("data/bench/console"),
     saturation: Annotated[bool, typer.Option(help="also run once without think time")] = True,
 ) -> None:
     """Load-test the console on loopback: search and customer page p50/p95/p99 at N concurrent agents."""

@@ -31,9 +31,7 @@ class SnapshotInfo(BaseModel):
 
 class SearchHit(BaseModel):
     customer_id: str
-    score: float = Field(
-        description="1.0 = exact (ID, e-mail, phone or name); lower = similar (typos, variants)"
-    )
+    score: float = Field(description="1.0 = exact (ID, e-mail, phone or name); lower = similar (typos, variants)")
     matched_on: list[str] = Field(description="customer_id, record_id, order_number, email, phone, name")
     full_name: str | None = None
     email: str | None = None
@@ -134,9 +132,7 @@ class TimelinePage(BaseModel):
     total: int = Field(description="touchpoints matching the filter")
     has_more: bool
     items: list[Touchpoint]
-    channels: list[ChannelCount] = Field(
-        default=[], description="every channel of this customer with its count"
-    )
+    channels: list[ChannelCount] = Field(default=[], description="every channel of this customer with its count")
 
 
 class Member(_Open):
@@ -192,9 +188,7 @@ class Profile(BaseModel):
     full_name: str | None = None
     golden: list[SourcedValue] = Field(description="the golden record, with the source of every value")
     source_systems: list[str] = []
-    summary: dict[str, Any] = Field(
-        default={}, description="customer_360 at a glance: value, orders, tickets, contact"
-    )
+    summary: dict[str, Any] = Field(default={}, description="customer_360 at a glance: value, orders, tickets, contact")
     risk_flags: list[RiskFlag] = []
     consent: dict[str, Any] = {}
     next_best_action: NextBestAction | None = None
@@ -206,9 +200,7 @@ class Profile(BaseModel):
     campaign_event_count: int = 0
     timeline: TimelinePage | None = None
     explanation: Explanation | None = None
-    missing_tables: list[str] = Field(
-        default=[], description="marts tables this snapshot does not have (yet)"
-    )
+    missing_tables: list[str] = Field(default=[], description="marts tables this snapshot does not have (yet)")
     snapshot: SnapshotInfo
 
 

@@ -24,23 +24,50 @@ from typing import Any
 from customer360.console.models import CampaignEvent, Member, Order, Ticket, Touchpoint
 
 GOLDEN_FIELDS = (
-    "first_name", "last_name", "email", "phone_e164", "date_of_birth", "street", "postcode", "city", "country_code",
+    "first_name",
+    "last_name",
+    "email",
+    "phone_e164",
+    "date_of_birth",
+    "street",
+    "postcode",
+    "city",
+    "country_code",
 )
 SUMMARY_FIELDS = (
-    "lifetime_value", "order_count", "last_order_date", "average_order_value", "open_ticket_count", "ticket_count",
-    "last_contact_at", "last_contact_channel", "average_csat", "email_opens_90d", "email_clicks_90d",
-    "source_record_count", "complaint_count", "returned_order_count",
+    "lifetime_value",
+    "order_count",
+    "last_order_date",
+    "average_order_value",
+    "open_ticket_count",
+    "ticket_count",
+    "last_contact_at",
+    "last_contact_channel",
+    "average_csat",
+    "email_opens_90d",
+    "email_clicks_90d",
+    "source_record_count",
+    "complaint_count",
+    "returned_order_count",
 )
 RISK_FLAGS = ("has_open_complaint", "is_value_dropping", "has_recent_bad_experience", "is_email_bouncing")
 CONSENT_FIELDS = (
-    "is_newsletter_subscribed", "newsletter_consent_status", "newsletter_consent_changed_at",
-    "newsletter_consent_source", "is_promotion_allowed",
+    "is_newsletter_subscribed",
+    "newsletter_consent_status",
+    "newsletter_consent_changed_at",
+    "newsletter_consent_source",
+    "is_promotion_allowed",
 )
 FACTS_SHOWN = 20
 _DICTIONARY_SAMPLE = 300
 _DICTIONARY_BYTES = 32 * 1024
 EVIDENCE_COLUMNS = (
-    "record_key_l", "record_key_r", "match_probability", "pair_match_weight", "comparison", "level_label",
+    "record_key_l",
+    "record_key_r",
+    "match_probability",
+    "pair_match_weight",
+    "comparison",
+    "level_label",
     "match_weight",
 )
 
@@ -55,24 +82,57 @@ class Part:
 
 
 PARTS = (
-    Part("dim", "dim_customer", (
-        "customer_id", "full_name", *GOLDEN_FIELDS, *(f"{f}_source" for f in GOLDEN_FIELDS), "source_systems",
-        "source_record_count", *CONSENT_FIELDS,
-    )),
-    Part("c360", "customer_360", (
-        "customer_id", "full_name", *SUMMARY_FIELDS, *RISK_FLAGS, *CONSENT_FIELDS, *GOLDEN_FIELDS, "source_systems",
-    )),
+    Part(
+        "dim",
+        "dim_customer",
+        (
+            "customer_id",
+            "full_name",
+            *GOLDEN_FIELDS,
+            *(f"{f}_source" for f in GOLDEN_FIELDS),
+            "source_systems",
+            "source_record_count",
+            *CONSENT_FIELDS,
+        ),
+    ),
+    Part(
+        "c360",
+        "customer_360",
+        (
+            "customer_id",
+            "full_name",
+            *SUMMARY_FIELDS,
+            *RISK_FLAGS,
+            *CONSENT_FIELDS,
+            *GOLDEN_FIELDS,
+            "source_systems",
+        ),
+    ),
     Part("nba", "next_best_action", ("*",)),
     Part("fct_orders", "fct_orders", tuple(Order.model_fields), "ordered_at desc nulls last, order_id", FACTS_SHOWN),
-    Part("fct_tickets", "fct_tickets", tuple(Ticket.model_fields), "created_at desc nulls last, ticket_id",
-         FACTS_SHOWN),
-    Part("fct_marketing_events", "fct_marketing_events", tuple(CampaignEvent.model_fields),
-         "occurred_at desc nulls last, event_id", FACTS_SHOWN),
-    Part("fct_touchpoints", "fct_touchpoints", tuple(Touchpoint.model_fields),
-         "occurred_at desc nulls last, touchpoint_id"),
+    Part(
+        "fct_tickets", "fct_tickets", tuple(Ticket.model_fields), "created_at desc nulls last, ticket_id", FACTS_SHOWN
+    ),
+    Part(
+        "fct_marketing_events",
+        "fct_marketing_events",
+        tuple(CampaignEvent.model_fields),
+        "occurred_at desc nulls last, event_id",
+        FACTS_SHOWN,
+    ),
+    Part(
+        "fct_touchpoints",
+        "fct_touchpoints",
+        tuple(Touchpoint.model_fields),
+        "occurred_at desc nulls last, touchpoint_id",
+    ),
     Part("members", "customer_identity_map", ("customer_id", *Member.model_fields), "source_system, source_record_id"),
-    Part("evidence", "customer_match_evidence", EVIDENCE_COLUMNS,
-         "pair_match_weight desc, record_key_l, record_key_r, comparison"),
+    Part(
+        "evidence",
+        "customer_match_evidence",
+        EVIDENCE_COLUMNS,
+        "pair_match_weight desc, record_key_l, record_key_r, comparison",
+    ),
 )
 
 

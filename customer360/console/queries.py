@@ -38,8 +38,15 @@ from customer360.console.snapshot import SCHEMA, Snapshot, snapshot_info
 
 TIMELINE_PAGE_SIZE = 15
 MAX_PAGE_SIZE = 200
-PROFILE_TABLES = ("dim_customer", "customer_360", "next_best_action", "fct_touchpoints", "fct_orders",
-                  "fct_tickets", "fct_marketing_events")
+PROFILE_TABLES = (
+    "dim_customer",
+    "customer_360",
+    "next_best_action",
+    "fct_touchpoints",
+    "fct_orders",
+    "fct_tickets",
+    "fct_marketing_events",
+)
 
 
 def snapshot_model(snapshot: Snapshot) -> SnapshotInfo:
@@ -121,7 +128,9 @@ def load_profile(
         redirected=current.upper() != customer_id.strip().upper(),
         full_name=full_name or None,
         golden=golden,
-        source_systems=list(record.get("source_systems") or sorted({m.source_system for m in members if m.source_system})),
+        source_systems=list(
+            record.get("source_systems") or sorted({m.source_system for m in members if m.source_system})
+        ),
         summary={field: record.get(field) for field in SUMMARY_FIELDS if field in record},
         risk_flags=[RiskFlag(code=flag, active=bool(record.get(flag))) for flag in RISK_FLAGS if flag in record],
         consent=consent,
@@ -175,7 +184,9 @@ def _timeline(
         total=len(items),
         has_more=start + page_size < len(items),
         items=[Touchpoint(**item) for item in items[start : start + page_size]],
-        channels=[ChannelCount(channel=c, touchpoints=n) for c, n in sorted(counts.items(), key=lambda x: (-x[1], x[0]))],
+        channels=[
+            ChannelCount(channel=c, touchpoints=n) for c, n in sorted(counts.items(), key=lambda x: (-x[1], x[0]))
+        ],
     )
 
 
@@ -210,12 +221,18 @@ def _explanation(
         link = links.get((left, right))
         if link is None:
             link = links[(left, right)] = Link(
-                record_key_l=left, record_key_r=right, match_probability=_number(row.get("match_probability")),
-                match_weight=_number(row.get("pair_match_weight")), evidence=[],
+                record_key_l=left,
+                record_key_r=right,
+                match_probability=_number(row.get("match_probability")),
+                match_weight=_number(row.get("pair_match_weight")),
+                evidence=[],
             )
         link.evidence.append(
-            Evidence(comparison=row.get("comparison"), level=row.get("level_label"),
-                     match_weight=_number(row.get("match_weight")) or 0.0)
+            Evidence(
+                comparison=row.get("comparison"),
+                level=row.get("level_label"),
+                match_weight=_number(row.get("match_weight")) or 0.0,
+            )
         )
     decisions = (
         recorded_decisions(state_dir, [m.record_key for m in members], snapshot.published_at) if state_dir else []
@@ -223,9 +240,7 @@ def _explanation(
     return Explanation(customer_id=customer_id, members=members, links=list(links.values()), decisions=decisions)
 
 
-def recorded_decisions(
-    state_dir: Path, record_keys: list[str], published_at: datetime | None
-) -> list[DecisionOut]:
+def recorded_decisions(state_dir: Path, record_keys: list[str], published_at: datetime | None) -> list[DecisionOut]:
     """The latest human decision per pair that involves any of these records (read-only on decisions.sqlite)."""
     from entity_resolution.decisions import decisions_path
 
@@ -285,9 +300,7 @@ def record_not_same_person(
         raise ValueError(f"{record_key} is not a record of customer {current}")
     others = [key for key in keys if key != record_key]
     if not others:
-        raise ValueError(
-            f"{record_key} is the only record of customer {current}: there is nothing to separate"
-        )
+        raise ValueError(f"{record_key} is the only record of customer {current}: there is nothing to separate")
     decided = []
     for other in others:
         decision = add_decision(state_dir, record_key, other, "different", decided_by, reason or None)

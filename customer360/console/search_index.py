@@ -83,9 +83,7 @@ class BuildStats:
     sources: list[str] = field(default_factory=list)
 
 
-def build_search_index(
-    snapshot: Path, target: Path, schema: str = "marts", threads: int | None = None
-) -> BuildStats:
+def build_search_index(snapshot: Path, target: Path, schema: str = "marts", threads: int | None = None) -> BuildStats:
     """Build the search index of a snapshot (a DuckDB file with the marts) into `target`, atomically.
 
     Reads only: the snapshot is attached read-only. Written to a temporary file first and renamed into place, so
@@ -120,9 +118,7 @@ def build_search_index(
         if "customer_identity_map" not in tables:
             raise IndexUnavailable(f"{snapshot} has no {schema}.customer_identity_map to index")
         s = f"snap.{schema}"
-        stats.sources = sorted(
-            tables & {"dim_customer", "customer_identity_map", "customer_ids", "fct_orders"}
-        )
+        stats.sources = sorted(tables & {"dim_customer", "customer_identity_map", "customer_ids", "fct_orders"})
         id_map_columns = _columns(con, schema, "customer_identity_map")
 
         def col(columns: set[str], name: str, alias: str = "") -> str:
@@ -205,12 +201,8 @@ def build_search_index(
             where len(t.tokens) > 0
             """
         )
-        distinct_tokens = [
-            row[0] for row in con.execute("select distinct unnest(tokens) from name_tokens").fetchall()
-        ]
-        con.register(
-            "token_codes", pa.table({"token": distinct_tokens, "code": [cologne(t) for t in distinct_tokens]})
-        )
+        distinct_tokens = [row[0] for row in con.execute("select distinct unnest(tokens) from name_tokens").fetchall()]
+        con.register("token_codes", pa.table({"token": distinct_tokens, "code": [cologne(t) for t in distinct_tokens]}))
         phones = [
             row[0]
             for row in con.execute(
@@ -218,9 +210,7 @@ def build_search_index(
                 " where phone_e164 is not null"
             ).fetchall()
         ]
-        con.register(
-            "phone_numbers", pa.table({"phone": phones, "number": [national_number(p) for p in phones]})
-        )
+        con.register("phone_numbers", pa.table({"phone": phones, "number": [national_number(p) for p in phones]}))
 
         # Merged customer IDs point to the surviving customer (chains followed).
         id_rows: list[tuple[str, str]] = []
@@ -356,7 +346,11 @@ def build_search_index(
     stats.seconds = time.perf_counter() - started
     log.info(
         "search index %s: %s customers, %s keys, %s profiles in %.1f s",
-        target, stats.customers, stats.keys, stats.profiles, stats.seconds,
+        target,
+        stats.customers,
+        stats.keys,
+        stats.profiles,
+        stats.seconds,
     )
     return stats
 
@@ -477,18 +471,14 @@ class SearchIndex:
 
     # -- lookups ---------------------------------------------------------------------------------------------
     def _exact(self, key: str, limit: int = _KEY_LIMIT) -> list[str]:
-        rows = (
-            self._db().execute("select customer_id from keys where key = ? limit ?", (key, limit)).fetchall()
-        )
+        rows = self._db().execute("select customer_id from keys where key = ? limit ?", (key, limit)).fetchall()
         return [row[0] for row in rows]
 
     def _prefix(self, prefix: str, limit: int = _PREFIX_LIMIT) -> list[tuple[str, str]]:
         upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
         rows = (
             self._db()
-            .execute(
-                "select key, customer_id from keys where key >= ? and key < ? limit ?", (prefix, upper, limit)
-            )
+            .execute("select key, customer_id from keys where key >= ? and key < ? limit ?", (prefix, upper, limit))
             .fetchall()
         )
         return [(row[0], row[1]) for row in rows]
@@ -587,9 +577,7 @@ class SearchIndex:
                 truncated |= len(found) >= per_token and len(tokens) == 1
                 add(found, _PRE_TOKEN, "name", query, token=index)
                 if codes[index] and len(codes[index]) >= 2:
-                    add(
-                        self._exact(f"k:{codes[index]}", per_token), _PRE_PHONETIC, "name", query, token=index
-                    )
+                    add(self._exact(f"k:{codes[index]}", per_token), _PRE_PHONETIC, "name", query, token=index)
                 if len(token) >= 3:
                     for key, cid in self._prefix(f"n:{token}", _PREFIX_LIMIT if len(tokens) == 1 else 60):
                         if key != f"n:{token}":

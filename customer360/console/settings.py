@@ -23,25 +23,17 @@ def _float(name: str, default: float) -> float:
 class ConsoleSettings:
     # Cookies: Secure only over HTTPS (set C360_CONSOLE_SECURE_COOKIES=1 behind TLS)
     secure_cookies: bool = field(default_factory=lambda: _bool("C360_CONSOLE_SECURE_COOKIES", False))
-    session_idle_minutes: float = field(
-        default_factory=lambda: _float("C360_CONSOLE_SESSION_IDLE_MINUTES", 120)
-    )
+    session_idle_minutes: float = field(default_factory=lambda: _float("C360_CONSOLE_SESSION_IDLE_MINUTES", 120))
     session_max_hours: float = field(default_factory=lambda: _float("C360_CONSOLE_SESSION_MAX_HOURS", 12))
     # Login throttling: failures per minute per (username, IP), and per IP over all usernames
-    login_failures_per_minute: int = field(
-        default_factory=lambda: int(_float("C360_CONSOLE_LOGIN_FAILURES", 5))
-    )
+    login_failures_per_minute: int = field(default_factory=lambda: int(_float("C360_CONSOLE_LOGIN_FAILURES", 5)))
     login_failures_per_ip_per_minute: int = field(
         default_factory=lambda: int(_float("C360_CONSOLE_LOGIN_FAILURES_PER_IP", 30))
     )
     # API (and page) requests per minute per user; 0 switches the limit off
-    requests_per_minute: int = field(
-        default_factory=lambda: int(_float("C360_CONSOLE_REQUESTS_PER_MINUTE", 600))
-    )
+    requests_per_minute: int = field(default_factory=lambda: int(_float("C360_CONSOLE_REQUESTS_PER_MINUTE", 600)))
     # How often the publish pointer is checked for a new snapshot
-    snapshot_check_seconds: float = field(
-        default_factory=lambda: _float("C360_CONSOLE_SNAPSHOT_CHECK_SECONDS", 2)
-    )
+    snapshot_check_seconds: float = field(default_factory=lambda: _float("C360_CONSOLE_SNAPSHOT_CHECK_SECONDS", 2))
     duckdb_threads: int = field(default_factory=lambda: int(_float("C360_CONSOLE_DUCKDB_THREADS", 1)))
     # Serve this snapshot file instead of following the publish pointer (benchmarks, tests)
     snapshot_override: Path | None = field(

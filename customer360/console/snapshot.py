@@ -196,9 +196,7 @@ def open_snapshot(path: Path, cache_dir: Path, threads: int = 1) -> Snapshot:
 class SnapshotManager:
     """Keeps the current snapshot open and follows the publish pointer (checked at most every `check_seconds`)."""
 
-    def __init__(
-        self, config: Config, override: Path | None = None, check_seconds: float = 2.0, threads: int = 1
-    ):
+    def __init__(self, config: Config, override: Path | None = None, check_seconds: float = 2.0, threads: int = 1):
         self.config = config
         self.override = override
         self.check_seconds = check_seconds
@@ -238,9 +236,7 @@ class SnapshotManager:
                 return self._active
             if self._switching is None and now - self._failed.get(path, -1e9) > 30:
                 self._switching = path
-                threading.Thread(
-                    target=self._switch, args=(path,), name="c360-snapshot-switch", daemon=True
-                ).start()
+                threading.Thread(target=self._switch, args=(path,), name="c360-snapshot-switch", daemon=True).start()
             return self._active
 
     def refresh(self, wait: bool = True) -> Snapshot:

@@ -133,9 +133,7 @@ def console_db_path(state_dir: Path) -> Path:
 
 
 class ConsoleStore:
-    def __init__(
-        self, path: Path, session_idle_seconds: float = 2 * 3600, session_max_seconds: float = 12 * 3600
-    ):
+    def __init__(self, path: Path, session_idle_seconds: float = 2 * 3600, session_max_seconds: float = 12 * 3600):
         self.path = path
         self.session_idle_seconds = session_idle_seconds
         self.session_max_seconds = session_max_seconds
@@ -168,9 +166,7 @@ class ConsoleStore:
     # -- users -------------------------------------------------------------------------------------------------
     def add_user(self, username: str, password: str, role: str, display_name: str | None = None) -> User:
         if not USERNAME.match(username or ""):
-            raise StoreError(
-                "a username is 2-64 letters, digits or . _ @ - (starting with a letter or digit)"
-            )
+            raise StoreError("a username is 2-64 letters, digits or . _ @ - (starting with a letter or digit)")
         self._check_role(role)
         self._check_password(password)
         try:
@@ -197,9 +193,7 @@ class ConsoleStore:
     def list_users(self) -> list[User]:
         rows = (
             self._db()
-            .execute(
-                "select username, role, display_name, lang, is_active, created_at from users order by username"
-            )
+            .execute("select username, role, display_name, lang, is_active, created_at from users order by username")
             .fetchall()
         )
         return [User(r[0], r[1], r[2], r[3], bool(r[4]), r[5]) for r in rows]
@@ -234,9 +228,7 @@ class ConsoleStore:
     def verify_password(self, username: str, password: str) -> User | None:
         """The user if the password is right and the account active; None otherwise (same work either way)."""
         row = (
-            self._db()
-            .execute("select password_hash, is_active from users where username = ?", (username,))
-            .fetchone()
+            self._db().execute("select password_hash, is_active from users where username = ?", (username,)).fetchone()
         )
         stored = row[0] if row else self._dummy_hash
         try:
@@ -316,9 +308,7 @@ class ConsoleStore:
             return None
         if now - row[1] > 60:  # sliding expiry, written at most once a minute
             self._write("update sessions set last_seen_at = ? where token_hash = ?", (now, token_hash))
-        return Session(
-            User(row[3], row[4], row[5], row[6], bool(row[7]), row[8]), row[0], token_hash, "session"
-        )
+        return Session(User(row[3], row[4], row[5], row[6], bool(row[7]), row[8]), row[0], token_hash, "session")
 
     def end_session(self, token: str) -> None:
         self._write("delete from sessions where token_hash = ?", (hash_token(token),))
@@ -353,9 +343,7 @@ class ConsoleStore:
         if row is None or row[1] or not row[7] or (row[0] is not None and time.time() > row[0]):
             return None
         if row[2] is None or time.time() - row[2] > 60:
-            self._write(
-                "update api_tokens set last_used_at = ? where token_hash = ?", (time.time(), token_hash)
-            )
+            self._write("update api_tokens set last_used_at = ? where token_hash = ?", (time.time(), token_hash))
         return Session(User(row[3], row[4], row[5], row[6], bool(row[7]), row[8]), "", token_hash, "token")
 
     def list_tokens(self, username: str | None = None) -> list[dict[str, Any]]:
@@ -372,14 +360,10 @@ class ConsoleStore:
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
     def revoke_token(self, token_prefix: str) -> int:
-        return self._write(
-            "update api_tokens set is_revoked = 1 where token_prefix = ?", (token_prefix,)
-        ).rowcount
+        return self._write("update api_tokens set is_revoked = 1 where token_prefix = ?", (token_prefix,)).rowcount
 
     # -- login throttling --------------------------------------------------------------------------------------
-    def login_blocked(
-        self, username: str, ip: str, per_user_ip: int, per_ip: int, window: float = 60.0
-    ) -> float:
+    def login_blocked(self, username: str, ip: str, per_user_ip: int, per_ip: int, window: float = 60.0) -> float:
         """Seconds to wait if this user+IP (or this IP across users) failed too often within the window, else 0."""
         since = time.time() - window
         key = username.lower()[:100]
@@ -468,9 +452,7 @@ class ConsoleStore:
     # -- demo logins -------------------------------------------------------------------------------------------
     def ensure_demo_login(self, username: str, role: str) -> str:
         """Create a demo user with a random password once; later calls return the same password."""
-        row = (
-            self._db().execute("select password from demo_logins where username = ?", (username,)).fetchone()
-        )
+        row = self._db().execute("select password from demo_logins where username = ?", (username,)).fetchone()
         if row and self.get_user(username) is not None:
             return str(row[0])
         password = secrets.token_urlsafe(12)
@@ -487,9 +469,5 @@ class ConsoleStore:
         return password
 
     def demo_logins(self) -> list[tuple[str, str, str]]:
-        rows = (
-            self._db()
-            .execute("select username, password, role from demo_logins order by role desc")
-            .fetchall()
-        )
+        rows = self._db().execute("select username, password, role from demo_logins order by role desc").fetchall()
         return [(r[0], r[1], r[2]) for r in rows]

@@ -14,9 +14,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-_TRANSLITERATIONS = str.maketrans(
-    {"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "æ": "ae", "ø": "oe", "ł": "l"}
-)
+_TRANSLITERATIONS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "æ": "ae", "ø": "oe", "ł": "l"})
 _NON_LETTERS = re.compile(r"[^a-z]+")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 # Titles and salutations that are not part of a name (dbt's c360_strip_titles, as tokens).
@@ -81,9 +79,7 @@ def cologne(word: str) -> str:
             if index == 0:
                 code = "4" if after in ("a", "h", "k", "l", "o", "q", "r", "u", "x") else "8"
             else:
-                code = (
-                    "4" if after in ("a", "h", "k", "o", "q", "u", "x") and before not in ("s", "z") else "8"
-                )
+                code = "4" if after in ("a", "h", "k", "o", "q", "u", "x") and before not in ("s", "z") else "8"
         elif char == "x":
             code = "8" if before in ("c", "k", "q") else "48"
         elif char == "l":

@@ -154,12 +154,7 @@ def search_page(
         if console.settings.audit_searches:
             console.store.audit(session.user, "search", detail=q, channel="web", ip=auth.client_ip(request))
         hits = result.results
-        if (
-            not list_
-            and len(hits) == 1
-            and hits[0].score >= 1.0
-            and IDENTIFIER_MATCHES & set(hits[0].matched_on)
-        ):
+        if not list_ and len(hits) == 1 and hits[0].score >= 1.0 and IDENTIFIER_MATCHES & set(hits[0].matched_on):
             return RedirectResponse(f"/customers/{quote(hits[0].customer_id)}?q={quote(q)}", status_code=303)
     return render(request, "search.html", q=q, result=result)
 
@@ -298,9 +293,7 @@ def audit_page(
         channel="web",
         ip=auth.client_ip(request),
         detail=" ".join(
-            f"{k}={v}"
-            for k, v in (("username", username), ("customer_id", customer_id), ("action", action))
-            if v
+            f"{k}={v}" for k, v in (("username", username), ("customer_id", customer_id), ("action", action)) if v
         )
         or None,
     )

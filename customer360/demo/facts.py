@@ -45,9 +45,7 @@ class Orders:
         cut = timeline.cut[k]
         lo = timeline.cut[k - 1]
         o = self.o
-        sel = (
-            (o["first"] == k) | ((o["t_change"] > lo) & (o["t_change"] <= cut) & (o["first"] < k))
-        ).to_numpy()
+        sel = ((o["first"] == k) | ((o["t_change"] > lo) & (o["t_change"] <= cut) & (o["first"] < k))).to_numpy()
         oo = o[sel]
         changed = (oo["t_change"] <= cut).to_numpy()
         upd = np.where(changed, oo["t_change"], oo["t_v1"])
@@ -122,9 +120,7 @@ def build_orders(w: World, srec: Records, seed: int) -> Orders:
     # channel and payment
     store_pref = np.where(srec.slot[ri] == 1, 0.8, 0.3)
     u = rng.random(m)
-    channel = np.where(
-        u < store_pref, "store", np.where(u < store_pref + (1 - store_pref) * 0.85, "online", "phone")
-    )
+    channel = np.where(u < store_pref, "store", np.where(u < store_pref + (1 - store_pref) * 0.85, "online", "phone"))
     pay = np.empty(m, dtype=object)
     for ch, opts in (
         ("online", {"paypal": 35, "invoice": 25, "credit_card": 15, "klarna": 15, "sepa_direct_debit": 10}),
@@ -133,9 +129,7 @@ def build_orders(w: World, srec: Records, seed: int) -> Orders:
     ):
         mm = channel == ch
         if mm.any():
-            pay[mm] = np.array(list(opts), dtype=object)[
-                _pick(rng, list(opts), list(opts.values()), int(mm.sum()))
-            ]
+            pay[mm] = np.array(list(opts), dtype=object)[_pick(rng, list(opts), list(opts.values()), int(mm.sum()))]
     # lines
     n_lines = 1 + _pick(rng, range(5), [45, 25, 15, 10, 5], m)
     oi = np.repeat(np.arange(m), n_lines)
@@ -154,9 +148,7 @@ def build_orders(w: World, srec: Records, seed: int) -> Orders:
     qty = 1 + _pick(rng, range(6), [85, 11, 3, 0.5, 0.3, 0.2], L)
     price = prices[prod]
     disc_rate = np.where(rng.random(L) < 0.12, _pick(rng, range(4), [4, 3, 2, 1], L), -1)
-    rate = np.select(
-        [disc_rate == 0, disc_rate == 1, disc_rate == 2, disc_rate == 3], [0.1, 0.15, 0.2, 0.3], 0.0
-    )
+    rate = np.select([disc_rate == 0, disc_rate == 1, disc_rate == 2, disc_rate == 3], [0.1, 0.15, 0.2, 0.3], 0.0)
     discount = np.round(qty * price * rate, 2)
     gross = np.round(qty * price - discount, 2)
     total = np.round(np.bincount(oi, weights=gross, minlength=m), 2)
@@ -193,9 +185,9 @@ def build_orders(w: World, srec: Records, seed: int) -> Orders:
     o = pd.DataFrame(
         {
             "order_id": order_id,
-            "order_number": (
-                "KN-" + pd.Series(10_000_000 + order_id * 7 + rng.integers(0, 7, m)).astype(str)
-            ).to_numpy(dtype=object),
+            "order_number": ("KN-" + pd.Series(10_000_000 + order_id * 7 + rng.integers(0, 7, m)).astype(str)).to_numpy(
+                dtype=object
+            ),
             "customer_id": srec.record_id[ri],
             "e": srec.e[ri],
             "ordered_at": ordered,
@@ -314,9 +306,7 @@ def build_campaign_events(w: World, mrec: Records, seed: int) -> pd.DataFrame:
         ):
             if mask.any():
                 c_n = int(mask.sum())
-                parts.append(
-                    (idx[mask], email[mask], np.full(c_n, camp_i), np.full(c_n, TYPE_RANK[typ]), t[mask])
-                )
+                parts.append((idx[mask], email[mask], np.full(c_n, camp_i), np.full(c_n, TYPE_RANK[typ]), t[mask]))
     # unsubscribes: attributed to the last campaign before the click on "abmelden"
     has = t_unsub < NEVER
     idx = np.flatnonzero(has)
@@ -399,15 +389,11 @@ class Helpdesk:
         c = c[c["ticket_id"].isin(t["id"])]
         g = c.groupby("ticket_id", sort=True)
         last_time = g["created"].max()
-        c_last = (
-            c.sort_values(["ticket_id", "created", "id"]).groupby("ticket_id").tail(1).set_index("ticket_id")
-        )
+        c_last = c.sort_values(["ticket_id", "created", "id"]).groupby("ticket_id").tail(1).set_index("ticket_id")
         agent_seen = c.assign(a=c["author_role"] == "agent").groupby("ticket_id")["a"].any()
         tid = t["id"]
         lt = last_time.reindex(tid).to_numpy()
-        last_agent = (
-            ((c_last["author_role"] == "agent") & c_last["public"]).reindex(tid).fillna(False).to_numpy(bool)
-        )
+        last_agent = ((c_last["author_role"] == "agent") & c_last["public"]).reindex(tid).fillna(False).to_numpy(bool)
         seen = agent_seen.reindex(tid).fillna(False).to_numpy(bool)
         solved_t = t["solved"].to_numpy()
         solved = solved_t <= cut
@@ -533,9 +519,7 @@ def build_helpdesk(w: World, orders: Orders, seed: int) -> Helpdesk:
     cnt = o_cnt[te]
     linked = (cnt > 0) & (rng.random(m) < 0.6)
     pick = (
-        oorder[
-            np.minimum(o_start[te] + (rng.random(m) * np.maximum(cnt, 1)).astype(np.int64), len(oorder) - 1)
-        ]
+        oorder[np.minimum(o_start[te] + (rng.random(m) * np.maximum(cnt, 1)).astype(np.int64), len(oorder) - 1)]
         if len(oorder)
         else np.zeros(m, np.int64)
     )
@@ -551,9 +535,7 @@ def build_helpdesk(w: World, orders: Orders, seed: int) -> Helpdesk:
     )
     typ_free = np.where(u < 0.75, 0, np.where(u < 0.85, 1, 4))
     typ = np.where(linked, typ_linked, typ_free)
-    delay = np.select(
-        [typ == 3, typ == 4], [2 + rng.random(m) * 8, 5 + rng.random(m) * 35], 2 + rng.random(m) * 23
-    )
+    delay = np.select([typ == 3, typ == 4], [2 + rng.random(m) * 8, 5 + rng.random(m) * 35], 2 + rng.random(m) * 23)
     base = np.where((typ == 2) & (o_change < NEVER), np.maximum(o_time, o_change - 3 * DAY), o_time)
     created_linked = base + (delay * DAY).astype(np.int64)
     j = w["join"][te]
@@ -648,9 +630,7 @@ def build_helpdesk(w: World, orders: Orders, seed: int) -> Helpdesk:
             mm = (typ == ti) & (linked == want_order)
             if not mm.any():
                 continue
-            tmpl = [x for x in C.TICKET_TEXTS[tname] if ("{order}" in x[1]) == want_order] or C.TICKET_TEXTS[
-                tname
-            ]
+            tmpl = [x for x in C.TICKET_TEXTS[tname] if ("{order}" in x[1]) == want_order] or C.TICKET_TEXTS[tname]
             k = (rng.random(int(mm.sum())) * len(tmpl)).astype(np.int64)
             subj[mm] = np.array([x[0] for x in tmpl], dtype=object)[k]
             d = pd.Series(np.array([x[1] for x in tmpl], dtype=object)[k])
@@ -659,9 +639,7 @@ def build_helpdesk(w: World, orders: Orders, seed: int) -> Helpdesk:
                 d = pd.Series([a.replace("{order}", b) for a, b in zip(d, on, strict=True)], dtype=object)
             desc[mm] = d.to_numpy(dtype=object)
     with_order_in_subject = linked & (rng.random(m) < 0.4)
-    subj = np.where(
-        with_order_in_subject, subj + " (" + np.where(linked, order_number, "").astype(object) + ")", subj
-    )
+    subj = np.where(with_order_in_subject, subj + " (" + np.where(linked, order_number, "").astype(object) + ")", subj)
     prio_w = np.where(typ == 1, 1, 0)
     u = rng.random(m)
     priority = np.where(
@@ -690,9 +668,7 @@ def build_helpdesk(w: World, orders: Orders, seed: int) -> Helpdesk:
         mm = score == s
         if mm.any():
             opts = C.CSAT_COMMENTS[s]
-            sc_comment[mm] = np.array(opts, dtype=object)[
-                (rng.random(int(mm.sum())) * len(opts)).astype(np.int64)
-            ]
+            sc_comment[mm] = np.array(opts, dtype=object)[(rng.random(int(mm.sum())) * len(opts)).astype(np.int64)]
     # ids
     torder = np.lexsort((w["entity_id"][te], created))
     trank = np.empty(m, dtype=np.int64)

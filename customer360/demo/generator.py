@@ -119,8 +119,7 @@ def sales_ddl(dialect: str = "sqlite", tables: bool = True, indexes: bool = True
     out = []
     for table, cols in SALES_TABLES.items() if tables else ():
         body = ",\n".join(
-            f"    {c} {st if dialect == 'sqlite' else pt}{(' ' + con) if con else ''}"
-            for c, st, pt, con in cols
+            f"    {c} {st if dialect == 'sqlite' else pt}{(' ' + con) if con else ''}" for c, st, pt, con in cols
         )
         out.append(f"CREATE TABLE IF NOT EXISTS {table} (\n{body}\n);")
     for table, col in SALES_INDEXES if indexes else ():
@@ -493,9 +492,7 @@ def generate_silos(
         "files": files,
     }
     manifest_path = out_dir / "manifest.json"
-    _atomic_write_bytes(
-        manifest_path, (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
-    )
+    _atomic_write_bytes(manifest_path, (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     return GenerationResult(
         out_dir=out_dir,
         people=people,
@@ -549,21 +546,16 @@ def load_sales_into_postgres(
                         )
                     )
                     ident_cols = sql.SQL(", ").join(map(sql.Identifier, cols))
-                    with cur.copy(
-                        sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(stage), ident_cols)
-                    ) as cp:
+                    with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(stage), ident_cols)) as cp:
                         rows = src.execute(f"SELECT {', '.join(cols)} FROM {table} ORDER BY {cols[0]}")  # noqa: S608
                         while batch := rows.fetchmany(10_000):
                             for row in batch:
                                 cp.write_row(row)
                     updates = sql.SQL(", ").join(
-                        sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c))
-                        for c in cols[1:]
+                        sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in cols[1:]
                     )
                     cur.execute(
-                        sql.SQL(
-                            "INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT ({}) DO UPDATE SET {}"
-                        ).format(
+                        sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT ({}) DO UPDATE SET {}").format(
                             sql.Identifier(table),
                             ident_cols,
                             ident_cols,

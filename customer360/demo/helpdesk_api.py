@@ -181,9 +181,7 @@ class _Handler(BaseHTTPRequestHandler):
         expected = f"Bearer {api.token}"
         if not hmac.compare_digest(auth.encode(), expected.encode()):
             self._record(401)
-            self._send(
-                401, {"error": "Couldn't authenticate you"}, {"WWW-Authenticate": 'Bearer realm="helpdesk"'}
-            )
+            self._send(401, {"error": "Couldn't authenticate you"}, {"WWW-Authenticate": 'Bearer realm="helpdesk"'})
             return
         path = url.path.rstrip("/")
         if not path.startswith(API_PREFIX + "/") or path[len(API_PREFIX) + 1 :] not in RESOURCES:
@@ -341,9 +339,7 @@ class HelpdeskAPI:
 
     def _log(self, method: str, path: str, status: int, authorized: bool) -> None:
         with self._log_lock:
-            self.requests.append(
-                {"method": method, "path": path, "status": status, "auth_header": authorized}
-            )
+            self.requests.append({"method": method, "path": path, "status": status, "auth_header": authorized})
 
     def reset_requests(self) -> None:
         with self._log_lock:

@@ -474,9 +474,7 @@ def render_people(w: World, rec: Records, asof: np.ndarray, profile: str, email_
     email = np.where(u("email_present") < pr["email_present"], email, None).astype(object)
     junk = (u("email_junk") < pr["email_junk"]) & pd.notna(email)
     junk_pool = N.JUNK_EMAILS + (N.JUNK_EMAIL_TEXT if profile.startswith("sales") else [])
-    email[junk] = np.asarray(junk_pool, dtype=object)[
-        (u("email_junk_pick")[junk] * len(junk_pool)).astype(int)
-    ]
+    email[junk] = np.asarray(junk_pool, dtype=object)[(u("email_junk_pick")[junk] * len(junk_pool)).astype(int)]
     es = pd.Series(email, dtype=object)
     cased = (u("email_case") < pr["email_case"]) & ~junk & pd.notna(email)
     if cased.any():
@@ -570,9 +568,7 @@ def render_marketing(w: World, rec: Records, cut: int) -> pd.DataFrame:
     use_mobile = pd.notna(p["mobile_phone"]) & ((u("phone_kind") < 0.7) | pd.isna(p["land_phone"]))
     phone = np.where(use_mobile, p["mobile_phone"], p["land_phone"])
     phone = np.where(u("phone_present") < PROFILES["marketing"]["phone_present"], phone, None)
-    phone = np.where(
-        (rec.mods["phone"] < NEVER) & (rec.mods["phone"] > asof), None, phone
-    )  # phone only added later
+    phone = np.where((rec.mods["phone"] < NEVER) & (rec.mods["phone"] > asof), None, phone)  # phone only added later
     phone = np.where(p["phone_junk"], p["junk_phone"], phone)
     birth = np.where(p["b_present"], p["b_de"], None)
     birth = np.where(p["birth_junk"], "01.01.1900", birth)

@@ -99,9 +99,7 @@ def typo(values: np.ndarray, mask: np.ndarray, u_pos: np.ndarray, u_kind: np.nda
     return out
 
 
-def pick_from_lists(
-    keys: np.ndarray, mapping: dict[str, list[str]], u: np.ndarray, mask: np.ndarray
-) -> np.ndarray:
+def pick_from_lists(keys: np.ndarray, mapping: dict[str, list[str]], u: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Replace masked keys that have alternatives in `mapping` by one of them (chosen by u)."""
     out = keys.copy()
     for i in np.flatnonzero(mask):
@@ -148,13 +146,9 @@ def format_phone(cc: np.ndarray, area: np.ndarray, sub: np.ndarray, style: np.nd
         if not len(idx):
             continue
         if tmpl is None:  # (040) 123 45 67
-            out[idx] = [
-                f"(0{a}) {s[:-4]} {s[-4:-2]} {s[-2:]}" for a, s in zip(area[idx], sub[idx], strict=True)
-            ]
+            out[idx] = [f"(0{a}) {s[:-4]} {s[-4:-2]} {s[-2:]}" for a, s in zip(area[idx], sub[idx], strict=True)]
         else:
-            out[idx] = [
-                tmpl.format(c=c, a=a, s=s) for c, a, s in zip(cc[idx], area[idx], sub[idx], strict=True)
-            ]
+            out[idx] = [tmpl.format(c=c, a=a, s=s) for c, a, s in zip(cc[idx], area[idx], sub[idx], strict=True)]
     return out
 
 
@@ -253,13 +247,8 @@ def german_date(days: np.ndarray) -> np.ndarray:
     if days.size == 0:
         return np.empty(0, dtype=object)
     c = _chars(np.datetime_as_string(days.astype("datetime64[D]"), unit="D"), 10)
-    return _join([c[:, 8], c[:, 9], ".", c[:, 5], c[:, 6], ".", c[:, 0], c[:, 1], c[:, 2], c[:, 3]]).astype(
-        object
-    )
+    return _join([c[:, 8], c[:, 9], ".", c[:, 5], c[:, 6], ".", c[:, 0], c[:, 1], c[:, 2], c[:, 3]]).astype(object)
 
 
 def year_of(days: np.ndarray) -> np.ndarray:
-    return (
-        np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64)
-        + 1970
-    )
+    return np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970

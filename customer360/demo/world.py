@@ -28,9 +28,7 @@ class Timeline:
 
     deliveries: int
     dates: list[str]  # 'YYYY-MM-DD' per delivery
-    cut: (
-        np.ndarray
-    )  # cut[0] = history start (3 years before delivery 1), cut[k] = delivery k (midnight Berlin)
+    cut: np.ndarray  # cut[0] = history start (3 years before delivery 1), cut[k] = delivery k (midnight Berlin)
 
     @classmethod
     def build(cls, deliveries: int) -> Timeline:
@@ -161,9 +159,7 @@ def _addresses(rng: np.random.Generator, country: np.ndarray) -> dict[str, np.nd
         postcode[m] = pd.Series(pc).astype(str).str.zfill(5 if cc == "DE" else 4).to_numpy(dtype=object)
         area[m] = pd.Series(np.array([c[3] for c in cities], dtype=object)[ci]).str[1:].to_numpy(dtype=object)
     street_names = _choice(rng, P.STREETS, zipf_weights(len(P.STREETS), 0.7, 3.0), h)
-    street_names = np.where(
-        country == "CH", pd.Series(street_names).str.replace("ß", "ss").to_numpy(), street_names
-    )
+    street_names = np.where(country == "CH", pd.Series(street_names).str.replace("ß", "ss").to_numpy(), street_names)
     house = 1 + np.minimum(rng.gamma(1.2, 16.0, h).astype(np.int64), 240)
     suffix = np.where(rng.random(h) < 0.07, _choice(rng, ["a", "b", "c"], [6, 3, 1], h), "")
     street = pd.Series(street_names) + " " + pd.Series(house).astype(str) + pd.Series(suffix)
@@ -206,9 +202,7 @@ def _email_locals(rng, first_slug, last_slug, birth_year, nick_slug) -> np.ndarr
         idx = np.flatnonzero(which == k)
         out[idx] = [
             tmpl.format(f=f, l=la, i=f[:1], yy=f"{y:02d}", num=nu, nick=ni)
-            for f, la, y, nu, ni in zip(
-                first_slug[idx], last_slug[idx], yy[idx], num[idx], nick_slug[idx], strict=True
-            )
+            for f, la, y, nu, ni in zip(first_slug[idx], last_slug[idx], yy[idx], num[idx], nick_slug[idx], strict=True)
         ]
     return out
 
@@ -355,18 +349,10 @@ def build_world(n: int, seed: int, timeline: Timeline) -> World:
         first[tgt], last[tgt], sex[tgt], maiden[tgt] = first[src], last[src], sex[src], None
         same_year = rng.random(len(tgt)) < 0.35
         doy = birth[tgt] - (
-            birth[tgt]
-            .astype("datetime64[D]")
-            .astype("datetime64[Y]")
-            .astype("datetime64[D]")
-            .astype(np.int64)
+            birth[tgt].astype("datetime64[D]").astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64)
         )
         src_year_start = (
-            birth[src]
-            .astype("datetime64[D]")
-            .astype("datetime64[Y]")
-            .astype("datetime64[D]")
-            .astype(np.int64)
+            birth[src].astype("datetime64[D]").astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64)
         )
         birth[tgt] = np.where(same_year, src_year_start + doy, birth[tgt])
         birth_year = birth.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
@@ -377,11 +363,7 @@ def build_world(n: int, seed: int, timeline: Timeline) -> World:
 
     # Polish family names have a female form: Kowalski -> Kowalska
     for arr in (last, maiden):
-        fem = (
-            (origin == "pl")
-            & (sex == "F")
-            & pd.Series(arr, dtype=object).str.endswith("ski", na=False).to_numpy()
-        )
+        fem = (origin == "pl") & (sex == "F") & pd.Series(arr, dtype=object).str.endswith("ski", na=False).to_numpy()
         arr[fem] = pd.Series(arr[fem], dtype=object).str[:-1].to_numpy(dtype=object) + "a"
 
     # ---- addresses, phones ---------------------------------------------------------------------------------
@@ -435,9 +417,7 @@ def build_world(n: int, seed: int, timeline: Timeline) -> World:
         ],
         default=("familie-" + hl).to_numpy(),
     )
-    fam_email = (
-        pd.Series(fam_local, dtype=object) + "@" + pd.Series(_providers(rng, country_hh), dtype=object)
-    )
+    fam_email = pd.Series(fam_local, dtype=object) + "@" + pd.Series(_providers(rng, country_hh), dtype=object)
     fam_email = _make_unique(rng, fam_email.to_numpy(dtype=object), taken=np.concatenate([email, alt]))
     has_fam = (sizes > 1) & (rng.random(n_hh) < 0.35)
     uses_fam = has_fam[hh] & (rng.random(n) < np.where(is_child, 0.25, 0.65))

@@ -91,9 +91,7 @@ def ingest(
         bar = stack.enter_context(_progress()) if progress else None
         config.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
         tmpdir = Path(
-            stack.enter_context(
-                tempfile.TemporaryDirectory(prefix="c360-ingest-", dir=config.warehouse_path.parent)
-            )
+            stack.enter_context(tempfile.TemporaryDirectory(prefix="c360-ingest-", dir=config.warehouse_path.parent))
         )
         ensure_schemas(connection, config)
         for source, table_configs in selected:

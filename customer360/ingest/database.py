@@ -82,9 +82,7 @@ def attached(ctx: TableContext) -> Iterator[str]:
         try:
             con.execute(f"attach {literal(str(path))} as {q(alias)} (type sqlite, read_only)")
             # ATTACH is lazy: list the tables now, so that a file that is not a database fails here.
-            con.execute(
-                f"select count(*) from duckdb_tables() where database_name = {literal(alias)}"
-            ).fetchall()
+            con.execute(f"select count(*) from duckdb_tables() where database_name = {literal(alias)}").fetchall()
         except duckdb.Error as error:
             raise SourceError(
                 f"source '{source.name}': cannot open SQLite database {path}: {first_line(error)}"
@@ -223,10 +221,7 @@ def load_table(ctx: TableContext, alias: str) -> None:
     )
     counts = write_batch(ctx, batch)
     ctx.progress.done(
-        f"{ctx.label}: {counts.delivered:,} rows read, {counts.loaded:,} new, "
-        f"{counts.duplicate:,} loaded before"
+        f"{ctx.label}: {counts.delivered:,} rows read, {counts.loaded:,} new, {counts.duplicate:,} loaded before"
     )
     if counts.delivered and not counts.loaded:
-        ctx.result.info(
-            f"{ctx.label}: no new rows in {schema}.{name} ({counts.delivered:,} read, all loaded before)"
-        )
+        ctx.result.info(f"{ctx.label}: no new rows in {schema}.{name} ({counts.delivered:,} read, all loaded before)")

@@ -161,9 +161,7 @@ def _utf8_copy(ctx: TableContext, path: Path, scan: encoding.FileScan) -> Path:
     if chosen == "utf-8":
         return path
     if declared == "auto":
-        ctx.result.info(
-            f"{ctx.label}: {path} is not UTF-8 ({scan.utf8_error}): read as {encoding.describe(chosen)}"
-        )
+        ctx.result.info(f"{ctx.label}: {path} is not UTF-8 ({scan.utf8_error}): read as {encoding.describe(chosen)}")
     target = ctx.tmpdir / f"{ctx.source.name}.{ctx.table.name}.{scan.sha256[:16]}.utf8"
     return encoding.to_utf8(path, chosen, target)
 

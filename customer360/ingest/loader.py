@@ -175,9 +175,7 @@ class ProgressHandle:
             return
         task = self._progress.tasks[[t.id for t in self._progress.tasks].index(self._task)]
         total = task.total if task.total is not None else max(task.completed, 1)
-        self._progress.update(
-            self._task, total=total, completed=total, description=description or task.description
-        )
+        self._progress.update(self._task, total=total, completed=total, description=description or task.description)
 
 
 # -- batches -------------------------------------------------------------------------------------------------
@@ -296,13 +294,9 @@ def write_batch(ctx: TableContext, batch: Batch) -> Counts:
             )
             dedupe = ""
             if batch.dedupe:
-                dedupe = (
-                    f" where not exists (select 1 from {ctx.raw_table} r where r.{ROW_HASH} = s._c360_hash)"
-                )
+                dedupe = f" where not exists (select 1 from {ctx.raw_table} r where r.{ROW_HASH} = s._c360_hash)"
                 if batch.dedupe_within:
-                    dedupe += (
-                        f" qualify row_number() over (partition by s._c360_hash order by s.{ROW_NUMBER}) = 1"
-                    )
+                    dedupe += f" qualify row_number() over (partition by s._c360_hash order by s.{ROW_NUMBER}) = 1"
             row = con.execute(
                 f"insert into {ctx.raw_table} ({target}) select {values} "
                 f"from (select *, {row_hash_sql(names)} as _c360_hash from {batch.stage}) s{dedupe}",
@@ -387,9 +381,7 @@ def record_failure(
 ) -> None:
     """A delivery that could not be loaded: recorded (status failed) so the ledger shows every attempt."""
     with suppress(duckdb.Error):  # the ledger must never hide the original problem
-        record_batch(
-            ctx, Batch(batch_id, location, stage=None, content_hash=content_hash), "failed", message=message
-        )
+        record_batch(ctx, Batch(batch_id, location, stage=None, content_hash=content_hash), "failed", message=message)
 
 
 def drop_temp(con: duckdb.DuckDBPyConnection, *names: str) -> None:
@@ -499,9 +491,7 @@ def stage_json_records(ctx: TableContext, records: str = RECORDS, stage: str = S
         if name != key:
             ctx.result.warn(f"{ctx.label}: key {key!r} is stored as column {name!r} (names must be unique)")
         if name.lower() in existing:
-            nested = existing[name.lower()][1].upper().startswith(_NESTED) or existing[name.lower()][
-                1
-            ].endswith("[]")
+            nested = existing[name.lower()][1].upper().startswith(_NESTED) or existing[name.lower()][1].endswith("[]")
         else:
             shape = structure[key]
             nested = isinstance(shape, (dict, list)) or shape == "JSON"

@@ -171,9 +171,7 @@ def load_table(ctx: TableContext, http: httpx.Client) -> None:
             if isinstance(link, str) and link:
                 candidate = urljoin(page_url, link)
                 if candidate in seen:
-                    ctx.result.warn(
-                        f"{ctx.label}: {page_url} links to a page read before ({candidate}): stopped"
-                    )
+                    ctx.result.warn(f"{ctx.label}: {page_url} links to a page read before ({candidate}): stopped")
                 else:
                     next_url = candidate
         elif (
@@ -220,13 +218,10 @@ def _load_pages(
     cursor_to = previous
     if cursor:
         columns = {
-            name.lower(): name
-            for (name,) in con.execute(f"select column_name from (describe {STAGE})").fetchall()
+            name.lower(): name for (name,) in con.execute(f"select column_name from (describe {STAGE})").fetchall()
         }
         if cursor.lower() in columns:
-            row = con.execute(
-                f"select {text_cursor_max_sql(columns[cursor.lower()])} from {STAGE}"
-            ).fetchone()
+            row = con.execute(f"select {text_cursor_max_sql(columns[cursor.lower()])} from {STAGE}").fetchone()
             cursor_to = later_text(previous, row[0] if row else None)
         elif count_rows(con, RECORDS):
             ctx.result.warn(
@@ -244,9 +239,7 @@ def _load_pages(
     )
     counts = write_batch(ctx, batch)
     con.execute(f"drop table if exists {PAGES}")
-    ctx.progress.done(
-        f"{ctx.label}: {len(urls)} page(s), {counts.delivered:,} records, {counts.loaded:,} new"
-    )
+    ctx.progress.done(f"{ctx.label}: {len(urls)} page(s), {counts.delivered:,} records, {counts.loaded:,} new")
     if counts.rejected:
         ctx.result.warn(
             f"{ctx.label}: {counts.rejected} record(s) or page(s) from GET {first} could not be used: "
@@ -254,6 +247,5 @@ def _load_pages(
         )
     if counts.delivered and not counts.loaded and not counts.rejected:
         ctx.result.info(
-            f"{ctx.label}: nothing new from GET {first} ({counts.delivered:,} records read, "
-            "all loaded before)"
+            f"{ctx.label}: nothing new from GET {first} ({counts.delivered:,} records read, all loaded before)"
         )

@@ -67,18 +67,14 @@ def build(ctx: SuiteContext) -> gx.ExpectationSuite:
     quarantine(
         suite,
         ctx,
-        gxe.ExpectColumnValuesToNotBeNull(
-            column="contact_id__known", row_condition=Column("contact_id").is_not_null()
-        ),
+        gxe.ExpectColumnValuesToNotBeNull(column="contact_id__known", row_condition=Column("contact_id").is_not_null()),
         rule="contact_unknown",
         reason="{column} {value} is not a known contact (no such kontakt_id in marketing.contacts)",
     )
     quarantine(
         suite,
         ctx,
-        gxe.ExpectColumnValuesToNotBeNull(
-            column="occurred_at__at", row_condition=Column("occurred_at").is_not_null()
-        ),
+        gxe.ExpectColumnValuesToNotBeNull(column="occurred_at__at", row_condition=Column("occurred_at").is_not_null()),
         rule="occurred_at_format",
         reason="{column} {value} is not an ISO 8601 timestamp",
     )

@@ -13,9 +13,7 @@ from expectations.kit import SuiteContext, block, new_suite, warn
 
 
 def build(ctx: SuiteContext) -> gx.ExpectationSuite:
-    suite = new_suite(
-        ctx, "Identity map: one row per (source_system, source_record_id) with its customer_id."
-    )
+    suite = new_suite(ctx, "Identity map: one row per (source_system, source_record_id) with its customer_id.")
     block(
         suite,
         gxe.ExpectTableRowCountToBeBetween(min_value=1),

@@ -43,9 +43,7 @@ def build(ctx: SuiteContext) -> gx.ExpectationSuite:
     declare_columns(suite, COLUMNS)
     standard_checks(suite, ctx, required=("order_line_id", "order_id", "quantity", "unit_price"))
 
-    derive(
-        suite, "order_id__known", reference("order_id", ctx.relation("orders"), "order_id"), shows="order_id"
-    )
+    derive(suite, "order_id__known", reference("order_id", ctx.relation("orders"), "order_id"), shows="order_id")
     for column in NUMBERS:
         derive(suite, f"{column}__given", given(column), shows=column)
         derive(suite, f"{column}__number", parse_number(column), shows=column)
@@ -60,9 +58,7 @@ def build(ctx: SuiteContext) -> gx.ExpectationSuite:
     quarantine(
         suite,
         ctx,
-        gxe.ExpectColumnValuesToNotBeNull(
-            column="order_id__known", row_condition=Column("order_id").is_not_null()
-        ),
+        gxe.ExpectColumnValuesToNotBeNull(column="order_id__known", row_condition=Column("order_id").is_not_null()),
         rule="order_unknown",
         reason="{column} {value} is not a known order (no such order in sales.orders)",
     )

@@ -93,18 +93,14 @@ def build(ctx: SuiteContext) -> gx.ExpectationSuite:
     quarantine(
         suite,
         ctx,
-        gxe.ExpectColumnValuesToNotBeNull(
-            column="ordered_at__at", row_condition=Column("ordered_at").is_not_null()
-        ),
+        gxe.ExpectColumnValuesToNotBeNull(column="ordered_at__at", row_condition=Column("ordered_at").is_not_null()),
         rule="ordered_at_format",
         reason="{column} {value} is not an ISO 8601 timestamp",
     )
     quarantine(
         suite,
         ctx,
-        gxe.ExpectColumnValuesToBeBetween(
-            column="ordered_at__at", max_value=ctx.iso(ctx.as_of + dt.timedelta(days=1))
-        ),
+        gxe.ExpectColumnValuesToBeBetween(column="ordered_at__at", max_value=ctx.iso(ctx.as_of + dt.timedelta(days=1))),
         rule="ordered_at_future",
         reason="{column} {value} lies in the future",
     )

@@ -32,9 +32,7 @@ def build(ctx: SuiteContext) -> gx.ExpectationSuite:
     declare_columns(suite, COLUMNS)
     standard_checks(suite, ctx, required=("id", "ticket_id", "created_at"))
 
-    derive(
-        suite, "ticket_id__known", reference("ticket_id", ctx.relation("tickets"), "id"), shows="ticket_id"
-    )
+    derive(suite, "ticket_id__known", reference("ticket_id", ctx.relation("tickets"), "id"), shows="ticket_id")
     derive(suite, "created_at__at", parse_timestamp("created_at"), shows="created_at")
 
     quarantine(
@@ -47,27 +45,21 @@ def build(ctx: SuiteContext) -> gx.ExpectationSuite:
     quarantine(
         suite,
         ctx,
-        gxe.ExpectColumnValuesToNotBeNull(
-            column="ticket_id__known", row_condition=Column("ticket_id").is_not_null()
-        ),
+        gxe.ExpectColumnValuesToNotBeNull(column="ticket_id__known", row_condition=Column("ticket_id").is_not_null()),
         rule="ticket_unknown",
         reason="{column} {value} is not a known ticket (no such ticket in service.tickets)",
     )
     quarantine(
         suite,
         ctx,
-        gxe.ExpectColumnValuesToNotBeNull(
-            column="created_at__at", row_condition=Column("created_at").is_not_null()
-        ),
+        gxe.ExpectColumnValuesToNotBeNull(column="created_at__at", row_condition=Column("created_at").is_not_null()),
         rule="created_at_format",
         reason="{column} {value} is not an ISO 8601 timestamp",
     )
     quarantine(
         suite,
         ctx,
-        gxe.ExpectColumnValuesToBeBetween(
-            column="created_at__at", max_value=ctx.iso(ctx.as_of + dt.timedelta(days=1))
-        ),
+        gxe.ExpectColumnValuesToBeBetween(column="created_at__at", max_value=ctx.iso(ctx.as_of + dt.timedelta(days=1))),
         rule="created_at_future",
         reason="{column} {value} lies in the future",
     )

@@ -84,9 +84,7 @@ def build(ctx: SuiteContext) -> gx.ExpectationSuite:
     quarantine(
         suite,
         ctx,
-        gxe.ExpectColumnValuesToNotBeNull(
-            column="requester__id", row_condition=Column("requester__type") == "OBJECT"
-        ),
+        gxe.ExpectColumnValuesToNotBeNull(column="requester__id", row_condition=Column("requester__type") == "OBJECT"),
         rule="requester_id_missing",
         reason="the requester has no id: {value}",
     )
@@ -120,9 +118,7 @@ def build(ctx: SuiteContext) -> gx.ExpectationSuite:
         quarantine(
             suite,
             ctx,
-            gxe.ExpectColumnValuesToNotBeNull(
-                column=f"{column}__at", row_condition=Column(column).is_not_null()
-            ),
+            gxe.ExpectColumnValuesToNotBeNull(column=f"{column}__at", row_condition=Column(column).is_not_null()),
             rule=f"{column}_format",
             reason="{column} {value} is not an ISO 8601 timestamp",
         )
@@ -137,9 +133,7 @@ def build(ctx: SuiteContext) -> gx.ExpectationSuite:
         )
     warn(
         suite,
-        gxe.ExpectColumnValuesToBeInSet(
-            column="status", value_set=["new", "open", "pending", "solved", "closed"]
-        ),
+        gxe.ExpectColumnValuesToBeInSet(column="status", value_set=["new", "open", "pending", "solved", "closed"]),
         rule="status_values",
     )
     warn(

@@ -63,9 +63,7 @@ def airflow_env(home: Path, config_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def run_airflow_python(
-    script: str, env: dict[str, str], timeout: float = 600, cwd: Path = REPO
-) -> tuple[Any, str]:
+def run_airflow_python(script: str, env: dict[str, str], timeout: float = 600, cwd: Path = REPO) -> tuple[Any, str]:
     """Run a Python script in a child process; it prints its result as JSON after RESULT_MARKER.
 
     Returns (result, full output). A failing script fails the test with the end of its output.
@@ -83,9 +81,7 @@ def run_airflow_python(
     log = Path(env["AIRFLOW_HOME"]) / "child-output.log"  # the whole log, for a failing assertion
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text(output, encoding="utf-8")
-    results = [
-        line[len(RESULT_MARKER) :] for line in outcome.stdout.splitlines() if line.startswith(RESULT_MARKER)
-    ]
+    results = [line[len(RESULT_MARKER) :] for line in outcome.stdout.splitlines() if line.startswith(RESULT_MARKER)]
     if outcome.returncode != 0 or not results:
         pytest.fail(f"Airflow child process failed (exit {outcome.returncode}, log {log}):\n{output[-6000:]}")
     return json.loads(results[-1]), output

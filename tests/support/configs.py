@@ -62,8 +62,7 @@ def ledger_balanced(config: Config) -> bool:
     return (
         scalar(
             config,
-            "select count(*) from meta.batches "
-            "where rows_delivered <> rows_loaded + rows_duplicate + rows_rejected",
+            "select count(*) from meta.batches where rows_delivered <> rows_loaded + rows_duplicate + rows_rejected",
         )
         == 0
     )

@@ -132,9 +132,7 @@ def start_server(app: Any) -> LiveServer:
     import uvicorn
 
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, name="console-test-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -16,9 +16,9 @@ import pytest
 
 from customer360 import pipeline
 from customer360.config import Config, load_config
-
 from customer360.demo.run import REPO  # noqa: F401 - re-exported for tests
 from customer360.demo.run import write_config as write_demo_config  # noqa: F401 - re-exported for tests
+
 DEMO_PEOPLE = 400
 DEMO_SEED = 11
 
@@ -63,4 +63,3 @@ def copy_demo(run: DemoRun, target: Path) -> DemoRun:
     text = (target / "customer360.yml").read_text(encoding="utf-8").replace(str(run.root), str(target))
     (target / "customer360.yml").write_text(text, encoding="utf-8")
     return DemoRun(target, load_config(target / "customer360.yml"), run.summary, target / "silos")
-

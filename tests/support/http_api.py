@@ -53,9 +53,7 @@ class FakeAPI:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         return self
 
@@ -124,11 +122,7 @@ class FakeAPI:
             self._send(handler, 401, {"error": "Couldn't authenticate you"})
             return
         collection = parts.path.rstrip("/").rsplit("/", 1)[-1]
-        if (
-            not parts.path.startswith("/api/v2/")
-            or collection not in self.collections
-            and collection not in self.pages
-        ):
+        if not parts.path.startswith("/api/v2/") or collection not in self.collections and collection not in self.pages:
             self._send(handler, 404, {"error": "InvalidEndpoint"})
             return
         page = int(query.get("page", "1"))
@@ -140,9 +134,7 @@ class FakeAPI:
             self._send(handler, 200, body)
             return
         since = query.get("updated_since")
-        rows = sorted(
-            self.collections.get(collection, []), key=lambda r: (str(r.get("updated_at")), r.get("id"))
-        )
+        rows = sorted(self.collections.get(collection, []), key=lambda r: (str(r.get("updated_at")), r.get("id")))
         if since:
             rows = [r for r in rows if str(r.get("updated_at")) >= since]
         chunk = rows[(page - 1) * per_page : page * per_page]

@@ -68,9 +68,7 @@ def contact(i: int, **values: Any) -> dict[str, Any]:
     return row
 
 
-def contacts_csv(
-    rows: list[dict[str, Any]], drop: tuple[str, ...] = (), extra: dict[str, str] | None = None
-) -> str:
+def contacts_csv(rows: list[dict[str, Any]], drop: tuple[str, ...] = (), extra: dict[str, str] | None = None) -> str:
     """The newsletter tool's export (German headers, ';', CRLF); `drop` omits columns, `extra` adds some."""
     headers = [h for h, c in CONTACT_COLUMNS.items() if c not in drop] + list(extra or {})
     lines = [";".join(headers)]
@@ -112,8 +110,7 @@ def customer(i: int, **values: Any) -> str:
 
 
 ORDERS_HEADER = (
-    "order_id,order_number,customer_id,ordered_at,channel,status,total_amount,currency,"
-    "payment_method,updated_at"
+    "order_id,order_number,customer_id,ordered_at,channel,status,total_amount,currency,payment_method,updated_at"
 )
 
 
@@ -221,9 +218,7 @@ def query(config: Config, sql: str, params: list[Any] | None = None) -> list[tup
         return con.execute(sql, params or []).fetchall()
 
 
-def quarantined(
-    config: Config, source: str, table: str, stage: str | None = "quality"
-) -> list[dict[str, Any]]:
+def quarantined(config: Config, source: str, table: str, stage: str | None = "quality") -> list[dict[str, Any]]:
     """Held rows of quarantine.<source>__<table> (all stages when stage is None)."""
     from customer360 import quarantine
 
