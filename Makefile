@@ -32,6 +32,7 @@ test-fast: setup ## unit tests only (seconds)
 lint: setup ## ruff, sqlfluff, mypy
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
+	$(RUN) sqlfluff lint dbt_project/models
 	$(RUN) mypy
 
 bench: setup ## benchmark: per-stage time and memory, vs. bare Splink, incremental +1% (BENCH_PEOPLE=1000000)

@@ -73,7 +73,7 @@ alter table {META}.batches add column if not exists quality json;
 def extension_path(name: str) -> Path:
     """The .duckdb_extension file inside the matching `duckdb-extension-<name>` wheel."""
     package = importlib.import_module(_EXTENSION_PACKAGES[name])
-    path = Path(package.__file__).parent / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
+    path = Path(str(package.__file__)).parent / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
     if not path.is_file():
         raise RuntimeError(
             f"DuckDB extension {name} for DuckDB {duckdb.__version__} not found at {path}: "
@@ -91,7 +91,7 @@ def connect(config: Config, read_only: bool = False) -> duckdb.DuckDBPyConnectio
     path = config.warehouse_path
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    settings: dict[str, str | int | bool] = {
+    settings: dict[str, str | bool | int | float | list[str]] = {
         "memory_limit": config.warehouse.memory_limit,
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": False,

@@ -96,4 +96,5 @@ def evaluate(
              where by_customer.entities = 1 and by_entity.customers = 1)
         """
     ).fetchone()
+    assert row is not None  # an aggregate query always returns one row
     return Evaluation(*[int(value) for value in row])

@@ -17,10 +17,10 @@ sightings as (
     select source_system, source_record_id, occurred_at as seen_at
     from touchpoints
     union all
-    select 'sales', sales_customer_id, created_at
+    select 'sales' as source_system, sales_customer_id as source_record_id, created_at as seen_at
     from sales_customers
     union all
-    select 'marketing', contact_id, coalesce(newsletter_subscribed_at, updated_at)
+    select 'marketing' as source_system, contact_id as source_record_id, coalesce(newsletter_subscribed_at, updated_at) as seen_at
     from contacts
 ),
 
