@@ -127,6 +127,11 @@ def _stage_main(config_path: str, stage: str, run_id: str, started_at: str, opti
         stages = dict(pipeline.default_stages())
         report = stages[stage](ctx)
         detail = report.summary() if hasattr(report, "summary") else {}
+        if stage == "ingest":
+            if report.failed_sources:  # numbers from a partial load would flatter every later stage
+                messages = "; ".join(str(message) for message in report.messages if message.level == "error")
+                raise SystemExit(f"ingest failed for {', '.join(report.failed_sources)}: {messages}")
+            detail = {"rows_loaded": report.rows_loaded}
     # VmHWM is this process's own peak (ru_maxrss would carry the parent's peak across exec); children: dbt
     own = next(
         int(line.split()[1]) for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("VmHWM")

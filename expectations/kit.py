@@ -18,7 +18,9 @@ numbers, normalised e-mail addresses, reference lookups. GX validates them like 
 SQL reads the same expressions, so there is one definition of every rule.
 
 `standard_checks` adds what every table gets (schema stability, primary key, volume); the generic suite
-(suites/default.py) is exactly that.
+(suites/default.py) is exactly that. Checks several tables share have helpers too (`parent_checks`,
+`timestamp_checks`, `number_check`, `email_check`, `phone_checks`, `birth_date_checks`): each derives its
+columns and adds its rules, e.g. `timestamp_checks(suite, ctx, "updated_at")`.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from typing import Any, Literal
 import great_expectations as gx
 import great_expectations.expectations as gxe
 from great_expectations.expectations.expectation import Expectation
+from great_expectations.expectations.row_conditions import Column
 
 from customer360.config import TableConfig
 from customer360.warehouse import BATCH_ID, ROW_NUMBER, quote_identifier
@@ -346,6 +349,156 @@ def freshness_check(suite: gx.ExpectationSuite, ctx: SuiteContext, column: str, 
             f"the newest {label or column} is older than {ctx.settings.freshness_days:g} days "
             f"(before {oldest:%Y-%m-%d})"
         ),
+    )
+
+
+# -- checks several tables share -----------------------------------------------------------------------------
+# Each derives the columns it needs and adds its rules, with the names and reasons the quarantine tables show.
+
+
+def parent_checks(
+    suite: gx.ExpectationSuite,
+    ctx: SuiteContext,
+    column: str,
+    *,
+    table: str,
+    key: str,
+    parent: str,
+    child: str,
+    no_such: str | None = None,
+) -> None:
+    """A row names its parent (`column`), and the parent is known: `table` of the same source has a row whose
+    `key` equals it (from this or an earlier delivery). An orphan waits in quarantine until its parent arrives.
+
+    `parent`/`child` word the rules and reasons (`contact_missing`: "the event belongs to no contact");
+    `no_such` is what the reason says the table lacks (default: the parent).
+    """
+    known = derive(suite, f"{column}__known", reference(column, ctx.relation(table), key), shows=column)
+    quarantine(
+        suite,
+        ctx,
+        gxe.ExpectColumnValuesToNotBeNull(column=column),
+        rule=f"{parent}_missing",
+        reason=f"{{column}} is missing: the {child} belongs to no {parent}",
+    )
+    quarantine(
+        suite,
+        ctx,
+        gxe.ExpectColumnValuesToNotBeNull(column=known, row_condition=Column(column).is_not_null()),
+        rule=f"{parent}_unknown",
+        reason=f"{{column}} {{value}} is not a known {parent} (no such {no_such or parent} in {ctx.source}.{table})",
+    )
+
+
+def timestamp_checks(
+    suite: gx.ExpectationSuite,
+    ctx: SuiteContext,
+    column: str,
+    formats: Sequence[str] = (),
+    rule: str | None = None,
+    written: str = "an ISO 8601 timestamp",
+) -> str:
+    """A time, when given, parses (ISO 8601 or one of `formats`) and does not lie in the future (a day of
+    tolerance: clocks and time zones differ). Returns the parsed column, `<column>__at`, e.g. for
+    freshness_check.
+
+    `rule`: the rules' prefix (default: the column); `written`: what the reason says the value should be.
+    """
+    parsed = derive(suite, f"{column}__at", parse_timestamp(column, formats), shows=column)
+    quarantine(
+        suite,
+        ctx,
+        gxe.ExpectColumnValuesToNotBeNull(column=parsed, row_condition=Column(column).is_not_null()),
+        rule=f"{rule or column}_format",
+        reason=f"{{column}} {{value}} is not {written}",
+    )
+    quarantine(
+        suite,
+        ctx,
+        gxe.ExpectColumnValuesToBeBetween(column=parsed, max_value=ctx.iso(ctx.as_of + dt.timedelta(days=1))),
+        rule=f"{rule or column}_future",
+        reason="{column} {value} lies in the future",
+    )
+    return parsed
+
+
+def number_check(suite: gx.ExpectationSuite, ctx: SuiteContext, column: str) -> str:
+    """A number, when given, parses. Returns the parsed column, `<column>__number`, for range checks."""
+    filled = derive(suite, f"{column}__given", given(column), shows=column)
+    number = derive(suite, f"{column}__number", parse_number(column), shows=column)
+    quarantine(
+        suite,
+        ctx,
+        gxe.ExpectColumnValuesToNotBeNull(column=number, row_condition=Column(filled).is_not_null()),
+        rule=f"{column}_format",
+        reason="{column} {value} is not a number",
+    )
+    return number
+
+
+def email_check(suite: gx.ExpectationSuite, ctx: SuiteContext, column: str) -> None:
+    """An e-mail address, when given, looks like one (well-formed junk such as test@test.de is left to the
+    standardisation in dbt)."""
+    checked = derive(suite, f"{column}__checked", given(column), shows=column)
+    quarantine(
+        suite,
+        ctx,
+        gxe.ExpectColumnValuesToMatchRegex(column=checked, regex=EMAIL),
+        rule="email_format",
+        reason="{column} {value} is not an e-mail address (name@domain.tld)",
+    )
+
+
+def phone_checks(suite: gx.ExpectationSuite, ctx: SuiteContext, column: str, rule: str | None = None) -> None:
+    """A phone number, when given, has only the characters phone numbers have and PHONE_DIGITS digits.
+
+    `rule`: the rules' prefix (default: the column).
+    """
+    checked = derive(suite, f"{column}__checked", given(column), shows=column)
+    counted = derive(suite, f"{column}__digits", digits(column), shows=column)
+    quarantine(
+        suite,
+        ctx,
+        gxe.ExpectColumnValuesToMatchRegex(column=checked, regex=PHONE_CHARACTERS),
+        rule=f"{rule or column}_characters",
+        reason="{column} {value} contains characters a phone number cannot have",
+    )
+    quarantine(
+        suite,
+        ctx,
+        gxe.ExpectColumnValuesToBeBetween(column=counted, min_value=PHONE_DIGITS[0], max_value=PHONE_DIGITS[1]),
+        rule=f"{rule or column}_length",
+        reason=f"{{column}} {{value}} is not a phone number ({PHONE_DIGITS[0]} to {PHONE_DIGITS[1]} digits)",
+    )
+
+
+def birth_date_checks(
+    suite: gx.ExpectationSuite,
+    ctx: SuiteContext,
+    column: str,
+    formats: Sequence[str] = ("%Y-%m-%d", "%d.%m.%Y"),
+    written: str = "YYYY-MM-DD or DD.MM.YYYY",
+) -> None:
+    """A birth date, when given, is a date in one of `formats` (`written` names them in the reason), not before
+    1900 and not after the day of the check."""
+    filled = derive(suite, f"{column}__given", given(column), shows=column)
+    parsed = derive(suite, f"{column}__date", parse_date(column, formats), shows=column)
+    quarantine(
+        suite,
+        ctx,
+        gxe.ExpectColumnValuesToNotBeNull(column=parsed, row_condition=Column(filled).is_not_null()),
+        rule="birth_date_format",
+        reason=f"{{column}} {{value}} is not a date ({written})",
+    )
+    quarantine(
+        suite,
+        ctx,
+        gxe.ExpectColumnValuesToBeBetween(
+            column=parsed, min_value=ctx.iso(EARLIEST_BIRTH), max_value=ctx.iso(ctx.as_of)
+        ),
+        rule="birth_date_range",
+        reason=f"{{column}} {{value}} is not a plausible birth date (after {ctx.as_of:%Y-%m-%d}, the day of "
+        "the check, or before 1900)",
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import duckdb
@@ -11,7 +12,7 @@ from rich.console import Console
 from customer360 import quarantine
 from customer360.ingest import IngestReport, TableResult
 from customer360.ingest.encoding import choose_encoding, scan, to_utf8
-from customer360.ingest.loader import later_text, text_lower_bound, unique_names
+from customer360.ingest.loader import json_structure, later_text, text_lower_bound, unique_names
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -86,6 +87,23 @@ def test_later_text_compares_numbers_as_numbers():
     assert later_text("9", "10") == "10"
     assert later_text("2024-01-02", "2024-01-01") == "2024-01-02"
     assert later_text(None, "x") == "x" and later_text("x", None) == "x"
+
+
+def test_json_structure_merges_every_shape_like_json_group_structure():
+    """Keys present in few rows, types that change, nested lists: merging one object per shape is lossless."""
+    con = duckdb.connect()
+    con.execute(
+        """
+        create table records as select rec::json as rec from (values
+            ('{"id": 1, "name": "Anna"}'), ('{"id": 2, "name": "Ben"}'), ('{"id": "x3", "url": "https://a.de"}'),
+            ('{"id": 4, "tags": [{"k": 1}]}'), ('{"id": 5, "tags": [{"v": "y"}], "name": null}'),
+            ('{"id": 6, "address": {"city": "Köln", "zip": "50667"}}')
+        ) as t(rec)
+        """
+    )
+    expected = json.loads(con.execute("select json_group_structure(rec) from records").fetchone()[0])
+    assert json_structure(con, "records") == expected
+    assert set(expected) == {"id", "name", "url", "tags", "address"}
 
 
 def test_unique_names():

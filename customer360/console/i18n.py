@@ -222,7 +222,7 @@ TEXT: dict[str, dict[str, str]] = {
         "de": "Zuerst die offene Reklamation lösen",
     },
     "risk.is_email_bouncing": {"en": "E-mail bounces", "de": "E-Mail unzustellbar"},
-    "field.is_promotion_allowed": {"en": "Promotions allowed", "de": "Werbung erlaubt"},
+    "field.is_promotion_allowed": {"en": "Contact policy allows promotions", "de": "Kontaktregel erlaubt Werbung"},
     "field.newsletter_consent_source": {"en": "Consent source", "de": "Quelle der Einwilligung"},
     "field.complaint_count": {"en": "Complaints", "de": "Reklamationen"},
     "field.returned_order_count": {"en": "Returned orders", "de": "Retournierte Bestellungen"},

@@ -461,8 +461,14 @@ def text_cursor_max_sql(column: str) -> str:
 
 
 def json_structure(con: duckdb.DuckDBPyConnection, relation: str, column: str = "rec") -> dict[str, object]:
-    """Merged structure of the JSON objects in `relation.column` (key → type or nested structure)."""
-    row = con.execute(f"select json_group_structure({column}) from {relation}").fetchone()
+    """Merged structure of the JSON objects in `relation.column` (key → type or nested structure).
+
+    Merged over one object of each distinct shape: the same result, and json_group_structure over millions
+    of rows asks for gigabytes at once (out of memory on a 3M-line file)."""
+    row = con.execute(
+        f"select json_group_structure(sample) from "
+        f"(select any_value({column}) as sample from {relation} group by json_structure({column}))"
+    ).fetchone()
     if not row or row[0] is None:
         return {}
     structure = json.loads(row[0])

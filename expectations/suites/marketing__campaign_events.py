@@ -8,8 +8,6 @@ the future.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import great_expectations as gx
 import great_expectations.expectations as gxe
 from great_expectations.expectations.row_conditions import Column
@@ -22,10 +20,9 @@ from expectations.kit import (
     freshness_check,
     given,
     new_suite,
-    parse_timestamp,
-    quarantine,
-    reference,
+    parent_checks,
     standard_checks,
+    timestamp_checks,
     warn,
 )
 
@@ -48,45 +45,19 @@ def build(ctx: SuiteContext) -> gx.ExpectationSuite:
     declare_columns(suite, COLUMNS)
     standard_checks(suite, ctx, required=("event_id", "contact_id", "event_type", "occurred_at"))
 
-    derive(
-        suite,
-        "contact_id__known",
-        reference("contact_id", ctx.relation("contacts"), "kontakt_id"),
-        shows="contact_id",
-    )
-    derive(suite, "occurred_at__at", parse_timestamp("occurred_at"), shows="occurred_at")
     derive(suite, "email__checked", given("email"), shows="email")
 
-    quarantine(
+    parent_checks(
         suite,
         ctx,
-        gxe.ExpectColumnValuesToNotBeNull(column="contact_id"),
-        rule="contact_missing",
-        reason="{column} is missing: the event belongs to no contact",
+        "contact_id",
+        table="contacts",
+        key="kontakt_id",
+        parent="contact",
+        child="event",
+        no_such="kontakt_id",
     )
-    quarantine(
-        suite,
-        ctx,
-        gxe.ExpectColumnValuesToNotBeNull(column="contact_id__known", row_condition=Column("contact_id").is_not_null()),
-        rule="contact_unknown",
-        reason="{column} {value} is not a known contact (no such kontakt_id in marketing.contacts)",
-    )
-    quarantine(
-        suite,
-        ctx,
-        gxe.ExpectColumnValuesToNotBeNull(column="occurred_at__at", row_condition=Column("occurred_at").is_not_null()),
-        rule="occurred_at_format",
-        reason="{column} {value} is not an ISO 8601 timestamp",
-    )
-    quarantine(
-        suite,
-        ctx,
-        gxe.ExpectColumnValuesToBeBetween(
-            column="occurred_at__at", max_value=ctx.iso(ctx.as_of + dt.timedelta(days=1))
-        ),
-        rule="occurred_at_future",
-        reason="{column} {value} lies in the future",
-    )
+    timestamp_checks(suite, ctx, "occurred_at")
     warn(
         suite,
         gxe.ExpectColumnValuesToBeInSet(column="event_type", value_set=EVENT_TYPES),

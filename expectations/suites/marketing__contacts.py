@@ -8,30 +8,26 @@ the subscription dates are only reported.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import great_expectations as gx
 import great_expectations.expectations as gxe
 from great_expectations.expectations.row_conditions import Column
 
 from expectations.kit import (
-    EARLIEST_BIRTH,
-    EMAIL,
-    PHONE_CHARACTERS,
-    PHONE_DIGITS,
     POSTCODE_DACH,
     SuiteContext,
+    birth_date_checks,
     block,
     declare_columns,
     derive,
-    digits,
+    email_check,
     freshness_check,
     given,
     new_suite,
-    parse_date,
     parse_timestamp,
+    phone_checks,
     quarantine,
     standard_checks,
+    timestamp_checks,
     warn,
 )
 
@@ -61,23 +57,7 @@ def build(ctx: SuiteContext) -> gx.ExpectationSuite:
     standard_checks(suite, ctx, required=("kontakt_id", "vorname", "nachname", "e_mail", "letzte_aenderung"))
 
     derive(suite, "name__given", f"coalesce({given('vorname')}, {given('nachname')})")
-    derive(suite, "e_mail__checked", given("e_mail"), shows="e_mail")
-    derive(suite, "telefon__checked", given("telefon"), shows="telefon")
-    derive(suite, "telefon__digits", digits("telefon"), shows="telefon")
     derive(suite, "plz__checked", given("plz"), shows="plz")
-    derive(suite, "geburtsdatum__given", given("geburtsdatum"), shows="geburtsdatum")
-    derive(
-        suite,
-        "geburtsdatum__date",
-        parse_date("geburtsdatum", ("%d.%m.%Y", "%Y-%m-%d")),
-        shows="geburtsdatum",
-    )
-    derive(
-        suite,
-        "letzte_aenderung__at",
-        parse_timestamp("letzte_aenderung", (GERMAN_TIMESTAMP,)),
-        shows="letzte_aenderung",
-    )
     derive(
         suite,
         "angemeldet_am__at",
@@ -105,29 +85,8 @@ def build(ctx: SuiteContext) -> gx.ExpectationSuite:
         rule="name_missing",
         reason="neither vorname nor nachname is given: the contact cannot be matched to a person",
     )
-    quarantine(
-        suite,
-        ctx,
-        gxe.ExpectColumnValuesToMatchRegex(column="e_mail__checked", regex=EMAIL),
-        rule="email_format",
-        reason="{column} {value} is not an e-mail address (name@domain.tld)",
-    )
-    quarantine(
-        suite,
-        ctx,
-        gxe.ExpectColumnValuesToMatchRegex(column="telefon__checked", regex=PHONE_CHARACTERS),
-        rule="phone_characters",
-        reason="{column} {value} contains characters a phone number cannot have",
-    )
-    quarantine(
-        suite,
-        ctx,
-        gxe.ExpectColumnValuesToBeBetween(
-            column="telefon__digits", min_value=PHONE_DIGITS[0], max_value=PHONE_DIGITS[1]
-        ),
-        rule="phone_length",
-        reason=f"{{column}} {{value}} is not a phone number ({PHONE_DIGITS[0]} to {PHONE_DIGITS[1]} digits)",
-    )
+    email_check(suite, ctx, "e_mail")
+    phone_checks(suite, ctx, "telefon", rule="phone")
     quarantine(
         suite,
         ctx,
@@ -135,42 +94,9 @@ def build(ctx: SuiteContext) -> gx.ExpectationSuite:
         rule="postcode_format",
         reason="{column} {value} is not a postcode (4 or 5 digits)",
     )
-    quarantine(
-        suite,
-        ctx,
-        gxe.ExpectColumnValuesToNotBeNull(
-            column="geburtsdatum__date", row_condition=Column("geburtsdatum__given").is_not_null()
-        ),
-        rule="birth_date_format",
-        reason="{column} {value} is not a date (DD.MM.YYYY)",
-    )
-    quarantine(
-        suite,
-        ctx,
-        gxe.ExpectColumnValuesToBeBetween(
-            column="geburtsdatum__date", min_value=ctx.iso(EARLIEST_BIRTH), max_value=ctx.iso(ctx.as_of)
-        ),
-        rule="birth_date_range",
-        reason=f"{{column}} {{value}} is not a plausible birth date (after {ctx.as_of:%Y-%m-%d}, the day of "
-        "the check, or before 1900)",
-    )
-    quarantine(
-        suite,
-        ctx,
-        gxe.ExpectColumnValuesToNotBeNull(
-            column="letzte_aenderung__at", row_condition=Column("letzte_aenderung").is_not_null()
-        ),
-        rule="changed_at_format",
-        reason="{column} {value} is not a timestamp (DD.MM.YYYY HH:MM)",
-    )
-    quarantine(
-        suite,
-        ctx,
-        gxe.ExpectColumnValuesToBeBetween(
-            column="letzte_aenderung__at", max_value=ctx.iso(ctx.as_of + dt.timedelta(days=1))
-        ),
-        rule="changed_at_future",
-        reason="{column} {value} lies in the future",
+    birth_date_checks(suite, ctx, "geburtsdatum", ("%d.%m.%Y", "%Y-%m-%d"), written="DD.MM.YYYY")
+    timestamp_checks(
+        suite, ctx, "letzte_aenderung", (GERMAN_TIMESTAMP,), rule="changed_at", written="a timestamp (DD.MM.YYYY HH:MM)"
     )
     warn(
         suite,

@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import great_expectations as gx
 import great_expectations.expectations as gxe
-from great_expectations.expectations.row_conditions import Column
 
 from expectations.kit import (
     SuiteContext,
     declare_columns,
-    derive,
-    given,
     new_suite,
-    parse_number,
+    number_check,
+    parent_checks,
     quarantine,
-    reference,
     standard_checks,
 )
 
@@ -43,35 +40,9 @@ def build(ctx: SuiteContext) -> gx.ExpectationSuite:
     declare_columns(suite, COLUMNS)
     standard_checks(suite, ctx, required=("order_line_id", "order_id", "quantity", "unit_price"))
 
-    derive(suite, "order_id__known", reference("order_id", ctx.relation("orders"), "order_id"), shows="order_id")
+    parent_checks(suite, ctx, "order_id", table="orders", key="order_id", parent="order", child="line")
     for column in NUMBERS:
-        derive(suite, f"{column}__given", given(column), shows=column)
-        derive(suite, f"{column}__number", parse_number(column), shows=column)
-
-    quarantine(
-        suite,
-        ctx,
-        gxe.ExpectColumnValuesToNotBeNull(column="order_id"),
-        rule="order_missing",
-        reason="{column} is missing: the line belongs to no order",
-    )
-    quarantine(
-        suite,
-        ctx,
-        gxe.ExpectColumnValuesToNotBeNull(column="order_id__known", row_condition=Column("order_id").is_not_null()),
-        rule="order_unknown",
-        reason="{column} {value} is not a known order (no such order in sales.orders)",
-    )
-    for column in NUMBERS:
-        quarantine(
-            suite,
-            ctx,
-            gxe.ExpectColumnValuesToNotBeNull(
-                column=f"{column}__number", row_condition=Column(f"{column}__given").is_not_null()
-            ),
-            rule=f"{column}_format",
-            reason="{column} {value} is not a number",
-        )
+        number_check(suite, ctx, column)
     quarantine(
         suite,
         ctx,

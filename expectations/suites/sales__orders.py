@@ -6,24 +6,21 @@ and an order time that parses and does not lie in the future. Status, channel, c
 
 from __future__ import annotations
 
-import datetime as dt
-
 import great_expectations as gx
 import great_expectations.expectations as gxe
-from great_expectations.expectations.row_conditions import Column
 
 from expectations.kit import (
     SuiteContext,
     declare_columns,
     derive,
     freshness_check,
-    given,
     new_suite,
-    parse_number,
+    number_check,
+    parent_checks,
     parse_timestamp,
     quarantine,
-    reference,
     standard_checks,
+    timestamp_checks,
     warn,
 )
 
@@ -47,42 +44,10 @@ def build(ctx: SuiteContext) -> gx.ExpectationSuite:
     declare_columns(suite, COLUMNS)
     standard_checks(suite, ctx, required=("order_id", "customer_id", "ordered_at", "total_amount"))
 
-    derive(
-        suite,
-        "customer_id__known",
-        reference("customer_id", ctx.relation("customers"), "customer_id"),
-        shows="customer_id",
-    )
-    derive(suite, "total_amount__given", given("total_amount"), shows="total_amount")
-    derive(suite, "total_amount__number", parse_number("total_amount"), shows="total_amount")
-    derive(suite, "ordered_at__at", parse_timestamp("ordered_at"), shows="ordered_at")
     derive(suite, "updated_at__at", parse_timestamp("updated_at"), shows="updated_at")
 
-    quarantine(
-        suite,
-        ctx,
-        gxe.ExpectColumnValuesToNotBeNull(column="customer_id"),
-        rule="customer_missing",
-        reason="{column} is missing: the order belongs to no customer",
-    )
-    quarantine(
-        suite,
-        ctx,
-        gxe.ExpectColumnValuesToNotBeNull(
-            column="customer_id__known", row_condition=Column("customer_id").is_not_null()
-        ),
-        rule="customer_unknown",
-        reason="{column} {value} is not a known customer (no such customer in sales.customers)",
-    )
-    quarantine(
-        suite,
-        ctx,
-        gxe.ExpectColumnValuesToNotBeNull(
-            column="total_amount__number", row_condition=Column("total_amount__given").is_not_null()
-        ),
-        rule="total_amount_format",
-        reason="{column} {value} is not a number",
-    )
+    parent_checks(suite, ctx, "customer_id", table="customers", key="customer_id", parent="customer", child="order")
+    number_check(suite, ctx, "total_amount")
     quarantine(
         suite,
         ctx,
@@ -90,20 +55,7 @@ def build(ctx: SuiteContext) -> gx.ExpectationSuite:
         rule="total_amount_negative",
         reason="{column} {value} is negative",
     )
-    quarantine(
-        suite,
-        ctx,
-        gxe.ExpectColumnValuesToNotBeNull(column="ordered_at__at", row_condition=Column("ordered_at").is_not_null()),
-        rule="ordered_at_format",
-        reason="{column} {value} is not an ISO 8601 timestamp",
-    )
-    quarantine(
-        suite,
-        ctx,
-        gxe.ExpectColumnValuesToBeBetween(column="ordered_at__at", max_value=ctx.iso(ctx.as_of + dt.timedelta(days=1))),
-        rule="ordered_at_future",
-        reason="{column} {value} lies in the future",
-    )
+    timestamp_checks(suite, ctx, "ordered_at")
     warn(
         suite,
         gxe.ExpectColumnValuesToBeBetween(column="total_amount__number", max_value=MAX_PLAUSIBLE_TOTAL),

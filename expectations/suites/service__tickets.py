@@ -8,8 +8,6 @@ quarantines it.)
 
 from __future__ import annotations
 
-import datetime as dt
-
 import great_expectations as gx
 import great_expectations.expectations as gxe
 from great_expectations.expectations.row_conditions import Column
@@ -28,9 +26,9 @@ from expectations.kit import (
     json_type,
     new_suite,
     parse_number,
-    parse_timestamp,
     quarantine,
     standard_checks,
+    timestamp_checks,
     warn,
 )
 
@@ -63,8 +61,6 @@ def build(ctx: SuiteContext) -> gx.ExpectationSuite:
     derive(suite, "requester__phone", given(json_field("requester", "phone")))
     phone_digits = digits(json_field("requester", "phone"))
     derive(suite, "requester_phone__digits", phone_digits, shows="requester__phone")
-    derive(suite, "created_at__at", parse_timestamp("created_at"), shows="created_at")
-    derive(suite, "updated_at__at", parse_timestamp("updated_at"), shows="updated_at")
     derive(suite, "rating__number", parse_number(json_field("satisfaction_rating", "score")))
 
     quarantine(
@@ -115,22 +111,7 @@ def build(ctx: SuiteContext) -> gx.ExpectationSuite:
         reason="the requester's phone is not a phone number (%s to %s digits): {value}" % PHONE_DIGITS,  # noqa: UP031
     )
     for column in ("created_at", "updated_at"):
-        quarantine(
-            suite,
-            ctx,
-            gxe.ExpectColumnValuesToNotBeNull(column=f"{column}__at", row_condition=Column(column).is_not_null()),
-            rule=f"{column}_format",
-            reason="{column} {value} is not an ISO 8601 timestamp",
-        )
-        quarantine(
-            suite,
-            ctx,
-            gxe.ExpectColumnValuesToBeBetween(
-                column=f"{column}__at", max_value=ctx.iso(ctx.as_of + dt.timedelta(days=1))
-            ),
-            rule=f"{column}_future",
-            reason="{column} {value} lies in the future",
-        )
+        timestamp_checks(suite, ctx, column)
     warn(
         suite,
         gxe.ExpectColumnValuesToBeInSet(column="status", value_set=["new", "open", "pending", "solved", "closed"]),
