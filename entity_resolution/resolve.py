@@ -273,9 +273,9 @@ def _score(con: duckdb.DuckDBPyConnection, model: TrainedModel, full: bool) -> i
         ]
     else:
         changed = db_api.register(con.sql(f"select {model_columns} from changed_records"), table_name="records_changed")
+        partners = spec.blocking_partners_sql("changed_records", f"{ER}.records")
         unchanged = db_api.register(
-            con.sql(f"select {model_columns} from {ER}.records anti join changed_records using (record_key)"),
-            table_name="records_unchanged",
+            con.sql(f"select {model_columns} from ({partners})"), table_name="records_unchanged"
         )
         scored = [
             linker.inference.predict_within(changed, threshold_match_probability=STORE_THRESHOLD, warning_mode="never"),

@@ -129,6 +129,30 @@ class ModelSpec:
     def blocking_rules(self, key: str = "blocking_rules_to_generate_predictions") -> list[Any]:
         return [blocking_rule(rule) for rule in self.raw[key]]
 
+    def blocking_partners_sql(self, changed: str, records: str) -> str:
+        """The records of `records` (not in `changed`) that share a blocking key with a record of `changed`: the
+        only ones the prediction blocking rules can pair with them. Handing Splink just these makes scoring a few
+        new records against millions cheaper, with the same pairs."""
+        uid = _quoted(self.unique_id)
+        keys = []
+        for rule in self.raw["blocking_rules_to_generate_predictions"]:
+            if isinstance(rule, list):
+                columns = ", ".join(_quoted(column) for column in rule)
+                keys.append(f"select {uid} from {records} semi join {changed} using ({columns})")
+            elif "sql" in rule:
+                condition = " ".join(rule["sql"].split())
+                keys.append(f"select r.{uid} from {records} as r semi join {changed} as l on {condition}")
+            else:  # explode: records sharing an element of the list
+                column = _quoted(rule["explode"])
+                keys.append(
+                    f"select {uid} from (select {uid}, unnest({column}) as element from {records}) "
+                    f"semi join (select unnest({column}) as element from {changed}) using (element)"
+                )
+        return (
+            f"select r.* from {records} as r semi join ({' union '.join(keys)}) using ({uid}) "
+            f"anti join {changed} using ({uid})"
+        )
+
     def training_rules(self, key: str) -> list[Any]:
         return [blocking_rule(rule) for rule in self.training.get(key, [])]
 
@@ -160,6 +184,10 @@ def _level_entry(level: dict[str, Any]) -> tuple[str, Any]:
         raise SpecError(f"a comparison level needs exactly one class, got {list(level)}")
     key, value = entries[0]
     return key, (value if value is not None else {})
+
+
+def _quoted(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
 
 
 def blocking_rule(rule: Any) -> Any:
