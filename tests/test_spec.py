@@ -53,3 +53,46 @@ def test_unknown_level_is_named(tmp_path: Path) -> None:
 def test_missing_spec_is_named(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="model spec not found"):
         load_spec(tmp_path / "nowhere.yml")
+
+
+def test_blocking_partners_are_exactly_the_records_a_blocking_rule_pairs_with_a_changed_one(tmp_path: Path) -> None:
+    import duckdb
+
+    spec_file = tmp_path / "people.yml"
+    spec_file.write_text(
+        """
+name: people
+version: 1
+columns: [record_key, first, last, email, refs]
+comparisons: []
+blocking_rules_to_generate_predictions:
+  - [email]
+  - [first, last]
+  - sql: l.first = r.last and l.last = r.first
+  - { explode: refs }
+""",
+        encoding="utf-8",
+    )
+    spec = load_spec(spec_file)
+    con = duckdb.connect()
+    con.execute(
+        """
+        create table records as select * from (values
+            ('new', 'Anna', 'Berg', 'a@x.de', ['K-1']),
+            ('same_email', 'Hanna', 'Wolf', 'a@x.de', []),
+            ('same_name', 'Anna', 'Berg', null, null),
+            ('swapped', 'Berg', 'Anna', null, null),
+            ('shared_ref', 'Zoe', 'Kurz', null, ['K-9', 'K-1']),
+            ('stranger', 'Anna', 'Kurz', 'b@x.de', ['K-2']),
+            ('null_email', 'Paul', 'Roth', null, null)
+        ) as t(record_key, first, last, email, refs)
+        """
+    )
+    con.execute("create table changed as select * from records where record_key = 'new'")
+    partners = {
+        row[0]
+        for row in con.execute(
+            f"select record_key from ({spec.blocking_partners_sql('changed', 'records')})"
+        ).fetchall()
+    }
+    assert partners == {"same_email", "same_name", "swapped", "shared_ref"}

@@ -231,7 +231,11 @@ def run_benchmark(
     saturation: bool = True,
     seed: int = 7,
     echo: Callable[[str], Any] = print,
+    snapshot: Path | None = None,
 ) -> dict[str, Any]:
+    """`snapshot`: load-test a published snapshot (e.g. the pipeline benchmark's) instead of a synthetic one."""
+    import duckdb
+
     from customer360.config import load_config
     from customer360.console.snapshot import ensure_index, index_cache_dir
     from customer360.console.store import ConsoleStore
@@ -245,7 +249,13 @@ def run_benchmark(
         "workers": workers,
         "cores": os.cpu_count(),
     }
-    snapshot = out / f"snapshot-{customers}.duckdb"
+    if snapshot is not None:
+        snapshot = snapshot.resolve()
+        with duckdb.connect(str(snapshot), read_only=True) as con:
+            report["customers"] = con.execute("select count(*) from marts.dim_customer").fetchone()[0]  # type: ignore[index]
+        report["snapshot"] = str(snapshot)
+    else:
+        snapshot = out / f"snapshot-{customers}.duckdb"
     if not snapshot.exists():
         echo(f"writing a synthetic snapshot with {customers:,} customers to {snapshot} …")
         report["snapshot_rows"] = generate_snapshot(snapshot, customers)

@@ -462,6 +462,9 @@ def bench_console(
     workers: Annotated[int, typer.Option(help="console worker processes")] = 2,
     out: Annotated[Path, typer.Option(help="where the snapshot, state and report go")] = Path("data/bench/console"),
     saturation: Annotated[bool, typer.Option(help="also run once without think time")] = True,
+    snapshot: Annotated[
+        Path | None, typer.Option(help="a published snapshot to load-test instead of a synthetic one")
+    ] = None,
 ) -> None:
     """Load-test the console on loopback: search and customer page p50/p95/p99 at N concurrent agents."""
     from customer360.console.bench import run_benchmark
@@ -475,5 +478,6 @@ def bench_console(
         workers=workers,
         saturation=saturation,
         echo=console.print,
+        snapshot=snapshot,
     )
     console.print_json(json.dumps(report, default=str))

@@ -528,6 +528,7 @@ def create_empty_rejects(con: duckdb.DuckDBPyConnection, target: str = REJECTS) 
 
 
 ITEMS = "_c360_ingest_items"
+PARSED = "_c360_ingest_parsed"
 
 
 def records_path(records_field: str | None) -> str | None:
@@ -551,20 +552,24 @@ def stage_pages(ctx: TableContext, pages: str, records_field: str | None, where_
     field = literal(f"'{records_field}'")
     subject = literal("the document" if path is None else f"field '{records_field}'")
     single_object = "true" if path is None else "false"
+    # Parsed once into a narrow table; the page bodies are read again only for the (few) pages rejected whole.
+    # One statement over both would materialise every body, its records and their lists at once.
+    con.execute(
+        f"""
+        create or replace temp table {PARSED} as
+        select page_no, url, ok, recs,
+            case when json_type(recs) = 'ARRAY' then from_json(recs, '["json"]')
+                 when {single_object} and json_type(recs) = 'OBJECT' then [recs] end as arr
+        from (select page_no, url, ok, case when ok then {recs} end as recs
+              from (select page_no, url, body, json_valid(body) as ok from {pages}))
+        """
+    )
     con.execute(
         f"""
         create or replace temp table {ITEMS} as
-        with x as (
-            select page_no, url, body, json_valid(body) as ok from {pages}
-        ), y as (
-            select page_no, url, body, ok, case when ok then {recs} end as recs from x
-        ), z as (
-            select *, case when json_type(recs) = 'ARRAY' then from_json(recs, '["json"]')
-                           when {single_object} and json_type(recs) = 'OBJECT' then [recs] end as arr
-            from y
-        )
-        select page_no, i, url, arr[i] as rec, null::varchar as problem, null::varchar as raw
-        from (select page_no, url, arr, unnest(range(1, len(arr) + 1)) as i from z where arr is not null)
+        select page_no, i, url, rec, null::varchar as problem, null::varchar as raw
+        from (select page_no, url, generate_subscripts(arr, 1) as i, unnest(arr) as rec
+              from {PARSED} where arr is not null)
         union all
         select page_no, 0 as i, url, null::json as rec,
             case when not ok then {where_sql} || ' is not valid JSON'
@@ -574,9 +579,10 @@ def stage_pages(ctx: TableContext, pages: str, records_field: str | None, where_
                  else {where_sql} || ': ' || {subject} || ' is ' || lower(json_type(recs))
                       || ', expected a list of records' end as problem,
             body as raw
-        from z where arr is null
+        from {PARSED} join (select page_no, body from {pages}) using (page_no) where arr is null
         """
     )
+    con.execute(f"drop table {PARSED}")
     numbered = (
         f"select row_number() over (order by page_no, i) as {ROW_NUMBER}, url as {SOURCE_LOCATION}, url, "
         f"page_no, i, rec, problem, raw from {ITEMS}"
