@@ -268,11 +268,16 @@ def cluster_scope(
     return {"components_reclustered": len(troubled_keys), "links_refused": len(refused)}
 
 
-def bridge_records(con: duckdb.DuckDBPyConnection) -> None:
-    """Records whose accepted links reach into more than one final cluster: the ones that would have chained."""
-    con.execute(
-        f"""
-        create or replace table {ER}.bridge_records as
+def bridge_records(
+    con: duckdb.DuckDBPyConnection, scope_table: str | None = None, removed_table: str | None = None
+) -> None:
+    """Records whose accepted links reach into more than one final cluster: the ones that would have chained.
+
+    With `scope_table` (the records just re-clustered) only their rows are recomputed: a record outside the scope
+    has all its accepted links inside its own, untouched component, so its row cannot change.
+    """
+    in_scope = f"semi join {scope_table} using (record_key)" if scope_table else ""
+    query = f"""
         with link_ends as (
             select record_key_l as record_key, record_key_r as other_key from {ER}.links where is_accepted
             union all
@@ -280,7 +285,7 @@ def bridge_records(con: duckdb.DuckDBPyConnection) -> None:
         ),
         reach as (
             select link_ends.record_key, own.cluster_key, other.cluster_key as reached_cluster_key
-            from link_ends
+            from (select * from link_ends {in_scope}) as link_ends
             join {ER}.components as own on own.record_key = link_ends.record_key
             join {ER}.components as other on other.record_key = link_ends.other_key
         )
@@ -292,5 +297,13 @@ def bridge_records(con: duckdb.DuckDBPyConnection) -> None:
         from reach
         group by record_key
         having count(distinct reached_cluster_key) > 1
-        """
-    )
+    """
+    exists = con.execute(
+        "select count(*) from duckdb_tables() where schema_name = ? and table_name = 'bridge_records'", [ER]
+    ).fetchone()
+    if scope_table is None or not (exists and exists[0]):
+        con.execute(f"create or replace table {ER}.bridge_records as {query}")
+        return
+    gone = f" or record_key in (select record_key from {removed_table})" if removed_table else ""
+    con.execute(f"delete from {ER}.bridge_records where record_key in (select record_key from {scope_table}){gone}")
+    con.execute(f"insert into {ER}.bridge_records {query}")

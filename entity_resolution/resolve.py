@@ -210,7 +210,9 @@ def resolve(
     outcome = clustering.cluster_scope(con, db_api, "cluster_scope", cluster_size_cap, spec.cannot_link_rules)
     report.components_reclustered = outcome["components_reclustered"]
     report.links_refused = outcome["links_refused"]
-    clustering.bridge_records(con)
+    clustering.bridge_records(
+        con, scope_table=None if full else "cluster_scope", removed_table=None if full else "removed_records"
+    )
     timer.lap("cluster")
 
     # 5. stable IDs

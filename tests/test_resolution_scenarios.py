@@ -288,3 +288,11 @@ def test_incremental_run_gives_the_same_customers_as_a_full_run(tmp_path: Path) 
         return {frozenset(records) for _, records in rows}
 
     assert partition(second) == partition(full)
+
+    def bridges(run: DemoRun) -> set[tuple[str, int]]:
+        with duckdb.connect(str(run.config.warehouse_path), read_only=True) as con:
+            return set(
+                con.execute("select record_key, clusters_reached from entity_resolution.bridge_records").fetchall()
+            )
+
+    assert bridges(second) == bridges(full)
