@@ -11,7 +11,7 @@ from datetime import datetime
 
 import duckdb
 
-from customer360.warehouse import BATCH_ID, QUARANTINE, ROW_NUMBER, SOURCE_LOCATION, quote_identifier
+from customer360.warehouse import BATCH_ID, QUARANTINE, ROW_NUMBER, SOURCE_LOCATION, quote_identifier, table_exists
 
 STAGE = "_c360_stage"  # ingest | quality
 RULE = "_c360_rule"  # e.g. parse_error, not_an_object, or the expectation's name
@@ -157,7 +157,7 @@ def rows(
     include_released: bool = False,
 ) -> list[dict[str, object]]:
     """Quarantined rows of one table, oldest first, with rule, reason and the row as delivered."""
-    if not _exists(con, source, table):
+    if not table_exists(con, QUARANTINE, table_name(source, table)):
         return []
     where, params = _filters(rule=rule, batch=batch, include_released=include_released)
     cursor = con.execute(
@@ -174,7 +174,7 @@ def release(con: duckdb.DuckDBPyConnection, source: str, table: str, identities_
 
     Returns how many rows (not entries) were released. Ingest-stage rows are never released (not in raw).
     """
-    if not _exists(con, source, table):
+    if not table_exists(con, QUARANTINE, table_name(source, table)):
         return 0
     name = qualified_name(source, table)
     held = (
@@ -201,14 +201,6 @@ def rejected_batches(
     )
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
-def _exists(con: duckdb.DuckDBPyConnection, source: str, table: str) -> bool:
-    found = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [QUARANTINE, table_name(source, table)],
-    ).fetchone()
-    return bool(found and found[0])
 
 
 def _filters(*, rule: str | None, batch: str | None, include_released: bool) -> tuple[str, list[object]]:

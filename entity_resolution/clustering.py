@@ -19,6 +19,7 @@ from typing import Any
 
 import duckdb
 
+from customer360.warehouse import table_exists
 from entity_resolution.spec import GuardRule
 
 ER = "entity_resolution"
@@ -298,10 +299,7 @@ def bridge_records(
         group by record_key
         having count(distinct reached_cluster_key) > 1
     """
-    exists = con.execute(
-        "select count(*) from duckdb_tables() where schema_name = ? and table_name = 'bridge_records'", [ER]
-    ).fetchone()
-    if scope_table is None or not (exists and exists[0]):
+    if scope_table is None or not table_exists(con, ER, "bridge_records"):
         con.execute(f"create or replace table {ER}.bridge_records as {query}")
         return
     gone = f" or record_key in (select record_key from {removed_table})" if removed_table else ""

@@ -13,6 +13,7 @@ from typing import Any
 
 import duckdb
 
+from customer360.warehouse import table_exists
 from entity_resolution.model import TrainedModel
 
 ER = "entity_resolution"
@@ -55,7 +56,7 @@ def build_match_evidence(con: duckdb.DuckDBPyConnection, model: TrainedModel, sc
             """
         )
     in_scope = f"semi join {scope_table} as scope on scope.record_key = pairs.record_key_l" if scope_table else ""
-    if scope_table and _table_exists(con, "match_evidence"):
+    if scope_table and table_exists(con, ER, "match_evidence"):
         con.execute(f"delete from {ER}.match_evidence where record_key_l in (select record_key from {scope_table})")
         target = f"insert into {ER}.match_evidence"
     else:
@@ -91,13 +92,6 @@ def build_match_evidence(con: duckdb.DuckDBPyConnection, model: TrainedModel, sc
         left join level_labels on level_labels.comparison = by_comparison.comparison and level_labels.gamma = by_comparison.gamma
         """
     )
-
-
-def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    row = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [ER, table]
-    ).fetchone()
-    return bool(row and row[0])
 
 
 @dataclass

@@ -23,6 +23,7 @@ from typing import Any
 
 import duckdb
 
+from customer360.warehouse import table_exists
 from entity_resolution import clustering, decisions, explain, stable_ids
 from entity_resolution.model import WORK_SCHEMA, TrainedModel, drop_work_schema, load_linker, splink_api
 from entity_resolution.spec import ModelSpec
@@ -103,7 +104,7 @@ def resolve(
     previous = con.execute(
         f"select model_id, threshold, cluster_size_cap from {ER}.runs order by finished_at desc limit 1"
     ).fetchone()
-    has_records = _exists(con, ER, "records") and _exists(con, ER, "pairs")
+    has_records = table_exists(con, ER, "records") and table_exists(con, ER, "pairs")
     if not full and (previous is None or not has_records):
         full = True
     elif not full and previous != (model.model_id, threshold, cluster_size_cap):
@@ -138,9 +139,9 @@ def resolve(
     timer.lap("diff")
 
     # 2. score new and changed records against everything; pairs of changed or removed records go
-    if full and _exists(con, ER, "pairs"):
+    if full and table_exists(con, ER, "pairs"):
         con.execute(f"drop table {ER}.pairs")
-    elif _exists(con, ER, "pairs"):
+    elif table_exists(con, ER, "pairs"):
         con.execute(
             f"""
             delete from {ER}.pairs
@@ -148,7 +149,7 @@ def resolve(
                or record_key_r in (select record_key from changed_records union all select record_key from removed_records)
             """
         )
-    if report.records_changed or not _exists(con, ER, "pairs"):
+    if report.records_changed or not table_exists(con, ER, "pairs"):
         report.pairs_scored = _score(con, model, full)
     timer.lap("score")
 
@@ -290,7 +291,7 @@ def _score(con: duckdb.DuckDBPyConnection, model: TrainedModel, full: bool) -> i
         con.unregister(name)  # Splink registered these as views on this connection; the next run registers again
     for predictions in scored:
         oriented = _oriented_sql(con, predictions.physical_name)
-        if not _exists(con, ER, "pairs"):
+        if not table_exists(con, ER, "pairs"):
             con.execute(f"create table {ER}.pairs as {oriented} limit 0")
         con.execute(f"insert into {ER}.pairs by name {oriented}")
         total += _count(con, predictions.physical_name)
@@ -320,16 +321,9 @@ def _snapshot_decisions(con: duckdb.DuckDBPyConnection) -> str:
     con.execute(
         "create or replace temp table previous_decisions (record_key_l varchar, record_key_r varchar, decision varchar)"
     )
-    if _exists(con, ER, "decisions"):
+    if table_exists(con, ER, "decisions"):
         con.execute(f"insert into previous_decisions select record_key_l, record_key_r, decision from {ER}.decisions")
     return "previous_decisions"
-
-
-def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    row = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
-    ).fetchone()
-    return bool(row and row[0])
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:

@@ -205,8 +205,7 @@ def build_profiles(con: Any, db: sqlite3.Connection, schema: str, columns: dict[
         return 0
     rows = sum(con.execute(f"select count(*) from snap.{schema}.{part.table}").fetchone()[0] for part, _ in parts)
     buckets = max(1, -(-rows // _ROWS_PER_BUCKET))
-    zdict: bytes | None = None
-    primed: Any = None  # a compressor primed with zdict
+    primed: Any = None  # a zlib compressor primed with the dictionary, once the first documents are read
     total = 0
     # zlib releases the GIL: compressing on every core keeps the build from waiting on one
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
@@ -214,25 +213,21 @@ def build_profiles(con: Any, db: sqlite3.Connection, schema: str, columns: dict[
             where = f"hash(customer_id) % {buckets} = {bucket}" if buckets > 1 else "true"
             cursor = con.execute(_document_query(parts, schema, where))
             while documents := cursor.fetchmany(_INSERT_BATCH):
-                if zdict is None:
+                if primed is None:
                     # Small documents compress poorly alone: a dictionary of what they have in common (keys, values).
                     sample = "".join(document for _, document in documents[:_DICTIONARY_SAMPLE]).encode()
                     zdict = sample[-_DICTIONARY_BYTES:]
                     db.execute("insert into profile_dictionary values (1, ?)", (zdict,))
-                    primed = _compressor(zdict)
+                    primed = zlib.compressobj(6, zlib.DEFLATED, 15, 9, zlib.Z_DEFAULT_STRATEGY, zdict)
                 chunks = [
                     documents[start : start + _COMPRESS_CHUNK] for start in range(0, len(documents), _COMPRESS_CHUNK)
                 ]
                 for compressed in pool.map(partial(_compress_all, primed=primed), chunks):
                     db.executemany("insert into profiles values (?, ?)", compressed)
                 total += len(documents)
-    if zdict is None:
+    if primed is None:
         db.execute("insert into profile_dictionary values (1, ?)", (b"",))
     return total
-
-
-def _compressor(zdict: bytes) -> Any:
-    return zlib.compressobj(6, zlib.DEFLATED, 15, 9, zlib.Z_DEFAULT_STRATEGY, zdict)
 
 
 def _compress_all(documents: list[tuple[str, str]], primed: Any) -> list[tuple[str, bytes]]:
