@@ -91,6 +91,7 @@ def train(ctx: RunContext) -> Any:
 def resolve(ctx: RunContext, full: bool = False) -> Any:
     """Splink: score, cluster with guard rails, assign stable IDs. Trains first if no model exists yet."""
     from entity_resolution.model import ModelNotTrained, current_model
+    from entity_resolution.resolve import SCOPE
     from entity_resolution.resolve import resolve as run_resolution
     from entity_resolution.spec import load_spec
 
@@ -117,7 +118,8 @@ def resolve(ctx: RunContext, full: bool = False) -> Any:
             cluster_size_cap=config.resolution.cluster_size_cap,
             full=full,
         )
-        report.charts = [str(path) for path in write_charts(con, model, reports)]
+        charts = write_charts(con, model, reports, scope_table=SCOPE if report.mode == "incremental" else None)
+        report.charts = [str(path) for path in charts]
     (reports / "resolution.json").write_text(json.dumps(report.as_dict(), indent=2), encoding="utf-8")
     return report
 

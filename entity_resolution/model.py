@@ -228,8 +228,10 @@ def load_linker(con: duckdb.DuckDBPyConnection, model: TrainedModel, records: An
 
     linker = Linker(records, model.settings)
     for column in model.spec.tf_columns():
-        table = f"{WORK_SCHEMA}.tf_{column}"
-        con.execute(f"create or replace table {table} as select * from read_parquet('{model.tf_table_path(column)}')")
+        table = f"frozen_tf_{column}_data"  # a temp table: read once per run, never written to the warehouse file
+        con.execute(
+            f"create or replace temp table {table} as select * from read_parquet('{model.tf_table_path(column)}')"
+        )
         linker.table_management.register_term_frequency_lookup(
             db_api.register(con.table(table), table_name=f"frozen_tf_{column}"), column
         )

@@ -23,11 +23,16 @@ WATERFALL_PAIRS = 30
 STUDIO_CLUSTERS = 20
 
 
-def write_charts(con: duckdb.DuckDBPyConnection, model: TrainedModel, out_dir: Path) -> list[Path]:
+def write_charts(
+    con: duckdb.DuckDBPyConnection, model: TrainedModel, out_dir: Path, scope_table: str | None = None
+) -> list[Path]:
+    """Write the charts; with `scope_table` (record_key: the records an incremental run re-clustered) the waterfall
+    and cluster studio sample only what this run touched, so a small run does not scan every pair again."""
     out_dir.mkdir(parents=True, exist_ok=True)
     db_api = splink_api(con)
+    # the linker only draws what it is given: an empty input with the model's columns is enough
     columns = ", ".join(model.spec.columns)
-    records = db_api.register(con.sql(f"select {columns} from {ER}.records"), table_name="chart_records")
+    records = db_api.register(con.sql(f"select {columns} from {ER}.records limit 0"), table_name="chart_records")
     linker = load_linker(con, model, records, db_api)
     written = []
 
@@ -38,16 +43,30 @@ def write_charts(con: duckdb.DuckDBPyConnection, model: TrainedModel, out_dir: P
         chart.save(str(out_dir / name))
         written.append(out_dir / name)
 
+    touched = (
+        f"where record_key_l in (select record_key from {scope_table})"
+        f" or record_key_r in (select record_key from {scope_table})"
+        if scope_table
+        else ""
+    )
+    per_part = WATERFALL_PAIRS // 3
+    con.execute(
+        f"""
+        create or replace temp table chart_links as
+        select record_key_l, record_key_r, is_accepted, match_weight from {ER}.links {touched}
+        """
+    )
     sample = con.execute(
         f"""
-        (select p.* from {ER}.pairs as p join {ER}.links as k using (record_key_l, record_key_r)
-         where k.is_accepted order by p.match_weight desc, record_key_l limit 10)
-        union all
-        (select p.* from {ER}.pairs as p join {ER}.links as k using (record_key_l, record_key_r)
-         where k.is_accepted order by p.match_weight, record_key_l limit 10)
-        union all
-        (select p.* from {ER}.pairs as p join {ER}.links as k using (record_key_l, record_key_r)
-         where not k.is_accepted order by p.match_weight desc, record_key_l limit 10)
+        with chosen as (  -- the strongest, the weakest and the strongest vetoed links, in that order
+            (select 1 as part, * from chart_links where is_accepted order by match_weight desc, record_key_l limit {per_part})
+            union all
+            (select 2, * from chart_links where is_accepted order by match_weight, record_key_l limit {per_part})
+            union all
+            (select 3, * from chart_links where not is_accepted order by match_weight desc, record_key_l limit {per_part})
+        )
+        select p.* from {ER}.pairs as p join chosen using (record_key_l, record_key_r)
+        order by chosen.part, chosen.match_weight desc, record_key_l
         """
     ).fetchdf()
     if len(sample):
@@ -55,30 +74,33 @@ def write_charts(con: duckdb.DuckDBPyConnection, model: TrainedModel, out_dir: P
         linker.visualisations.waterfall_chart(sample.to_dict("records"), filter_nulls=False).save(str(path))
         written.append(path)
 
-    cluster_ids = [
-        row[0]
-        for row in con.execute(
-            f"""
-            with sized as (select customer_id, count(*) as records from {ER}.identity_map group by all having count(*) > 1)
-            (select customer_id from sized order by records desc, customer_id limit {STUDIO_CLUSTERS // 2})
-            union
-            (select distinct m.customer_id from {ER}.bridge_records as b join {ER}.identity_map as m using (record_key)
-             order by 1 limit {STUDIO_CLUSTERS // 4})
-            union
-            (select customer_id from sized order by hash(customer_id) limit {STUDIO_CLUSTERS // 4})
-            """
-        ).fetchall()
-    ]
+    scoped_map = (
+        f"(select * from {ER}.identity_map semi join {scope_table} using (record_key))"
+        if scope_table
+        else f"{ER}.identity_map"
+    )
+    con.execute(
+        f"""
+        create or replace temp table studio_customers as
+        with sized as (select customer_id, count(*) as records from {scoped_map} group by all having count(*) > 1)
+        (select customer_id from sized order by records desc, customer_id limit {STUDIO_CLUSTERS // 2})
+        union
+        (select distinct m.customer_id from {ER}.bridge_records as b join {scoped_map} as m using (record_key)
+         order by 1 limit {STUDIO_CLUSTERS // 4})
+        union
+        (select customer_id from sized order by hash(customer_id) limit {STUDIO_CLUSTERS // 4});
+
+        create or replace temp table studio_records as
+        select record_key, customer_id from {ER}.identity_map semi join studio_customers using (customer_id);
+        """
+    )
+    cluster_ids = [row[0] for row in con.execute("select customer_id from studio_customers order by 1").fetchall()]
     if cluster_ids:
-        con.execute(
-            "create or replace temp table studio_customers as select unnest(?::varchar[]) as customer_id", [cluster_ids]
-        )
         clustered = db_api.register(
             con.sql(
                 f"""
                 select m.customer_id as cluster_id, r.*
-                from {ER}.records as r join {ER}.identity_map as m using (record_key)
-                semi join studio_customers using (customer_id)
+                from {ER}.records as r join studio_records as m using (record_key)
                 """
             ),
             table_name="chart_clusters",
@@ -87,9 +109,8 @@ def write_charts(con: duckdb.DuckDBPyConnection, model: TrainedModel, out_dir: P
             con.sql(
                 f"""
                 select p.* from {ER}.pairs as p
-                join {ER}.identity_map as l on l.record_key = p.record_key_l
-                join {ER}.identity_map as r on r.record_key = p.record_key_r and r.customer_id = l.customer_id
-                semi join studio_customers on studio_customers.customer_id = l.customer_id
+                join studio_records as l on l.record_key = p.record_key_l
+                join studio_records as r on r.record_key = p.record_key_r and r.customer_id = l.customer_id
                 """
             ),
             table_name="chart_pairs",

@@ -34,6 +34,8 @@ ER = "entity_resolution"
 RECORDS_SOURCE = "staging.int_identity_records"
 # Pairs below this are not kept: they can never become links, and explanations only need plausible pairs.
 STORE_THRESHOLD = 0.5
+# temp table on the run's connection: the records this run re-clustered (everything in a full run)
+SCOPE = "cluster_scope"
 
 DDL = f"""
 create schema if not exists {ER};
@@ -158,7 +160,7 @@ def resolve(
     decisions.sync_to_warehouse(con, state_dir)
     if full:
         clustering.build_links(con, spec.cannot_link_rules, spec.link_requirements, threshold)
-        con.execute(f"create or replace temp table cluster_scope as select record_key from {ER}.records")
+        con.execute(f"create or replace temp table {SCOPE} as select record_key from {ER}.records")
         con.execute(f"delete from {ER}.components")
     else:
         con.execute(
@@ -190,7 +192,7 @@ def resolve(
             where is_accepted
               and (record_key_l in (select record_key from affected_records)
                    or record_key_r in (select record_key from affected_records));
-            create or replace temp table cluster_scope as
+            create or replace temp table {SCOPE} as
             select distinct record_key from (
                 select record_key from seeds
                 union all
@@ -208,17 +210,17 @@ def resolve(
 
     # 4. re-cluster the scope: connected components, then guard rails where a component has a conflict
     db_api = splink_api(con)
-    outcome = clustering.cluster_scope(con, db_api, "cluster_scope", cluster_size_cap, spec.cannot_link_rules)
+    outcome = clustering.cluster_scope(con, db_api, SCOPE, cluster_size_cap, spec.cannot_link_rules)
     report.components_reclustered = outcome["components_reclustered"]
     report.links_refused = outcome["links_refused"]
     clustering.bridge_records(
-        con, scope_table=None if full else "cluster_scope", removed_table=None if full else "removed_records"
+        con, scope_table=None if full else SCOPE, removed_table=None if full else "removed_records"
     )
     timer.lap("cluster")
 
     # 5. stable IDs
     report.events = stable_ids.assign_customer_ids(
-        con, run_id, scope_table=None if full else "cluster_scope", removed_table="removed_records"
+        con, run_id, scope_table=None if full else SCOPE, removed_table="removed_records"
     )
     report.customers, report.multi_record_customers = con.execute(
         f"""
@@ -228,7 +230,7 @@ def resolve(
     ).fetchone()
     report.bridge_records = _count(con, f"{ER}.bridge_records")
     timer.lap("stable_ids")
-    explain.build_match_evidence(con, model, scope_table=None if full else "cluster_scope")
+    explain.build_match_evidence(con, model, scope_table=None if full else SCOPE)
     timer.lap("evidence")
     report.seconds = timer.laps
 
@@ -276,10 +278,10 @@ def _score(con: duckdb.DuckDBPyConnection, model: TrainedModel, full: bool) -> i
         ]
     else:
         changed = db_api.register(con.sql(f"select {model_columns} from changed_records"), table_name="records_changed")
+        # materialised once: Splink reads its input several times (explode, blocking, scoring), a view re-runs it
         partners = spec.blocking_partners_sql("changed_records", f"{ER}.records")
-        unchanged = db_api.register(
-            con.sql(f"select {model_columns} from ({partners})"), table_name="records_unchanged"
-        )
+        con.execute(f"create or replace temp table blocking_partners as select {model_columns} from ({partners})")
+        unchanged = db_api.register(con.table("blocking_partners"), table_name="records_unchanged")
         scored = [
             linker.inference.predict_within(changed, threshold_match_probability=STORE_THRESHOLD, warning_mode="never"),
             linker.inference.predict_between(
@@ -289,6 +291,7 @@ def _score(con: duckdb.DuckDBPyConnection, model: TrainedModel, full: bool) -> i
     total = 0
     for name in ("records_all", "records_changed", "records_unchanged", *(f"frozen_tf_{c}" for c in spec.tf_columns())):
         con.unregister(name)  # Splink registered these as views on this connection; the next run registers again
+    con.execute("drop table if exists blocking_partners")
     for predictions in scored:
         oriented = _oriented_sql(con, predictions.physical_name)
         if not table_exists(con, ER, "pairs"):

@@ -119,6 +119,11 @@ class GxSession:
             result_format={"result_format": "BASIC", "partial_unexpected_count": 10},
             run_id=run_id,
         )
+        # GX keeps every asset's last frame in its engine's batch cache: drop it, or the largest batch of each
+        # table stays in memory for the rest of the run
+        batches = self.datasource.get_execution_engine().batch_manager
+        batches.batch_data_cache.clear()
+        batches.reset_batch_cache()
         suite_id = ExpectationSuiteIdentifier(name=stored.name)
         self._identifiers.append(suite_id)
         self._identifiers.append(

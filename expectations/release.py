@@ -23,7 +23,7 @@ from customer360 import quarantine, warehouse
 from customer360.config import Config
 from customer360.warehouse import BATCH_ID, ROW_NUMBER
 from expectations.report import BatchResult
-from expectations.runner import ROWS, BatchChecks, Gate, PendingBatch, TableInfo, batch_by_id, table_history
+from expectations.runner import BatchChecks, Gate, PendingBatch, TableInfo, batch_by_id, table_history
 from expectations.settings import QualitySettings, load_settings
 
 CANDIDATES = "_c360_release_candidates"
@@ -196,7 +196,7 @@ def _recheck(gate: Gate, info: TableInfo, batch_id: str, now: datetime) -> None:
             quarantined_at=now,
         )
     finally:
-        con.execute(f"drop table if exists {ROWS}")
+        checks.release(con)
 
 
 def _release_batch(

@@ -11,7 +11,7 @@ For each pending batch (meta.batches.validated_at is null), in load order, per r
 1. profile it in DuckDB (rows, filled values per column) and compare with the table's accepted history: which
    columns it delivered, which are missing, which are new, how its volume compares;
 2. build the table's suite for this batch (expectations/suites/<source>__<table>.py or the generic default);
-3. materialise the batch with the suite's derived columns in a temp table; hand it to GX as a pandas frame;
+3. materialise the batch with the suite's derived columns as an Arrow table; hand it to GX as a pandas frame;
 4. select the rows every row-level rule flags with the rule's SQL predicate (expectations/sql.py),
    cross-checked against GX's unexpected counts, and write them to quarantine.<source>__<table> (stage
    `quality`);
@@ -26,6 +26,7 @@ expectations/context.py).
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import math
@@ -57,7 +58,7 @@ from expectations.settings import QualitySettings, load_settings
 log = logging.getLogger(__name__)
 
 PENDING_STATUSES = ("loaded", "empty")
-ROWS = "_c360_quality_rows"  # temp table: the batch being checked, with derived columns
+ROWS = "_c360_quality_rows"  # registered Arrow table: the batch being checked, with derived columns
 
 
 def q(name: str) -> str:
@@ -454,16 +455,19 @@ class Gate:
         checks = BatchChecks(suite, ctx)
         frame_columns = checks.prepare(self.con, info, batch.batch_id, delivered)
         try:
-            frame = checks.frame(self.con, frame_columns)
+            frame = checks.frame(frame_columns)
             validation = self.gx.validate(checks.suite, frame, run_name=f"{self.run_id}.{batch.batch_id}")
             result.rules = checks.rules(validation)
+            # GX leaves reference cycles around the frame: free a big batch now, not while the next one loads
+            del frame, validation
+            gc.collect()
             counts, union = checks.sql_counts(self.con) if rows else ({}, 0)
             self._counts = counts
             checks.cross_check(result, counts)
             self._decide(result, checks, union, missing, new, force=force)
             self._record(info, batch, result, checks, profile, history, delivered, force=force)
         finally:
-            self.con.execute(f"drop table if exists {ROWS}")
+            checks.release(self.con)
         result.seconds = time.perf_counter() - started
         return result, delivered
 
@@ -598,8 +602,17 @@ class Gate:
         return result
 
 
+def arrow_table(cursor: duckdb.DuckDBPyConnection) -> Any:
+    table = cursor.to_arrow_table() if hasattr(cursor, "to_arrow_table") else cursor.arrow()
+    return table.read_all() if hasattr(table, "read_all") else table
+
+
 def to_frame(cursor: duckdb.DuckDBPyConnection) -> Any:
-    """DuckDB result → pandas, text as Arrow-backed strings.
+    return arrow_to_frame(arrow_table(cursor))
+
+
+def arrow_to_frame(table: Any) -> Any:
+    """Arrow → pandas, text as Arrow-backed strings.
 
     GX filters the whole frame for every expectation; Arrow strings are copied without touching a Python
     object per value (3-5× faster than object columns). Numbers and timestamps stay NumPy-backed: GX compares
@@ -607,10 +620,6 @@ def to_frame(cursor: duckdb.DuckDBPyConnection) -> Any:
     """
     import pandas as pd
     import pyarrow as pa
-
-    table = cursor.fetch_arrow_table() if hasattr(cursor, "fetch_arrow_table") else cursor.arrow()
-    if hasattr(table, "read_all"):
-        table = table.read_all()
 
     def mapper(kind: pa.DataType) -> Any:
         if pa.types.is_string(kind) or pa.types.is_large_string(kind) or str(kind) == "string_view":
@@ -648,6 +657,7 @@ class BatchChecks:
         self.declared = kit.declared_columns(suite)
         self.skipped: list[str] = []
         self.row_rules: list[_RowRule] = []
+        self.rows: Any = None  # pyarrow.Table, from prepare() until release()
 
     # GX needs every column an expectation reads; a missing column is reported by the schema checks instead.
     def drop_inapplicable(self, columns: set[str], rows: int) -> None:
@@ -671,7 +681,7 @@ class BatchChecks:
     def prepare(
         self, con: duckdb.DuckDBPyConnection, info: TableInfo, batch_id: str, delivered: list[str]
     ) -> list[str]:
-        """Materialise the batch with its derived columns in a temp table; returns the frame's columns."""
+        """Materialise the batch with its derived columns (Arrow, registered as ROWS); returns the frame's columns."""
         from expectations import kit, sql
 
         absent = [c for c in self.declared if c not in info.columns]
@@ -688,10 +698,14 @@ class BatchChecks:
                 f"cast(null as varchar) as {SOURCE_LOCATION}, {', '.join(data) or 'null as _c360_none'} "
                 "where false"
             )
-        con.execute(
-            f"create or replace temp table {ROWS} as select source_rows.*"
-            f"{', ' + ', '.join(derived) if derived else ''} from ({base}) as source_rows"
+        # The batch lives once, in Arrow: DuckDB reads it for the SQL counts and the quarantine, and the pandas
+        # frame for GX shares its strings. A DuckDB temp table beside the frame would hold the largest batch twice.
+        self.rows = arrow_table(
+            con.execute(
+                f"select source_rows.*{', ' + ', '.join(derived) if derived else ''} from ({base}) as source_rows"
+            )
         )
+        con.register(ROWS, self.rows)
         frame_columns = [*kit.IDENTITY_COLUMNS, *delivered, *self.derived]
         for expectation in self.suite.expectations:
             # the frame always carries the row identity and the derived columns besides the delivered ones
@@ -726,8 +740,12 @@ class BatchChecks:
         )
         return frame_columns
 
-    def frame(self, con: duckdb.DuckDBPyConnection, columns: list[str]) -> Any:
-        return to_frame(con.execute(f"select {', '.join(q(c) for c in columns)} from {ROWS}"))
+    def frame(self, columns: list[str]) -> Any:
+        return arrow_to_frame(self.rows.select(columns))
+
+    def release(self, con: duckdb.DuckDBPyConnection) -> None:
+        con.unregister(ROWS)
+        self.rows = None
 
     def rules(self, validation: Any) -> list[RuleResult]:
         from expectations import kit

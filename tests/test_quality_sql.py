@@ -123,3 +123,20 @@ def test_literals_and_bounds():
     assert sql.bound("2026-01-01T00:00:00+00:00") == "cast('2026-01-01T00:00:00+00:00' as timestamptz)"
     assert sql.bound(5) == "5" and sql.literal(True) == "true" and sql.literal(None) == "null"
     assert pd.isna(pd.NA)  # the frame's missing value, which both engines treat as "missing"
+
+
+def test_a_validated_frame_is_not_kept_alive(tmp_path):
+    """GX caches each asset's last frame; the gate must not hold every table's largest batch for the whole run."""
+    import gc
+    import weakref
+
+    import great_expectations as gx
+
+    con = duckdb.connect()
+    frame = to_frame(con.execute(ROWS))
+    session = GxSession(tmp_path)
+    session.validate(gx.ExpectationSuite(name="t", expectations=[CASES[0].copy()]), frame, run_name="cache")
+    kept = weakref.ref(frame)
+    del frame
+    gc.collect()
+    assert kept() is None

@@ -271,6 +271,8 @@ def test_incremental_run_gives_the_same_customers_as_a_full_run(tmp_path: Path) 
     second = run_demo_pipeline(tmp_path / "incremental", people=300, seed=5, upto=2)
     report = second.summary.stages["resolve"]
     assert report.mode == "incremental" and 0 < report.records_changed < report.records
+    # its charts sample the links and customers the run touched
+    assert {"waterfall.html", "cluster_studio.html"} <= {Path(path).name for path in report.charts}
 
     full_root = tmp_path / "full"
     full_root.mkdir()
