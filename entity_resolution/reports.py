@@ -50,15 +50,12 @@ def write_charts(
         else ""
     )
     per_part = WATERFALL_PAIRS // 3
-    con.execute(
-        f"""
-        create or replace temp table chart_links as
-        select record_key_l, record_key_r, is_accepted, match_weight from {ER}.links {touched}
-        """
-    )
     sample = con.execute(
         f"""
-        with chosen as (  -- the strongest, the weakest and the strongest vetoed links, in that order
+        with chart_links as materialized (
+            select record_key_l, record_key_r, is_accepted, match_weight from {ER}.links {touched}
+        ),
+        chosen as (  -- the strongest, the weakest and the strongest vetoed links, in that order
             (select 1 as part, * from chart_links where is_accepted order by match_weight desc, record_key_l limit {per_part})
             union all
             (select 2, * from chart_links where is_accepted order by match_weight, record_key_l limit {per_part})
