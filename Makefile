@@ -54,7 +54,7 @@ HELPDESK_PORT ?= 8765
 AIRFLOW_ENV := AIRFLOW_HOME=$(AIRFLOW_HOME) C360_CONFIG=$(C360_CONFIG) AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags \
 	AIRFLOW__CORE__LOAD_EXAMPLES=False AIRFLOW__COSMOS__ENABLE_TELEMETRY=False SCARF_NO_ANALYTICS=true
 # the demo's helpdesk API stand-in, in the background while Airflow runs (the service silo reads it)
-HELPDESK := $(CURDIR)/.venv/bin/python -m customer360.demo.helpdesk_api $${C360_SILOS_DIR:-data/silos}/service \
+HELPDESK := $(CURDIR)/.venv/bin/python -m c360_devtools.demo.helpdesk_api $${C360_SILOS_DIR:-data/silos}/service \
 	--port $(HELPDESK_PORT)
 INGEST_DAGS = $$($(RUN) python -c 'from customer360 import orchestration as o; \
 	print(*(o.ingest_dag_id(s.name) for s in o.dag_config().sources))')

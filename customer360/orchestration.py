@@ -22,8 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from customer360.config import CONFIG_ENV_VAR, DEFAULT_CONFIG, Config, ConfigError, load_config
-from customer360.errors import EXIT_USAGE, C360Error, QualityGateBlocked, StageFailed
+from customer360.core.config import CONFIG_ENV_VAR, DEFAULT_CONFIG, Config, ConfigError, load_config
+from customer360.core.errors import EXIT_USAGE, C360Error, QualityGateBlocked, StageFailed
 from customer360.transform import DBT_PROJECT_DIR, dbt_environment, dbt_vars
 
 if TYPE_CHECKING:
@@ -442,7 +442,7 @@ def on_failure(context: Mapping[str, Any]) -> None:
 
 def run_summary(config: Config, run_id: str, stages: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Rows, customers, merges and quarantined rows after a run, read from the warehouse (read-only)."""
-    from customer360 import warehouse
+    from customer360.core import warehouse
 
     def value(con: Any, sql: str, params: list[Any] | None = None) -> Any:
         try:

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from customer360 import warehouse
-from customer360.config import Config
-from customer360.errors import (  # noqa: F401 - re-exported for the CLI and the DAGs
+from customer360.core import warehouse
+from customer360.core.config import Config
+from customer360.core.errors import (  # noqa: F401 - re-exported for the CLI and the DAGs
     EXIT_BLOCKED,
     EXIT_FAILED,
     EXIT_OK,
@@ -29,6 +28,7 @@ from customer360.errors import (  # noqa: F401 - re-exported for the CLI and the
     QualityGateBlocked,
     StageFailed,
 )
+from customer360.core.runs import new_run_id
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +43,6 @@ class RunContext:
     def new(cls, config: Config, run_id: str | None = None, started_at: datetime | None = None) -> RunContext:
         started = started_at or datetime.now(UTC)
         return cls(config, run_id or new_run_id(started), started)
-
-
-def new_run_id(when: datetime) -> str:
-    """Sortable and unique: r20261123T124800Z-3f9a."""
-    return f"r{when.astimezone(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
 
 
 # -- stages ------------------------------------------------------------------------------------------------------

@@ -1,25 +1,10 @@
 """Publish the marts as a read-only snapshot that readers (console, API, BI) open, never the warehouse itself.
 
 After a successful marts build, every table of schema `marts` is copied into a new DuckDB file, checked,
-exported to Parquet, and only then made current by switching a pointer atomically. A reader therefore always
-opens a complete snapshot; a run that fails (before or during publishing) leaves the last good one current.
-
-Layout under `<data_dir>/published/`::
-
-    CURRENT                                   one line: snapshots/customer360-<run_id>.duckdb (os.replace'd)
-    customer360.duckdb -> snapshots/...       symlink to the same file, for tools that want a fixed path
-    snapshots/customer360-<run_id>.duckdb     one immutable file per published run (read-only, mode 0444)
-    snapshots/customer360-<run_id>.json       its manifest: run id, times, tables and row counts
-    snapshots/customer360-<run_id>.duckdb.*   sidecars built before publishing (the console's search index)
-    parquet/<run_id>/<table>.parquet          every mart as Parquet
-    parquet/latest -> <run_id>                symlink, switched atomically (parquet/LATEST holds the run id)
-
-Published files are never modified; the last `keep` snapshots (and their Parquet folders) are kept, older ones
-deleted (a reader that still has one open keeps reading it: on POSIX an open file outlives its name).
-
-Readers: `current_snapshot(config)` gives the path to open (`duckdb.connect(str(path), read_only=True)`), or
-use `connect_current(config)`. Reading CURRENT is one tiny file read: call `current_snapshot()` before each
-request and reopen when the path differs from the one you hold.
+exported to Parquet, with the console's search index and serving store beside it, and only then made current by
+switching a pointer atomically. A reader therefore always opens a complete snapshot; a run that fails (before or
+during publishing) leaves the last good one current. The layout, and how readers open it, is in
+customer360/serving/snapshots.py.
 """
 
 from __future__ import annotations
@@ -35,20 +20,26 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import typer
-
-from customer360.config import Config, ConfigError, default_config_path, load_config
-from customer360.errors import StageFailed
+from customer360.core.config import Config
+from customer360.core.errors import StageFailed
+from customer360.serving.snapshots import (
+    DEFAULT_KEEP,
+    MARTS_SCHEMA,
+    POINTER,
+    STABLE_LINK,
+    current_snapshot,
+    parquet_root,
+    published_dir,
+    published_snapshots,
+    run_id_of,
+    snapshot_path,
+    snapshots_dir,
+)
 
 log = logging.getLogger(__name__)
 
-MARTS_SCHEMA = "marts"
-SNAPSHOT_PREFIX = "customer360-"
-POINTER = "CURRENT"
-STABLE_LINK = "customer360.duckdb"
-DEFAULT_KEEP = 3
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -107,91 +98,8 @@ class PublishReport:
         return "\n".join(lines)
 
 
-@dataclass(frozen=True)
-class SnapshotInfo:
-    run_id: str
-    path: Path
-    manifest: dict[str, Any]
-    is_current: bool
-
-
-# -- locations -----------------------------------------------------------------------------------------------
-
-
-def published_dir(config: Config) -> Path:
-    return config.data_path / "published"
-
-
-def snapshots_dir(config: Config) -> Path:
-    return published_dir(config) / "snapshots"
-
-
-def parquet_root(config: Config) -> Path:
-    return published_dir(config) / "parquet"
-
-
-def snapshot_path(config: Config, run_id: str) -> Path:
-    return snapshots_dir(config) / f"{SNAPSHOT_PREFIX}{run_id}.duckdb"
-
-
 def docs_dir(config: Config) -> Path:
     return config.reports_dir / "dbt_docs"
-
-
-# -- readers -------------------------------------------------------------------------------------------------
-
-
-def current_snapshot(config: Config) -> Path | None:
-    """The snapshot readers should open now, or None if nothing has been published yet.
-
-    One small file read (the CURRENT pointer), cheap enough to call before every request: reopen when the
-    returned path differs from the one you hold. The file it names is complete and never changes.
-    """
-    pointer = published_dir(config) / POINTER
-    try:
-        name = pointer.read_text(encoding="utf-8").strip()
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    if not name:
-        return None
-    path = published_dir(config) / name
-    return path if path.is_file() else None
-
-
-def current_run_id(config: Config) -> str | None:
-    path = current_snapshot(config)
-    return _run_id_of(path) if path else None
-
-
-def connect_current(config: Config, attempts: int = 5) -> Any:
-    """A read-only DuckDB connection to the current snapshot (retries if it is replaced while opening)."""
-    import duckdb
-
-    last_error: Exception | None = None
-    for _ in range(attempts):
-        path = current_snapshot(config)
-        if path is None:
-            raise FileNotFoundError(f"nothing published yet under {published_dir(config)}: run `c360 run`")
-        try:
-            return duckdb.connect(str(path), read_only=True)
-        except duckdb.IOException as error:  # pruned between reading the pointer and opening: read it again
-            last_error = error
-            time.sleep(0.05)
-    raise PublishError(f"could not open the current snapshot: {last_error}")
-
-
-def list_snapshots(config: Config) -> list[SnapshotInfo]:
-    """Published snapshots, newest first."""
-    current = current_snapshot(config)
-    infos = []
-    for path in _published_snapshots(config):
-        manifest_file = path.with_suffix(".json")
-        try:
-            manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            manifest = {}
-        infos.append(SnapshotInfo(_run_id_of(path), path, manifest, current is not None and path == current))
-    return infos
 
 
 # -- publishing ----------------------------------------------------------------------------------------------
@@ -228,7 +136,7 @@ def publish(config: Config, run_id: str, keep: int = DEFAULT_KEEP) -> PublishRep
 
 
 def _publish_locked(config: Config, run_id: str, created: list[Path]) -> PublishReport:
-    from customer360 import warehouse
+    from customer360.core import warehouse
 
     final = snapshot_path(config, run_id)
     parquet_final = parquet_root(config) / run_id
@@ -322,7 +230,7 @@ def _build_sidecars(snapshot: Path) -> list[Path]:
     """Files readers want beside a new snapshot before it becomes current: today the console's search index,
     so the snapshot is searchable the moment it is published. Best effort: else the console builds its own."""
     try:
-        from customer360.console.search_index import build_search_index, sidecar_path
+        from customer360.serving.search_index import build_search_index, sidecar_path
     except ImportError:
         return []
     target = sidecar_path(snapshot)
@@ -432,33 +340,16 @@ def _prune(config: Config, keep: int) -> list[str]:
     """Delete all but the `keep` newest snapshots (never the current one) with their manifests and Parquet."""
     current = current_snapshot(config)
     pruned = []
-    for path in _published_snapshots(config)[keep:]:
+    for path in published_snapshots(config)[keep:]:
         if current is not None and path == current:
             continue
-        run_id = _run_id_of(path)
+        run_id = run_id_of(path)
         for file in [path, path.with_suffix(".json"), *path.parent.glob(f"{path.name}.*")]:  # with sidecars
             with contextlib.suppress(FileNotFoundError):
                 file.unlink()
         shutil.rmtree(parquet_root(config) / run_id, ignore_errors=True)
         pruned.append(run_id)
     return pruned
-
-
-def _published_snapshots(config: Config) -> list[Path]:
-    """Published snapshot files, newest first (by publish time, then name)."""
-    folder = snapshots_dir(config)
-    if not folder.is_dir():
-        return []
-    files = [p for p in folder.glob(f"{SNAPSHOT_PREFIX}*.duckdb") if p.is_file()]
-
-    def published(path: Path) -> tuple[str, str]:
-        try:
-            stamp = json.loads(path.with_suffix(".json").read_text(encoding="utf-8")).get("published_at", "")
-        except (OSError, ValueError):
-            stamp = ""
-        return (stamp, path.name)
-
-    return sorted(files, key=published, reverse=True)
 
 
 def _remove_leftovers(config: Config) -> None:
@@ -549,87 +440,3 @@ def _literal(value: str | None) -> str:
 
 def _sql_path(path: Path) -> str:
     return str(path).replace("'", "''")
-
-
-def _run_id_of(path: Path) -> str:
-    return path.stem.removeprefix(SNAPSHOT_PREFIX)
-
-
-# -- dbt docs ------------------------------------------------------------------------------------------------
-
-
-def generate_docs(config: Config) -> Path:
-    """`dbt docs generate` (plus a self-contained static page) into `<data_dir>/reports/dbt_docs/`."""
-    from customer360 import transform
-
-    transform.run_dbt(config, ["docs", "generate", "--static"])
-    target = Path(transform.dbt_environment(config)["DBT_TARGET_PATH"])
-    folder = docs_dir(config)
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in ("index.html", "static_index.html", "manifest.json", "catalog.json"):
-        if (target / name).is_file():
-            shutil.copy2(target / name, folder / name)
-    return folder
-
-
-# -- CLI: `c360 publish`, `c360 snapshots`, `c360 docs` (registered in customer360/cli.py) -------------------
-
-cli = typer.Typer()
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        "-c",
-        help="configuration file [default: $C360_CONFIG or ./customer360.yml]",
-        show_default=False,
-    ),
-]
-
-
-def _config(path: Path | None) -> Config:
-    try:
-        return load_config(path or default_config_path())
-    except ConfigError as error:
-        typer.echo(f"configuration error: {error}", err=True)
-        raise typer.Exit(2) from None
-
-
-@cli.command("publish")
-def publish_command(
-    run_id: Annotated[str | None, typer.Option(help="name of the snapshot [default: a new run id]")] = None,
-    keep: Annotated[int, typer.Option(help="how many snapshots to keep")] = DEFAULT_KEEP,
-    config: ConfigOption = None,
-) -> None:
-    """Publish the marts as they are now (e.g. after `c360 dbt -- build`) as the current snapshot."""
-    from customer360.pipeline import new_run_id
-
-    cfg = _config(config)
-    report = publish(cfg, run_id or new_run_id(datetime.now(UTC)), keep=keep)
-    typer.echo(report.render())
-
-
-@cli.command("snapshots")
-def snapshots_command(config: ConfigOption = None) -> None:
-    """List the published snapshots (the current one is marked *) and where readers find them."""
-    cfg = _config(config)
-    snapshots = list_snapshots(cfg)
-    if not snapshots:
-        typer.echo(f"nothing published yet under {published_dir(cfg)}")
-        return
-    for info in snapshots:
-        tables = info.manifest.get("tables", {})
-        typer.echo(
-            f"{'*' if info.is_current else ' '} {info.run_id}  {info.manifest.get('published_at', '?')}  "
-            f"{len(tables)} marts, {sum(tables.values()):,} rows  {info.path}"
-        )
-    typer.echo(f"Parquet: {parquet_root(cfg) / 'latest'}")
-
-
-@cli.command("docs")
-def docs_command(config: ConfigOption = None) -> None:
-    """Generate the dbt docs (lineage, models, columns, tests, exposures) and print where they are."""
-    cfg = _config(config)
-    folder = generate_docs(cfg)
-    typer.echo(f"dbt docs: {folder / 'static_index.html'} (open in a browser; no server needed)")
-    typer.echo(f"          or serve {folder} (e.g. `python -m http.server -d {folder}`) and open index.html")

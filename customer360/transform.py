@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -17,8 +18,8 @@ from pathlib import Path
 
 import yaml
 
-from customer360.config import Config
-from customer360.errors import StageFailed
+from customer360.core.config import Config
+from customer360.core.errors import StageFailed
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 
@@ -127,3 +128,15 @@ def build(config: Config, select: str, exclude: str | None = None) -> DbtResult:
     if exclude:
         args += ["--exclude", exclude]
     return run_dbt(config, args)
+
+
+def generate_docs(config: Config) -> Path:
+    """`dbt docs generate` (plus a self-contained static page) into `<data_dir>/reports/dbt_docs/`."""
+    run_dbt(config, ["docs", "generate", "--static"])
+    target = Path(dbt_environment(config)["DBT_TARGET_PATH"])
+    folder = config.reports_dir / "dbt_docs"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("index.html", "static_index.html", "manifest.json", "catalog.json"):
+        if (target / name).is_file():
+            shutil.copy2(target / name, folder / name)
+    return folder

@@ -43,7 +43,7 @@ CONFIG = orchestration.dag_config()
 GATE_BLOCKED_FAILS = ExceptionRetryPolicy(
     rules=[
         RetryRule(
-            exception="customer360.errors.QualityGateBlocked",
+            exception="customer360.core.errors.QualityGateBlocked",
             action=RetryAction.FAIL,
             reason="the quality gate blocked the run: the same data cannot pass on a retry",
         )

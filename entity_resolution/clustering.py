@@ -19,7 +19,7 @@ from typing import Any
 
 import duckdb
 
-from customer360.warehouse import table_exists
+from customer360.core.warehouse import table_exists
 from entity_resolution.spec import GuardRule
 
 ER = "entity_resolution"

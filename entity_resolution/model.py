@@ -24,7 +24,7 @@ from typing import Any
 
 import duckdb
 
-from customer360.errors import C360Error
+from customer360.core.errors import C360Error
 from entity_resolution.spec import ModelSpec
 
 log = logging.getLogger(__name__)

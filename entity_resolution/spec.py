@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from customer360.errors import C360Error
+from customer360.core.errors import C360Error
 
 SPEC_DIR = Path(__file__).resolve().parent / "specs"
 

@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from customer360.config import Config
+from customer360.core.config import Config
 
 log = logging.getLogger(__name__)
 

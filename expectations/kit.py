@@ -36,8 +36,8 @@ import great_expectations.expectations as gxe
 from great_expectations.expectations.expectation import Expectation
 from great_expectations.expectations.row_conditions import Column
 
-from customer360.config import TableConfig
-from customer360.warehouse import BATCH_ID, ROW_NUMBER, quote_identifier
+from customer360.core.config import TableConfig
+from customer360.core.warehouse import BATCH_ID, ROW_NUMBER, quote_identifier
 from expectations import sql
 from expectations.settings import QualitySettings
 

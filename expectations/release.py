@@ -19,9 +19,9 @@ from datetime import UTC, datetime
 
 import duckdb
 
-from customer360 import quarantine, warehouse
-from customer360.config import Config
-from customer360.warehouse import BATCH_ID, ROW_NUMBER
+from customer360.core import quarantine, warehouse
+from customer360.core.config import Config
+from customer360.core.warehouse import BATCH_ID, ROW_NUMBER
 from expectations.report import BatchResult
 from expectations.runner import BatchChecks, Gate, PendingBatch, TableInfo, batch_by_id, table_history
 from expectations.settings import QualitySettings, load_settings

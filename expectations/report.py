@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from customer360.errors import EXIT_BLOCKED, EXIT_OK
+from customer360.core.errors import EXIT_BLOCKED, EXIT_OK
 
 PASSED, QUARANTINED, REJECTED, EMPTY = "passed", "quarantined", "rejected", "empty"
 

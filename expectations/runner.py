@@ -39,9 +39,9 @@ from typing import Any
 
 import duckdb
 
-from customer360 import quarantine, warehouse
-from customer360.config import Config, TableConfig
-from customer360.warehouse import BATCH_ID, META, ROW_NUMBER, SOURCE_LOCATION, quote_identifier
+from customer360.core import quarantine, warehouse
+from customer360.core.config import Config, TableConfig
+from customer360.core.warehouse import BATCH_ID, META, ROW_NUMBER, SOURCE_LOCATION, quote_identifier
 from expectations.report import (
     EMPTY,
     PASSED,

@@ -28,7 +28,7 @@ from great_expectations.expectations.row_conditions import (
     OrCondition,
 )
 
-from customer360.warehouse import quote_identifier
+from customer360.core.warehouse import quote_identifier
 
 VALUE_PREVIEW = 80  # characters of a value shown in a reason
 

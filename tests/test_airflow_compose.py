@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from customer360 import orchestration
-from customer360.config import load_config
+from customer360.core.config import load_config
 
 REPO = Path(__file__).resolve().parents[1]
 COMPOSE = REPO / "docker-compose.yml"
@@ -193,8 +193,8 @@ def test_the_stack_configuration_runs_the_pipeline_on_a_postgresql_sales_silo(po
     import duckdb
 
     from customer360 import pipeline
-    from customer360.demo.generator import generate_silos, load_sales_into_postgres
-    from customer360.demo.helpdesk_api import HelpdeskAPI
+    from c360_devtools.demo.generator import generate_silos, load_sales_into_postgres
+    from c360_devtools.demo.helpdesk_api import HelpdeskAPI
 
     silos = tmp_path / "silos"
     generate_silos(silos, people=120, seed=5)

@@ -307,7 +307,7 @@ def test_every_warehouse_writing_task_shares_the_one_slot_pool(dagbag) -> None:
 @pytest.mark.parametrize("task_id", ["quality_gate", "check_marts"])
 def test_a_blocked_quality_gate_is_not_retried(dagbag, task_id: str) -> None:
     policy = dagbag["dags"]["customer_360"]["tasks"][task_id]["retry_policy"]
-    assert policy["rules"][0]["exception"] == "customer360.errors.QualityGateBlocked"
+    assert policy["rules"][0]["exception"] == "customer360.core.errors.QualityGateBlocked"
     assert policy["rules"][0]["action"] == "fail"
 
 

@@ -141,7 +141,7 @@ emit(result)
 
 @pytest.fixture(scope="module")
 def airflow_run(airflow_project, tmp_path_factory) -> dict[str, Any]:
-    from customer360.demo.helpdesk_api import HelpdeskAPI
+    from c360_devtools.demo.helpdesk_api import HelpdeskAPI
 
     home = tmp_path_factory.mktemp("airflow-e2e")
     with HelpdeskAPI(airflow_project.silos / "service") as api:

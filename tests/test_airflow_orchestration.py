@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 
 from customer360 import orchestration
-from customer360.errors import QualityGateBlocked, StageFailed
+from customer360.core.errors import QualityGateBlocked, StageFailed
 
 
 def _context(dag_id: str = "customer_360", run_id: str = "manual__2026-11-23T12:00:00+00:00", **extra):

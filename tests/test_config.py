@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from customer360.config import ConfigError, expand_env, load_config
+from customer360.core.config import ConfigError, expand_env, load_config
 from customer360.transform import dbt_vars
 
 REPO = Path(__file__).resolve().parents[1]

@@ -46,7 +46,7 @@ def test_search_by_misspelled_name_finds_the_customer(client_for, customer) -> N
 
 @pytest.mark.parametrize("variant", ["folded", "loose", "upper"])
 def test_search_tolerates_umlaut_spellings(client_for, customer, variant) -> None:  # noqa: ANN001
-    from customer360.console.text import fold, loosen
+    from customer360.serving.text import fold, loosen
 
     last = customer["last_name"]
     spelled = {"folded": fold(last), "loose": loosen(fold(last)), "upper": last.upper()}[variant]
@@ -166,7 +166,7 @@ def test_api_token_auth_and_not_same_person(console_env: ConsoleEnv, console_app
     from fastapi.testclient import TestClient
 
     from customer360.console.store import ConsoleStore
-    from entity_resolution.decisions import list_decisions
+    from customer360.core.decisions import list_decisions
 
     store = ConsoleStore.for_state_dir(console_env.state_dir)
     token = store.create_token(console_env.logins["agent"][0], "test widget")
@@ -236,7 +236,7 @@ def test_new_snapshot_is_picked_up_without_restart_and_warehouse_lock_is_harmles
     import duckdb
     from fastapi.testclient import TestClient
 
-    from customer360 import publish
+    from customer360.serving import snapshots as publish
     from customer360.console.app import create_app
     from customer360.console.settings import ConsoleSettings
 
@@ -268,7 +268,7 @@ def test_merged_customer_id_answers_with_the_survivor(tmp_path: Path, demo_pipel
 
     from customer360.console.app import create_app
     from customer360.console.settings import ConsoleSettings
-    from customer360.console.synthetic import generate_snapshot
+    from c360_devtools.synthetic_snapshot import generate_snapshot
 
     snapshot = tmp_path / "synthetic.duckdb"
     generate_snapshot(snapshot, customers=300)
@@ -293,7 +293,7 @@ def test_merged_customer_id_answers_with_the_survivor(tmp_path: Path, demo_pipel
 def test_console_explanation_agrees_with_entity_resolution(console_app, customer) -> None:  # noqa: ANN001
     """The console reads members and evidence without pandas; it must say what `c360 explain` says."""
     from customer360.console import queries
-    from entity_resolution.explain import explain_customer
+    from customer360.serving.explain import explain_customer
 
     snapshot = console_app.state.console.snapshots.current()
     ours = queries.load_explanation(snapshot, customer["customer_id"])

@@ -36,7 +36,7 @@ def _login(page, env: ConsoleEnv, role: str = "agent") -> None:  # noqa: ANN001
 
 
 def test_agent_finds_sees_and_separates_a_customer(page, console_env: ConsoleEnv) -> None:  # noqa: ANN001
-    from entity_resolution.decisions import list_decisions
+    from customer360.core.decisions import list_decisions
 
     customer = pick_customer(console_env)
     ARTIFACTS.mkdir(exist_ok=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from customer360.console import text
+from customer360.serving import text
 from customer360.console.i18n import TEXT, negotiate, translate
 
 
@@ -85,8 +85,8 @@ def test_language_negotiation_and_texts() -> None:
 def index(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     import duckdb
 
-    from customer360.console.search_index import SearchIndex, build_search_index
-    from customer360.console.synthetic import generate_snapshot
+    from customer360.serving.search_index import SearchIndex, build_search_index
+    from c360_devtools.synthetic_snapshot import generate_snapshot
 
     folder = tmp_path_factory.mktemp("search")
     snapshot = folder / "snapshot.duckdb"
@@ -190,7 +190,7 @@ def test_store_users_sessions_tokens_and_throttling(tmp_path: Path) -> None:
 
 
 def test_demo_logins_are_created_once(tmp_path: Path) -> None:
-    from customer360.config import load_config
+    from customer360.core.config import load_config
     from customer360.console import ensure_demo_user, ensure_demo_users
     from customer360.console.store import ConsoleStore
 

@@ -136,7 +136,7 @@ def test_admin_manages_users(client_for, console_env: ConsoleEnv) -> None:  # no
 
 
 def test_form_post_without_csrf_token_is_rejected(client_for, customer, console_env: ConsoleEnv) -> None:  # noqa: ANN001
-    from entity_resolution.decisions import list_decisions
+    from customer360.core.decisions import list_decisions
 
     before = len(list_decisions(console_env.state_dir, include_superseded=True))
     client = client_for("agent")
@@ -163,7 +163,7 @@ def test_login_needs_its_csrf_token(client_for, console_env: ConsoleEnv) -> None
 
 
 def test_not_same_person_form_records_decision_and_audit(client_for, customer, console_env: ConsoleEnv) -> None:  # noqa: ANN001
-    from entity_resolution.decisions import list_decisions
+    from customer360.core.decisions import list_decisions
 
     client = client_for("agent")
     token = csrf_of(client.get(f"/customers/{customer['customer_id']}").text)

@@ -18,13 +18,13 @@ import httpx
 import pandas as pd
 import pytest
 
-from customer360.demo.generator import (
+from c360_devtools.demo.generator import (
     MARKETING_CONTACT_COLUMNS,
     GenerationResult,
     generate_silos,
     load_sales_into_postgres,
 )
-from customer360.demo.helpdesk_api import HelpdeskAPI
+from c360_devtools.demo.helpdesk_api import HelpdeskAPI
 
 PEOPLE = 500
 SEED = 7

@@ -392,7 +392,7 @@ def test_parquet_keeps_its_types(tmp_path):
 
 
 def test_unknown_names_are_configuration_errors(tmp_path):
-    from customer360.config import ConfigError
+    from customer360.core.config import ConfigError
 
     config = contacts_config(tmp_path)
     with pytest.raises(ConfigError, match="no source named 'nope'"):

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 from rich.console import Console
 
-from customer360 import quarantine
+from customer360.core import quarantine
 from customer360.ingest import IngestReport, TableResult
 from customer360.ingest.encoding import choose_encoding, scan, to_utf8
 from customer360.ingest.loader import json_structure, later_text, text_lower_bound, unique_names

@@ -18,7 +18,7 @@ import pytest
 from support.demo_pipeline import REPO, copy_demo
 
 from customer360 import transform
-from customer360.config import load_config
+from customer360.core.config import load_config
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,8 @@ from support.demo_pipeline import copy_demo
 
 from customer360 import pipeline
 from customer360 import publish as publisher
-from customer360.config import Config, load_config
+from customer360.serving import snapshots
+from customer360.core.config import Config, load_config
 
 # -- a synthetic warehouse -----------------------------------------------------------------------------------
 
@@ -59,35 +60,35 @@ def read_snapshot(path: Path) -> tuple[dict[str, int], dict[str, int]]:
 
 
 def leftovers(config: Config) -> list[Path]:
-    root = publisher.published_dir(config)
+    root = snapshots.published_dir(config)
     return [path for path in root.rglob(".*") if ".tmp-" in path.name]
 
 
 def test_nothing_published_yet(config: Config) -> None:
-    assert publisher.current_snapshot(config) is None
-    assert publisher.list_snapshots(config) == []
+    assert snapshots.current_snapshot(config) is None
+    assert snapshots.list_snapshots(config) == []
     with pytest.raises(FileNotFoundError):
-        publisher.connect_current(config)
+        snapshots.connect_current(config)
 
 
 def test_publish_writes_a_read_only_snapshot_parquet_and_pointers(config: Config) -> None:
     expected = build_marts(config, 1)
     report = publisher.publish(config, "r1")
 
-    snapshot = publisher.current_snapshot(config)
-    assert snapshot == report.snapshot == publisher.snapshot_path(config, "r1")
+    snapshot = snapshots.current_snapshot(config)
+    assert snapshot == report.snapshot == snapshots.snapshot_path(config, "r1")
     assert report.tables == expected
     assert not os.stat(snapshot).st_mode & 0o222, "a published snapshot is read-only"
-    assert (publisher.published_dir(config) / "CURRENT").read_text().strip() == "snapshots/customer360-r1.duckdb"
-    assert (publisher.published_dir(config) / "customer360.duckdb").resolve() == snapshot.resolve()
+    assert (snapshots.published_dir(config) / "CURRENT").read_text().strip() == "snapshots/customer360-r1.duckdb"
+    assert (snapshots.published_dir(config) / "customer360.duckdb").resolve() == snapshot.resolve()
     actual, wanted = read_snapshot(snapshot)
     assert actual == wanted
     with duckdb.connect(str(snapshot), read_only=True) as con:
         assert con.execute("select run_id from meta.snapshot").fetchone()[0] == "r1"
 
-    latest = publisher.parquet_root(config) / "latest"
-    assert latest.resolve() == (publisher.parquet_root(config) / "r1").resolve()
-    assert (publisher.parquet_root(config) / "LATEST").read_text().strip() == "r1"
+    latest = snapshots.parquet_root(config) / "latest"
+    assert latest.resolve() == (snapshots.parquet_root(config) / "r1").resolve()
+    assert (snapshots.parquet_root(config) / "LATEST").read_text().strip() == "r1"
     for table, rows in expected.items():
         assert duckdb.sql(f"select count(*) from '{latest / (table + '.parquet')}'").fetchone()[0] == rows
 
@@ -111,7 +112,7 @@ def test_republishing_the_same_run_keeps_the_published_file(config: Config) -> N
         after.st_mtime_ns,
         after.st_size,
     )
-    assert publisher.current_snapshot(config) == first.snapshot
+    assert snapshots.current_snapshot(config) == first.snapshot
 
 
 def test_old_snapshots_are_pruned_but_never_the_current_one(config: Config) -> None:
@@ -119,15 +120,15 @@ def test_old_snapshots_are_pruned_but_never_the_current_one(config: Config) -> N
         build_marts(config, generation)
         report = publisher.publish(config, f"r{generation}", keep=2)
     assert report.pruned == ["r2"]
-    names = sorted(path.name for path in publisher.snapshots_dir(config).glob("*.duckdb"))
+    names = sorted(path.name for path in snapshots.snapshots_dir(config).glob("*.duckdb"))
     assert names == ["customer360-r3.duckdb", "customer360-r4.duckdb"]
-    assert sorted(p.name for p in publisher.parquet_root(config).iterdir() if p.is_dir() and not p.is_symlink()) == [
+    assert sorted(p.name for p in snapshots.parquet_root(config).iterdir() if p.is_dir() and not p.is_symlink()) == [
         "r3",
         "r4",
     ]
-    assert publisher.current_run_id(config) == "r4"
-    assert [info.run_id for info in publisher.list_snapshots(config)] == ["r4", "r3"]
-    assert publisher.list_snapshots(config)[0].is_current
+    assert snapshots.current_run_id(config) == "r4"
+    assert [info.run_id for info in snapshots.list_snapshots(config)] == ["r4", "r3"]
+    assert snapshots.list_snapshots(config)[0].is_current
 
 
 @pytest.mark.parametrize("failure", ["parquet", "verification", "pointer"])
@@ -157,17 +158,17 @@ def test_a_failed_publish_leaves_the_last_good_snapshot(
     with pytest.raises(publisher.PublishError):
         publisher.publish(config, "bad")
 
-    assert publisher.current_snapshot(config) == good.snapshot
+    assert snapshots.current_snapshot(config) == good.snapshot
     actual, wanted = read_snapshot(good.snapshot)
     assert actual == wanted and actual["dim_customer"] == 1000
-    assert (publisher.parquet_root(config) / "latest").resolve().name == "good"
-    assert (publisher.published_dir(config) / "customer360.duckdb").resolve() == good.snapshot.resolve()
-    assert not publisher.snapshot_path(config, "bad").exists()
-    assert not (publisher.parquet_root(config) / "bad").exists()
+    assert (snapshots.parquet_root(config) / "latest").resolve().name == "good"
+    assert (snapshots.published_dir(config) / "customer360.duckdb").resolve() == good.snapshot.resolve()
+    assert not snapshots.snapshot_path(config, "bad").exists()
+    assert not (snapshots.parquet_root(config) / "bad").exists()
     assert leftovers(config) == []
 
     monkeypatch.undo()
-    assert publisher.publish(config, "bad").snapshot == publisher.current_snapshot(config)
+    assert publisher.publish(config, "bad").snapshot == snapshots.current_snapshot(config)
 
 
 def test_publish_refuses_empty_marts_and_bad_run_ids(config: Config) -> None:
@@ -177,7 +178,7 @@ def test_publish_refuses_empty_marts_and_bad_run_ids(config: Config) -> None:
         publisher.publish(config, "r1")
     with pytest.raises(publisher.PublishError, match="cannot name a file"):
         publisher.publish(config, "../escape")
-    assert publisher.current_snapshot(config) is None
+    assert snapshots.current_snapshot(config) is None
 
 
 def test_a_reader_always_sees_a_complete_snapshot_while_publishing(config: Config) -> None:
@@ -191,7 +192,7 @@ def test_a_reader_always_sees_a_complete_snapshot_while_publishing(config: Confi
     def reader() -> None:
         try:
             while not stop.is_set():
-                con = publisher.connect_current(config)
+                con = snapshots.connect_current(config)
                 try:
                     expected = dict(con.execute("select table_name, row_count from marts.expected_counts").fetchall())
                     actual = {t: con.execute(f"select count(*) from marts.{t}").fetchone()[0] for t in expected}
@@ -220,7 +221,7 @@ def test_a_reader_always_sees_a_complete_snapshot_while_publishing(config: Confi
     assert len(seen) > 5
     assert all(actual == expected for _, actual, expected in seen)
     assert len({run for run, _, _ in seen}) >= 2, "the reader followed the pointer to new snapshots"
-    assert publisher.current_run_id(config) == "g06"
+    assert snapshots.current_run_id(config) == "g06"
 
 
 def test_cli_registers_publish_snapshots_and_docs() -> None:
@@ -241,7 +242,7 @@ def test_cli_registers_publish_snapshots_and_docs() -> None:
 def test_the_pipeline_publishes_every_mart(demo_pipeline) -> None:  # noqa: ANN001 - fixture
     config = demo_pipeline.config
     report = demo_pipeline.summary.stages["publish"]
-    snapshot = publisher.current_snapshot(config)
+    snapshot = snapshots.current_snapshot(config)
     assert snapshot == report.snapshot
     with duckdb.connect(str(config.warehouse_path), read_only=True) as con:
         tables = [
@@ -274,7 +275,7 @@ def test_the_pipeline_publishes_every_mart(demo_pipeline) -> None:  # noqa: ANN0
     assert summary["source_records"] == counts["customer_identity_map"]
     assert summary["records_merged"] == counts["customer_identity_map"] - counts["dim_customer"]
     for table in tables:
-        parquet = publisher.parquet_root(config) / "latest" / f"{table}.parquet"
+        parquet = snapshots.parquet_root(config) / "latest" / f"{table}.parquet"
         assert duckdb.sql(f"select count(*) from '{parquet}'").fetchone()[0] == counts[table]
 
 
@@ -282,7 +283,7 @@ def test_the_pipeline_publishes_every_mart(demo_pipeline) -> None:  # noqa: ANN0
 def test_a_failed_run_leaves_the_last_published_snapshot(demo_pipeline, tmp_path: Path) -> None:  # noqa: ANN001
     run = copy_demo(demo_pipeline, tmp_path)
     config = load_config(run.root / "customer360.yml")
-    before = publisher.current_snapshot(config)
+    before = snapshots.current_snapshot(config)
     assert before is not None and before.is_relative_to(run.root), "pointers are relative: a copy points into itself"
     with duckdb.connect(str(config.warehouse_path)) as con:  # resolution output gone: the marts cannot build
         con.execute("drop table entity_resolution.identity_map")
@@ -292,7 +293,7 @@ def test_a_failed_run_leaves_the_last_published_snapshot(demo_pipeline, tmp_path
 
     assert summary.status == "failed" and summary.exit_code != 0
     assert "publish" not in summary.stages
-    assert publisher.current_snapshot(config) == before
+    assert snapshots.current_snapshot(config) == before
     with duckdb.connect(str(before), read_only=True) as con:
         assert con.execute("select count(*) from marts.dim_customer").fetchone()[0] > 0
 
@@ -311,7 +312,7 @@ def test_the_snapshot_honours_the_documented_contract(demo_pipeline) -> None:  #
             columns = re.sub(r"\([^)]*\)", "", match.group(2))  # drop value lists such as (`active`, `merged`)
             promised[match.group(1)] = {name for name in re.findall(r"`([a-z0-9_]+)`", columns) if "<" not in name}
     assert {"dim_customer", "customer_360", "fct_touchpoints", "next_best_action"} <= promised.keys()
-    with duckdb.connect(str(publisher.current_snapshot(demo_pipeline.config)), read_only=True) as con:
+    with duckdb.connect(str(snapshots.current_snapshot(demo_pipeline.config)), read_only=True) as con:
         actual: dict[str, set[str]] = {}
         for table, column in con.execute(
             "select table_name, column_name from information_schema.columns where table_schema = 'marts'"

@@ -28,7 +28,7 @@ from support.quality import (
     valid_rows,
 )
 
-from customer360.errors import EXIT_BLOCKED, EXIT_OK
+from customer360.core.errors import EXIT_BLOCKED, EXIT_OK
 from expectations.runner import validate
 from expectations.settings import QualitySettings
 

@@ -9,7 +9,7 @@ from support.demo_pipeline import copy_demo
 from support.quality import contact, contacts_csv
 
 from customer360 import pipeline
-from customer360.errors import EXIT_BLOCKED, EXIT_OK
+from customer360.core.errors import EXIT_BLOCKED, EXIT_OK
 from expectations.report import QualityReport
 from expectations.runner import validate_marts
 

@@ -13,8 +13,8 @@ import yaml
 from support.demo_pipeline import REPO, DemoRun, run_demo_pipeline
 
 from customer360 import pipeline, transform
-from customer360.config import load_config
-from entity_resolution.decisions import add_decision
+from customer360.core.config import load_config
+from customer360.core.decisions import add_decision
 
 pytestmark = pytest.mark.integration
 
@@ -238,7 +238,7 @@ def test_decisions_stick_across_runs(scenario: Scenario) -> None:
 
 
 def test_explanations_show_which_fields_agreed(scenario: Scenario) -> None:
-    from entity_resolution.explain import explain_customer
+    from customer360.serving.explain import explain_customer
 
     scenario.deliver(
         [

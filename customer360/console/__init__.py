@@ -5,11 +5,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from customer360.config import Config
+    from customer360.core.config import Config
 
 DEMO_AGENT = "agent"
 DEMO_ADMIN = "admin"
@@ -32,15 +31,3 @@ def ensure_demo_user(config: Config) -> tuple[str, str]:
     (see `c360 users demo`)."""
     username, password, _role = ensure_demo_users(config)[0]
     return username, password
-
-
-def build_snapshot_index(snapshot: Path, published_as: Path | None = None) -> Path:
-    """For publishers: build the console's search index and serving store for a snapshot file before the
-    pointer flips, as `<published_as>.search.sqlite` beside it, so the console serves the new snapshot at once
-    instead of building the index itself (minutes at a million customers). `snapshot` may be the temporary file
-    that is later renamed to `published_as` (the index checks size and modification time, which a rename keeps)."""
-    from customer360.console.search_index import build_search_index, sidecar_path
-
-    target = sidecar_path(published_as or snapshot)
-    build_search_index(snapshot, target)
-    return target

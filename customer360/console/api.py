@@ -9,7 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from customer360.console import auth, queries
 from customer360.console.auth import ApiError
-from customer360.console.models import (
+from customer360.serving.models import (
     AuditEntry,
     AuditPage,
     DecisionRequest,

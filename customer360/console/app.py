@@ -22,12 +22,12 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from customer360.config import Config
 from customer360.console import auth
 from customer360.console.i18n import LANGUAGES, has_text, translate
 from customer360.console.settings import ConsoleSettings
 from customer360.console.snapshot import SnapshotManager, SnapshotUnavailable
 from customer360.console.store import ConsoleStore
+from customer360.core.config import Config
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -154,7 +154,7 @@ def create_app(config: Config, settings: ConsoleSettings | None = None) -> FastA
 
 def app_from_environment() -> FastAPI:
     """For `uvicorn --factory customer360.console.app:app_from_environment` (reads $C360_CONFIG)."""
-    from customer360.config import default_config_path, load_config
+    from customer360.core.config import default_config_path, load_config
 
     return create_app(load_config(default_config_path()))
 

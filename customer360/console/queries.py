@@ -13,7 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from customer360.console.models import (
+from customer360.console.snapshot import SCHEMA, Snapshot, snapshot_info
+from customer360.serving.models import (
     CampaignEvent,
     ChannelCount,
     DecisionOut,
@@ -33,8 +34,7 @@ from customer360.console.models import (
     TimelinePage,
     Touchpoint,
 )
-from customer360.console.profile_store import CONSENT_FIELDS, GOLDEN_FIELDS, RISK_FLAGS, SUMMARY_FIELDS
-from customer360.console.snapshot import SCHEMA, Snapshot, snapshot_info
+from customer360.serving.profile_store import CONSENT_FIELDS, GOLDEN_FIELDS, RISK_FLAGS, SUMMARY_FIELDS
 
 TIMELINE_PAGE_SIZE = 15
 MAX_PAGE_SIZE = 200
@@ -77,9 +77,9 @@ def resolve_customer(snapshot: Snapshot, customer_id: str) -> str | None:
     if found is not None:
         return found
     if snapshot.has("customer_ids"):  # IDs the index does not know (it is built from the same snapshot)
-        from entity_resolution.explain import _follow_merges
+        from customer360.serving.explain import follow_merges
 
-        return _follow_merges(snapshot.cursor(), SCHEMA, customer_id.upper())
+        return follow_merges(snapshot.cursor(), SCHEMA, customer_id.upper())
     return None
 
 
@@ -201,7 +201,7 @@ def load_next_best_action(snapshot: Snapshot, customer_id: str) -> NextBestActio
 def load_explanation(snapshot: Snapshot, customer_id: str, state_dir: Path | None = None) -> Explanation | None:
     """Why these records are one customer: members and link evidence, plus the human decisions recorded for them.
 
-    The same tables and order as entity_resolution.explain.explain_customer (a test checks they agree), read from
+    The same tables and order as customer360.serving.explain.explain_customer (a test checks they agree), read from
     the serving document."""
     current = resolve_customer(snapshot, customer_id)
     if current is None:
@@ -242,7 +242,7 @@ def _explanation(
 
 def recorded_decisions(state_dir: Path, record_keys: list[str], published_at: datetime | None) -> list[DecisionOut]:
     """The latest human decision per pair that involves any of these records (read-only on decisions.sqlite)."""
-    from entity_resolution.decisions import decisions_path
+    from customer360.core.decisions import decisions_path
 
     path = decisions_path(state_dir)
     if not record_keys or not path.exists():
@@ -288,8 +288,8 @@ def record_not_same_person(
     reason: str | None,
 ) -> tuple[str, list[DecisionOut]]:
     """ "Not the same person": a cannot-link between this member record and every other member of the customer,
-    recorded in entity_resolution.decisions; the next pipeline run obeys it. Raises LookupError / ValueError."""
-    from entity_resolution.decisions import add_decision
+    recorded in customer360.core.decisions; the next pipeline run obeys it. Raises LookupError / ValueError."""
+    from customer360.core.decisions import add_decision
 
     current = resolve_customer(snapshot, customer_id)
     if current is None:

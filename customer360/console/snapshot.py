@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from customer360.config import Config
-from customer360.console.search_index import (
+from customer360.core.config import Config
+from customer360.serving.search_index import (
     INDEX_VERSION,
     IndexUnavailable,
     SearchIndex,
@@ -43,7 +43,7 @@ class SnapshotUnavailable(RuntimeError):
 
 def snapshot_source(config: Config) -> Path | None:
     """The file the console reads: the current published snapshot (customer360.publish), or None."""
-    from customer360.publish import current_snapshot
+    from customer360.serving.snapshots import current_snapshot
 
     return current_snapshot(config)
 

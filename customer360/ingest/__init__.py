@@ -22,7 +22,8 @@ from pathlib import Path
 
 import duckdb
 
-from customer360.config import Config, ConfigError, SourceConfig, TableConfig
+from customer360.core.config import Config, ConfigError, SourceConfig, TableConfig
+from customer360.core.warehouse import ensure_schemas, session
 from customer360.ingest.loader import (
     ITEMS,
     RECORDS,
@@ -38,7 +39,6 @@ from customer360.ingest.loader import (
     record_failure,
 )
 from customer360.ingest.report import FAILED, IngestReport, Message, TableResult
-from customer360.warehouse import ensure_schemas, session
 
 __all__ = ["IngestReport", "Message", "SourceError", "TableResult", "ingest", "normalise_name", "plan"]
 

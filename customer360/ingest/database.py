@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import duckdb
 
+from customer360.core.warehouse import METADATA_COLUMNS, ROW_NUMBER, load_extension
 from customer360.ingest.loader import (
     STAGE,
     Batch,
@@ -32,7 +33,6 @@ from customer360.ingest.loader import (
     text_lower_bound,
     write_batch,
 )
-from customer360.warehouse import METADATA_COLUMNS, ROW_NUMBER, load_extension
 
 _TIME_TYPES = ("TIMESTAMP", "DATE", "TIME")
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import duckdb
 
-from customer360 import quarantine
+from customer360.core import quarantine
+from customer360.core.warehouse import ROW_NUMBER, SOURCE_LOCATION
 from customer360.ingest import encoding
 from customer360.ingest.loader import (
     RECORDS,
@@ -39,7 +40,6 @@ from customer360.ingest.loader import (
     write_batch,
 )
 from customer360.ingest.report import EMPTY, UNCHANGED
-from customer360.warehouse import ROW_NUMBER, SOURCE_LOCATION
 
 READ = "_c360_ingest_read"
 LINES = "_c360_ingest_lines"

@@ -19,10 +19,9 @@ from pathlib import Path
 
 import duckdb
 
-from customer360 import quarantine
-from customer360.config import Config, SourceConfig, TableConfig
-from customer360.ingest.report import TableResult
-from customer360.warehouse import (
+from customer360.core import quarantine
+from customer360.core.config import Config, SourceConfig, TableConfig
+from customer360.core.warehouse import (
     BATCH_ID,
     LOADED_AT,
     META,
@@ -34,6 +33,7 @@ from customer360.warehouse import (
     quote_identifier,
     table_exists,
 )
+from customer360.ingest.report import TableResult
 
 # Temporary tables (per connection) used while a batch is parsed.
 STAGE = "_c360_ingest_stage"

@@ -19,7 +19,7 @@ from urllib.parse import urljoin
 
 import httpx
 
-from customer360.config import SourceConfig
+from customer360.core.config import SourceConfig
 from customer360.ingest.loader import (
     RECORDS,
     REJECTS,

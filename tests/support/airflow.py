@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from customer360.config import Config, load_config
+from customer360.core.config import Config, load_config
 
 REPO = Path(__file__).resolve().parents[2]
 DAGS_FOLDER = REPO / "dags"
@@ -98,7 +98,7 @@ def emit_result_code() -> str:
 
 def make_airflow_project(root: Path) -> AirflowProject:
     from customer360 import orchestration
-    from customer360.demo.generator import generate_silos
+    from c360_devtools.demo.generator import generate_silos
     from support.demo_pipeline import write_demo_config
 
     silos = root / "silos"

@@ -7,7 +7,7 @@ from typing import Any
 
 import duckdb
 
-from customer360.config import Config
+from customer360.core.config import Config
 
 
 def make_config(root: Path, sources: dict[str, dict[str, Any]], **extra: Any) -> Config:

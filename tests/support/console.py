@@ -179,7 +179,7 @@ def browser() -> Iterator[Any]:
 
 
 def published_snapshot(env: ConsoleEnv) -> Path:
-    from customer360.publish import current_snapshot
+    from customer360.serving.snapshots import current_snapshot
 
     path = current_snapshot(env.config)
     assert path is not None, "the demo run published no snapshot"
@@ -230,7 +230,7 @@ def pick_customer(env: ConsoleEnv) -> dict[str, Any]:
 
 def misspell(name: str) -> str:
     """Müller → Mueler: umlauts written out, one letter dropped (a typo on top of a spelling variant)."""
-    from customer360.console.text import transliterate
+    from customer360.serving.text import transliterate
 
     folded = transliterate(name)
     middle = len(folded) // 2

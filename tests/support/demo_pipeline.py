@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from customer360 import pipeline
-from customer360.config import Config, load_config
-from customer360.demo.run import REPO  # noqa: F401 - re-exported for tests
-from customer360.demo.run import write_config as write_demo_config  # noqa: F401 - re-exported for tests
+from customer360.core.config import Config, load_config
+from c360_devtools.demo.project import REPO  # noqa: F401 - re-exported for tests
+from c360_devtools.demo.run import write_config as write_demo_config  # noqa: F401 - re-exported for tests
 
 DEMO_PEOPLE = 400
 DEMO_SEED = 11
@@ -36,9 +36,9 @@ class DemoRun:
 
 
 def run_demo_pipeline(root: Path, people: int = DEMO_PEOPLE, seed: int = DEMO_SEED, upto: int | None = None) -> DemoRun:
-    from customer360.demo.generator import generate_silos
-    from customer360.demo.helpdesk_api import HelpdeskAPI
-    from customer360.demo.run import write_config
+    from c360_devtools.demo.generator import generate_silos
+    from c360_devtools.demo.helpdesk_api import HelpdeskAPI
+    from c360_devtools.demo.run import write_config
 
     silos = root / "silos"
     generate_silos(silos, people=people, seed=seed, upto=upto)

@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from customer360.config import Config
+from customer360.core.config import Config
 from customer360.ingest import ingest
 from expectations.report import QualityReport
 from expectations.runner import validate
@@ -220,7 +220,7 @@ def query(config: Config, sql: str, params: list[Any] | None = None) -> list[tup
 
 def quarantined(config: Config, source: str, table: str, stage: str | None = "quality") -> list[dict[str, Any]]:
     """Held rows of quarantine.<source>__<table> (all stages when stage is None)."""
-    from customer360 import quarantine
+    from customer360.core import quarantine
 
     with duckdb.connect(str(config.warehouse_path), read_only=True) as con:
         rows = quarantine.rows(con, source, table, limit=None)

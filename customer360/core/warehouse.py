@@ -1,0 +1,142 @@
+"""The warehouse seam: every DuckDB connection, schema and bookkeeping table is opened or created here.
+
+Keeping the engine behind this one module is what lets the pipeline move to another engine later: callers ask
+for a connection and speak SQL; they never configure DuckDB themselves.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from customer360.core.config import Config
+
+# Fixed schemas (raw_<source> schemas come from the configuration).
+META = "meta"
+QUARANTINE = "quarantine"
+STAGING = "staging"
+ENTITY_RESOLUTION = "entity_resolution"
+MARTS = "marts"
+
+# Load metadata carried by every raw row. Together, batch id and row number identify a delivered row.
+BATCH_ID = "_c360_batch_id"
+LOADED_AT = "_c360_loaded_at"
+SOURCE_LOCATION = "_c360_source"  # file path, database table + cursor range, or API URL
+ROW_NUMBER = "_c360_row_number"  # position in the delivery (line number for files)
+ROW_HASH = "_c360_row_hash"  # content hash: the same row delivered twice is stored once
+METADATA_COLUMNS = (BATCH_ID, LOADED_AT, SOURCE_LOCATION, ROW_NUMBER, ROW_HASH)
+
+# DuckDB cannot download extensions here; they ship as PyPI wheels pinned to the DuckDB release.
+_EXTENSION_PACKAGES = {
+    "sqlite_scanner": "duckdb_extension_sqlite_scanner",
+    "postgres_scanner": "duckdb_extension_postgres_scanner",
+    "fts": "duckdb_extension_fts",
+}
+
+_META_DDL = f"""
+create schema if not exists {META};
+create table if not exists {META}.runs (
+    run_id varchar primary key,
+    command varchar not null,
+    started_at timestamptz not null,
+    finished_at timestamptz,
+    status varchar not null,          -- running, succeeded, failed, blocked
+    summary json
+);
+create table if not exists {META}.batches (
+    batch_id varchar primary key,
+    run_id varchar not null,
+    source_name varchar not null,
+    table_name varchar not null,
+    location varchar not null,        -- file path, table + cursor range, or endpoint
+    content_hash varchar,             -- files: sha256 of the bytes, so a re-delivered file is recognised
+    cursor_from varchar,
+    cursor_to varchar,
+    rows_delivered bigint not null default 0,
+    rows_loaded bigint not null default 0,
+    rows_duplicate bigint not null default 0,
+    rows_rejected bigint not null default 0,   -- could not be parsed: kept in quarantine with the reason
+    loaded_at timestamptz not null,
+    status varchar not null,          -- loaded, empty, failed; the quality gate sets rejected (see validated_at)
+    message varchar
+);
+-- quality gate (expectations/runner.py): when a batch was checked (null: not yet) and what it found
+alter table {META}.batches add column if not exists validated_at timestamptz;
+alter table {META}.batches add column if not exists quality json;
+"""
+
+
+def extension_path(name: str) -> Path:
+    """The .duckdb_extension file inside the matching `duckdb-extension-<name>` wheel."""
+    package = importlib.import_module(_EXTENSION_PACKAGES[name])
+    path = Path(str(package.__file__)).parent / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
+    if not path.is_file():
+        raise RuntimeError(
+            f"DuckDB extension {name} for DuckDB {duckdb.__version__} not found at {path}: "
+            f"install duckdb-extension-{name.replace('_', '-')}=={duckdb.__version__}"
+        )
+    return path
+
+
+def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    con.execute(f"load '{extension_path(name)}'")
+
+
+def connect(config: Config, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse. One writer at a time: DuckDB locks the file for a read-write connection."""
+    path = config.warehouse_path
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    settings: dict[str, str | bool | int | float | list[str]] = {
+        "memory_limit": config.warehouse.memory_limit,
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+    }
+    if config.warehouse.threads:
+        settings["threads"] = config.warehouse.threads
+    con = duckdb.connect(str(path), read_only=read_only, config=settings)
+    con.execute("set timezone = 'UTC'")
+    return con
+
+
+@contextmanager
+def session(config: Config, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection that is closed afterwards, so that dbt or another process can open the file next."""
+    con = connect(config, read_only=read_only)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def ensure_schemas(con: duckdb.DuckDBPyConnection, config: Config) -> None:
+    """Create the fixed schemas, one raw schema per source, and the bookkeeping tables (idempotent)."""
+    schemas = [QUARANTINE, STAGING, ENTITY_RESOLUTION, MARTS] + [s.raw_schema for s in config.sources]
+    for schema in schemas:
+        con.execute(f"create schema if not exists {schema}")
+    con.execute(_META_DDL)
+
+
+def quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    row = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
+    rows = con.execute(
+        "select column_name from information_schema.columns where table_schema = ? and table_name = ?"
+        " order by ordinal_position",
+        [schema, table],
+    ).fetchall()
+    return [row[0] for row in rows]

@@ -1,0 +1,296 @@
+"""`c360 bench`: how fast is the pipeline on this machine, as ratios against a yardstick.
+
+1. generate N demo people, then run every stage of `c360 run` in its own process (as Airflow would), timing
+   each and reading its peak memory (the process's and its children's, e.g. dbt's);
+2. on the same identity records, run a bare Splink 5 predict + cluster with library-default comparisons and the
+   same candidate pairs (blocking rules) as the yardstick: resolution time / yardstick time is the ratio to watch;
+3. hold back 1 % of the identity records, resolve the rest in full, then add the 1 % back and resolve
+   incrementally: incremental time / full time.
+
+Results go to bench/results.json (the last run, with machine details) and are printed as a table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent.parent / "bench" / "results.json"
+
+
+@dataclass
+class StageTiming:
+    stage: str
+    seconds: float
+    peak_memory_mib: float
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class BenchResult:
+    people: int
+    seed: int
+    machine: dict[str, Any]
+    stages: list[StageTiming] = field(default_factory=list)
+    ratios: dict[str, float] = field(default_factory=dict)
+    accuracy: dict[str, float] = field(default_factory=dict)
+    finished_at: str = ""
+
+    def stage(self, name: str) -> StageTiming:
+        return next(timing for timing in self.stages if timing.stage == name)
+
+
+def machine() -> dict[str, Any]:
+    import duckdb
+    import splink
+
+    memory_kib = next(
+        (
+            int(line.split()[1])
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        ),
+        0,
+    )
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(memory_kib / 1024**2, 1),
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+        "splink": splink.__version__,
+        "os": platform.platform(),
+    }
+
+
+def run_stage_in_child(config_path: Path, stage: str, run_id: str, started_at: str, **options: Any) -> StageTiming:
+    """Run one stage in a fresh Python process; its wall time and peak RSS (incl. its children) come back as JSON."""
+    command = [
+        sys.executable,
+        "-m",
+        "c360_devtools.bench",
+        "stage",
+        str(config_path),
+        stage,
+        run_id,
+        started_at,
+        json.dumps(options),
+    ]
+    started = time.perf_counter()
+    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    if completed.returncode != 0:
+        raise RuntimeError(f"stage {stage} failed:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}")
+    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    return StageTiming(stage, round(seconds, 2), report["peak_memory_mib"], report.get("detail", {}))
+
+
+def _stage_main(config_path: str, stage: str, run_id: str, started_at: str, options: str) -> None:
+    """Entry point of the child process (python -m c360_devtools.bench stage ...)."""
+    import logging
+
+    from customer360 import pipeline
+    from customer360.core.config import load_config
+
+    logging.disable(logging.WARNING)
+    config = load_config(config_path)
+    ctx = pipeline.RunContext(config, run_id, datetime.fromisoformat(started_at))
+    kwargs = json.loads(options)
+    if stage == "yardstick":
+        detail = yardstick(config)
+    elif stage == "hold_back":
+        detail = hold_back(config, kwargs["fraction"])
+    elif stage == "restore":
+        detail = restore(config)
+    elif stage in {"resolve_full", "resolve_incremental"}:
+        detail = pipeline.resolve(ctx, full=stage == "resolve_full").as_dict()
+    elif stage == "train":
+        detail = {"model": pipeline.train(ctx).model_id}
+    else:
+        stages = dict(pipeline.default_stages())
+        report = stages[stage](ctx)
+        detail = report.summary() if hasattr(report, "summary") else {}
+        if stage == "ingest":
+            if report.failed_sources:  # numbers from a partial load would flatter every later stage
+                messages = "; ".join(str(message) for message in report.messages if message.level == "error")
+                raise SystemExit(f"ingest failed for {', '.join(report.failed_sources)}: {messages}")
+            detail = {"rows_loaded": report.rows_loaded}
+    # VmHWM is this process's own peak (ru_maxrss would carry the parent's peak across exec); children: dbt
+    own = next(
+        int(line.split()[1]) for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("VmHWM")
+    )
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    result = {"peak_memory_mib": round(max(own, children) / 1024, 1), "detail": detail}
+    sys.stdout.write(json.dumps(result, default=str) + "\n")  # the parent reads this line
+
+
+def yardstick(config: Any) -> dict[str, Any]:
+    """Bare Splink 5: library-default comparisons, the same blocking rules, default predict() and clustering."""
+    import splink.comparison_library as cl
+    from splink import DuckDBAPI, Linker, SettingsCreator
+
+    from customer360.core import warehouse
+    from entity_resolution.spec import load_spec
+
+    spec = load_spec(config.resolve_path(config.resolution.spec))
+    with warehouse.session(config) as con:
+        con.execute("create schema if not exists _yardstick")
+        db_api = DuckDBAPI(connection=con, output_schema="_yardstick")
+        records = db_api.register(
+            con.sql(f"select {', '.join(spec.columns)} from staging.int_identity_records"),
+            table_name="yardstick_records",
+        )
+        settings = SettingsCreator(
+            link_type="dedupe_only",
+            unique_id_column_name=spec.unique_id,
+            comparisons=[
+                cl.NameComparison("first_name_folded"),
+                cl.NameComparison("last_name_folded"),
+                cl.DateOfBirthComparison("date_of_birth", input_is_string=False),
+                cl.EmailComparison("email_std"),
+                cl.ExactMatch("phone_e164"),
+                cl.ExactMatch("postcode"),
+                cl.ExactMatch("street_name_folded"),
+            ],
+            blocking_rules_to_generate_predictions=[
+                rule
+                for rule in spec.blocking_rules()
+                if "reference_numbers" not in str(rule.get_blocking_rule("duckdb").blocking_rule_sql)
+            ],
+        )
+        linker = Linker(records, settings)
+        linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
+        started = time.perf_counter()
+        predictions = linker.inference.predict(threshold_match_probability=0.5)
+        predicted = time.perf_counter()
+        clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
+            predictions, threshold_match_probability=0.9
+        )
+        finished = time.perf_counter()
+        pairs = con.execute(f"select count(*) from {predictions.physical_name}").fetchone()[0]
+        customers = con.execute(f"select count(distinct cluster_id) from {clusters.physical_name}").fetchone()[0]
+        con.execute("drop schema _yardstick cascade")
+    return {
+        "predict_seconds": round(predicted - started, 2),
+        "cluster_seconds": round(finished - predicted, 2),
+        "seconds": round(finished - started, 2),
+        "pairs": pairs,
+        "customers": customers,
+    }
+
+
+def hold_back(config: Any, fraction: float) -> dict[str, Any]:
+    """Take a repeatable sample of identity records out of staging (they come back in `restore`)."""
+    from customer360.core import warehouse
+
+    with warehouse.session(config) as con:
+        con.execute(
+            f"""
+            create or replace table staging._bench_held_back as
+            select * from staging.int_identity_records using sample {fraction * 100:.3f} percent (bernoulli, 7);
+            delete from staging.int_identity_records where record_key in (select record_key from staging._bench_held_back);
+            """
+        )
+        held = con.execute("select count(*) from staging._bench_held_back").fetchone()[0]
+    return {"held_back_records": held}
+
+
+def restore(config: Any) -> dict[str, Any]:
+    from customer360.core import warehouse
+
+    with warehouse.session(config) as con:
+        con.execute("insert into staging.int_identity_records select * from staging._bench_held_back")
+        con.execute("drop table staging._bench_held_back")
+    return {}
+
+
+def run_bench(root: Path, people: int, seed: int, progress: Any = print) -> BenchResult:
+    from c360_devtools.demo.generator import generate_silos
+    from c360_devtools.demo.helpdesk_api import HelpdeskAPI
+    from c360_devtools.demo.run import write_config
+    from customer360 import pipeline
+
+    root.mkdir(parents=True, exist_ok=True)
+    result = BenchResult(people=people, seed=seed, machine=machine())
+    started = time.perf_counter()
+    generated = generate_silos(root / "silos", people=people, seed=seed)
+    result.stages.append(StageTiming("generate", round(time.perf_counter() - started, 2), 0.0, generated.row_counts))
+
+    with HelpdeskAPI(root / "silos" / "service") as api:
+        config_path = write_config(root, root / "silos", api.base_url)
+        run_started = datetime.now(UTC).isoformat()
+
+        def stage(name: str, **options: Any) -> StageTiming:
+            progress(f"  {name} …")
+            timing = run_stage_in_child(config_path, name, f"bench-{name}", run_started, **options)
+            result.stages.append(timing)
+            progress(f"  {name}: {timing.seconds:.1f} s, peak {timing.peak_memory_mib:,.0f} MiB")
+            return timing
+
+        for name, _ in pipeline.default_stages():
+            if name == "resolve":
+                stage("train")
+            stage(name)
+        stage("yardstick")
+        stage("hold_back", fraction=0.01)
+        stage("resolve_full")
+        stage("restore")
+        stage("resolve_incremental")
+
+    resolution = result.stage("resolve").seconds
+    result.ratios = {
+        "resolution_vs_bare_splink": round(resolution / max(result.stage("yardstick").detail["seconds"], 1e-9), 2),
+        "incremental_1pct_vs_full_resolution": round(
+            result.stage("resolve_incremental").seconds / max(result.stage("resolve_full").seconds, 1e-9), 3
+        ),
+        "peak_memory_gib": round(max(timing.peak_memory_mib for timing in result.stages) / 1024, 2),
+    }
+    pipeline_total = sum(t.seconds for t in result.stages if t.stage in dict(pipeline.default_stages()))
+    result.ratios["validate_share_of_pipeline"] = round(result.stage("validate").seconds / pipeline_total, 3)
+    result.accuracy = _accuracy(config_path, root / "silos" / "labels.csv")
+    result.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
+    return result
+
+
+def _accuracy(config_path: Path, labels: Path) -> dict[str, float]:
+    from customer360.core import warehouse
+    from customer360.core.config import load_config
+    from entity_resolution.evaluate import evaluate
+
+    with warehouse.session(load_config(config_path), read_only=True) as con:
+        evaluation = evaluate(con, labels)
+    return {
+        "precision": round(evaluation.precision, 4),
+        "recall": round(evaluation.recall, 4),
+        "f1": round(evaluation.f1, 4),
+    }
+
+
+def save(result: BenchResult, path: Path = RESULTS) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(asdict(result), indent=2, default=str) + "\n", encoding="utf-8")
+    return path
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 7 and sys.argv[1] == "stage":
+        _stage_main(*sys.argv[2:])
+    else:
+        raise SystemExit("usage: python -m c360_devtools.bench stage CONFIG STAGE RUN_ID STARTED_AT OPTIONS_JSON")

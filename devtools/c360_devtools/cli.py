@@ -1,0 +1,112 @@
+"""The development tools' commands on `c360` (entry point `customer360.cli` in devtools/pyproject.toml):
+`c360 generate`, `c360 demo`, `c360 bench`, `c360 bench-console`. They exist where the repository's devtools are
+installed (`make setup`), not in the product itself."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from customer360.cli import run_and_report
+from customer360.cli.common import ConfigOption, VerboseOption, console
+from customer360.cli.common import setup as _setup
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(generate)
+    app.command()(demo)
+    app.command()(bench)
+    app.command("bench-console")(bench_console)
+
+
+def generate(
+    people: Annotated[int, typer.Option(help="how many people live in the demo world")] = 2000,
+    seed: Annotated[int, typer.Option(help="random seed: the same seed gives the same files")] = 42,
+    deliveries: Annotated[int, typer.Option(help="how many deliveries the records are spread over")] = 2,
+    upto: Annotated[int | None, typer.Option(help="write deliveries 1..UPTO only [default: all]")] = None,
+    out: Annotated[Path | None, typer.Option(help="output folder [default: data/silos beside the config]")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Generate the demo silos of a German retailer (marketing CSV/JSONL, shop SQLite, helpdesk JSON) + labels
+    into the demo project (examples/kaufhaus-nord, or --config)."""
+    from c360_devtools.demo.generator import generate_silos
+
+    cfg = _setup(config or DEMO_CONFIG)
+    target = out or cfg.root / os.environ.get("C360_SILOS_DIR", "data/silos")
+    result = generate_silos(target, people=people, seed=seed, deliveries=deliveries, upto=upto)
+    table = Table("table", "rows", title=f"demo silos in {result.out_dir}")
+    for name, rows in sorted(result.row_counts.items()):
+        table.add_row(name, f"{rows:,}")
+    console.print(table)
+    console.print(f"labels (which records are the same person): {result.labels_path}")
+
+
+def demo(
+    people: Annotated[int, typer.Option(help="how many people live in the demo world")] = 2000,
+    seed: Annotated[int, typer.Option(help="random seed")] = 42,
+    config: ConfigOption = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Generate the demo silos (once), serve the helpdesk API stand-in, and run the whole pipeline.
+
+    The demo is the project examples/kaufhaus-nord (or --config): its data lands in its data/ folder."""
+    from c360_devtools.demo.run import run_demo
+
+    cfg = _setup(config or DEMO_CONFIG, verbose)
+    raise typer.Exit(run_demo(cfg, people=people, seed=seed, run=lambda c: run_and_report(c, full=False, sources=None)))
+
+
+def bench(
+    people: Annotated[int, typer.Option(help="how many demo people to generate")] = 100_000,
+    seed: Annotated[int, typer.Option(help="random seed")] = 42,
+    work_dir: Annotated[Path, typer.Option(help="scratch folder for silos and warehouse")] = Path("data/bench"),
+    save: Annotated[bool, typer.Option(help="write bench/results.json (commit it with the machine details)")] = True,
+) -> None:
+    """Benchmark: per-stage wall time and peak memory, resolution vs. a bare Splink yardstick, incremental +1 %."""
+    from c360_devtools import bench as benchmark
+
+    _setup(DEMO_CONFIG)
+    console.print(f"benchmark: {people:,} people in {work_dir}")
+    result = benchmark.run_bench(work_dir / f"people-{people}", people, seed, progress=console.print)
+    table = Table("stage", "seconds", "peak memory (MiB)", title=f"customer360 benchmark, {people:,} people")
+    for timing in result.stages:
+        table.add_row(timing.stage, f"{timing.seconds:,.1f}", f"{timing.peak_memory_mib:,.0f}")
+    console.print(table)
+    for name, value in {**result.ratios, **result.accuracy}.items():
+        console.print(f"  {name}: {value}")
+    if save:
+        console.print(f"results saved to {benchmark.save(result)}")
+
+
+def bench_console(
+    customers: Annotated[int, typer.Option(help="synthetic customers in the benchmark snapshot")] = 1_000_000,
+    users: Annotated[int, typer.Option(help="concurrent virtual agents")] = 20,
+    duration: Annotated[float, typer.Option(help="seconds per scenario")] = 30.0,
+    think: Annotated[float, typer.Option(help="mean pause between an agent's requests (s); 0 = flat out")] = 1.0,
+    workers: Annotated[int, typer.Option(help="console worker processes")] = 2,
+    out: Annotated[Path, typer.Option(help="where the snapshot, state and report go")] = Path("data/bench/console"),
+    saturation: Annotated[bool, typer.Option(help="also run once without think time")] = True,
+    snapshot: Annotated[
+        Path | None, typer.Option(help="a published snapshot to load-test instead of a synthetic one")
+    ] = None,
+) -> None:
+    """Load-test the console on loopback: search and customer page p50/p95/p99 at N concurrent agents."""
+    from c360_devtools.console_bench import run_benchmark
+
+    report = run_benchmark(
+        out=out,
+        customers=customers,
+        users=users,
+        duration=duration,
+        think=think,
+        workers=workers,
+        saturation=saturation,
+        echo=console.print,
+        snapshot=snapshot,
+    )
+    console.print_json(json.dumps(report, default=str))
