@@ -17,7 +17,7 @@ ENV PYTHONUNBUFFERED=1 \
     AIRFLOW__COSMOS__ENABLE_TELEMETRY=False \
     SCARF_NO_ANALYTICS=true \
     DBT_SEND_ANONYMOUS_USAGE_STATS=false \
-    C360_CONFIG=/app/customer360.yml \
+    C360_CONFIG=/app/examples/kaufhaus-nord/customer360.yml \
     C360_DATA_DIR=/data \
     C360_SILOS_DIR=/data/silos
 
@@ -33,12 +33,14 @@ RUN groupadd --gid 50000 c360 \
 WORKDIR /app
 USER c360
 
-# dependencies first (cached while only the code changes), exactly as locked; no dev tools in the image
+# dependencies first (cached while only the code changes), exactly as locked; no test tools in the image, but the
+# devtools workspace member: the compose stack is the demo (it generates the demo silos and serves the helpdesk)
 COPY --chown=c360:c360 pyproject.toml uv.lock README.md ./
-RUN uv sync --frozen --all-extras --no-dev --no-install-project
+COPY --chown=c360:c360 devtools/pyproject.toml devtools/
+RUN uv sync --frozen --all-extras --no-dev --all-packages --no-install-workspace
 
 COPY --chown=c360:c360 . .
-RUN uv sync --frozen --all-extras --no-dev
+RUN uv sync --frozen --all-extras --no-dev --all-packages
 
 VOLUME ["/data"]
 EXPOSE 8000 8080

@@ -34,6 +34,7 @@ lint: setup ## ruff, sqlfluff, mypy
 	$(RUN) ruff format --check .
 	$(RUN) sqlfluff lint dbt_project/models
 	$(RUN) mypy
+	$(RUN) lint-imports
 
 bench: setup ## benchmark: per-stage time and memory, vs. bare Splink, incremental +1% (BENCH_PEOPLE=1000000)
 	$(RUN) c360 bench --people $(BENCH_PEOPLE)

@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from customer360.core.config import CONFIG_ENV_VAR, DEFAULT_CONFIG, Config, ConfigError, load_config
 from customer360.core.errors import EXIT_USAGE, C360Error, QualityGateBlocked, StageFailed
-from customer360.transform import DBT_PROJECT_DIR, dbt_environment, dbt_vars
+from customer360.core.product import DBT_PROJECT_DIR
+from customer360.transform import dbt_environment, dbt_project_path, dbt_vars
 
 if TYPE_CHECKING:
     from airflow.sdk import Asset
@@ -80,14 +81,17 @@ def published_asset() -> Asset:
 
 
 def dag_config() -> Config:
-    """customer360.yml for DAG parsing: $C360_CONFIG, else ./customer360.yml, else the repository's file.
+    """The project's customer360.yml for DAG parsing: $C360_CONFIG, else ./customer360.yml.
 
     Reading it is the only work done at parse time. A ConfigError here is the DAG file's import error, with
     the file, key and what to fix.
     """
-    if CONFIG_ENV_VAR in os.environ or Path(DEFAULT_CONFIG).is_file():
-        return load_config()
-    return load_config(DBT_PROJECT_DIR.parent / DEFAULT_CONFIG)
+    if CONFIG_ENV_VAR not in os.environ and not Path(DEFAULT_CONFIG).is_file():
+        raise ConfigError(
+            f"no customer360 project for the DAGs: set {CONFIG_ENV_VAR} to the project's {DEFAULT_CONFIG} "
+            "in Airflow's environment (see docs/airflow.md)"
+        )
+    return load_config()
 
 
 # -- run ids ------------------------------------------------------------------------------------------------
@@ -246,18 +250,26 @@ def stale_manifest(config: Config) -> list[Path]:
     if not manifest.is_file():
         return []
     built = manifest.stat().st_mtime
-    files = [DBT_PROJECT_DIR / "dbt_project.yml"]
-    for folder in ("models", "seeds", "tests", "macros", "snapshots"):
-        files += [path for path in (DBT_PROJECT_DIR / folder).rglob("*") if path.is_file()]
-    return sorted(path for path in files if path.stat().st_mtime > built)
+    files = [DBT_PROJECT_DIR / "dbt_project.yml", config.file]
+    for folder in dbt_folders(config):
+        files += [path for path in folder.rglob("*") if path.is_file()]
+    return sorted(path for path in files if path.is_file() and path.stat().st_mtime > built)
+
+
+def dbt_folders(config: Config) -> list[Path]:
+    """The dbt folders a run builds from: the product's and the project's own (customer360.yml `dbt:`)."""
+    folders = [DBT_PROJECT_DIR / folder for folder in ("models", "seeds", "tests", "macros")]
+    return folders + [
+        config.resolve_path(value) for value in (config.dbt.models, config.dbt.macros, config.dbt.tests) if value
+    ]
 
 
 def warn_if_manifest_stale(config: Config) -> None:
     changed = stale_manifest(config)
     if changed:
-        shown = ", ".join(str(path.relative_to(DBT_PROJECT_DIR)) for path in changed[:5])
+        shown = ", ".join(path.name for path in changed[:5])
         log.warning(
-            "the dbt manifest %s is older than %d file(s) of dbt_project/ (%s%s): the dbt tasks of this run "
+            "the dbt manifest %s is older than %d dbt or configuration file(s) (%s%s): the dbt tasks of this run "
             "follow the project as it was when the manifest was built. Run `make dbt-manifest` (python -m "
             "customer360.orchestration manifest) so that Airflow builds what `c360 run` builds.",
             manifest_path(config),
@@ -301,7 +313,7 @@ def dbt_task_group(config: Config, group_id: str, selection: DbtSelection, **kwa
     return DbtTaskGroup(
         group_id=group_id,
         project_config=ProjectConfig(
-            dbt_project_path=DBT_PROJECT_DIR,
+            dbt_project_path=dbt_project_path(config),
             manifest_path=manifest,
             project_name=DBT_PROFILE,
             install_dbt_deps=False,

@@ -68,17 +68,21 @@ def staging(ctx: RunContext) -> Any:
     """dbt: seeds, staging views and intermediate tables: everything upstream of entity resolution."""
     from customer360 import transform
 
+    transform.check_expressions(ctx.config)
     return transform.build(
-        ctx.config, select="resource_type:seed staging intermediate", exclude="source:entity_resolution+"
+        ctx.config,
+        select="resource_type:seed staging intermediate",
+        exclude="source:entity_resolution+",
+        run_started_at=ctx.started_at,
     )
 
 
 def train(ctx: RunContext) -> Any:
     from entity_resolution.model import train as train_model
-    from entity_resolution.spec import load_spec
+    from entity_resolution.spec import find_spec, load_spec
 
     config = ctx.config
-    spec = load_spec(config.resolve_path(config.resolution.spec))
+    spec = load_spec(find_spec(config.resolution.spec, config.root))
     with warehouse.session(config) as con:
         return train_model(con, "staging.int_identity_records", spec, config.resolve_path(config.resolution.model_dir))
 
@@ -88,10 +92,10 @@ def resolve(ctx: RunContext, full: bool = False) -> Any:
     from entity_resolution.model import ModelNotTrained, current_model
     from entity_resolution.resolve import SCOPE
     from entity_resolution.resolve import resolve as run_resolution
-    from entity_resolution.spec import load_spec
+    from entity_resolution.spec import find_spec, load_spec
 
     config = ctx.config
-    spec = load_spec(config.resolve_path(config.resolution.spec))
+    spec = load_spec(find_spec(config.resolution.spec, config.root))
     model_dir = config.resolve_path(config.resolution.model_dir)
     try:
         model = current_model(model_dir, spec)
@@ -123,7 +127,7 @@ def marts(ctx: RunContext) -> Any:
     """dbt: everything downstream of entity resolution (the marts and their staging of resolution outputs)."""
     from customer360 import transform
 
-    return transform.build(ctx.config, select="source:entity_resolution+ marts")
+    return transform.build(ctx.config, select="source:entity_resolution+ marts", run_started_at=ctx.started_at)
 
 
 def check_marts(ctx: RunContext) -> Any:

@@ -1,27 +1,50 @@
 """Run dbt on the warehouse: the one place that knows how to call dbt and what to pass it.
 
-dbt reads the warehouse path from the environment (the committed profiles.yml) and the identity mappings of
-customer360.yml as a var, so the SQL stays configuration-driven and `dbt` can still be run by hand through
-`c360 dbt -- <args>`.
+The product's dbt project (dbt_project/) is configuration-driven: customer360.yml reaches it as vars (identity
+mappings, touchpoint streams, consent statements, the project's rules), so a new silo needs no dbt code, and `dbt`
+can still be run by hand through `c360 dbt -- <args>`.
+
+dbt runs in a dbt project of the customer360 project's own, `<data_dir>/dbt/project/`: links to the product's
+folders and to the project's dbt folders (customer360.yml `dbt:`), a sources file generated from the configuration
+(every configured raw table, for `source()` in the project's models) and a dbt_project.yml naming them. Two
+projects on one machine therefore never see each other's models, and nothing project-specific is written into the
+product's folder. (dbt keeps every path relative to the project it runs: a model folder outside it would make dbt
+write compiled SQL over the project's own files.)
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from customer360.core.config import Config
-from customer360.core.errors import StageFailed
+from customer360.core import warehouse
+from customer360.core.config import Config, ConsentStatement, SourceConfig, TouchpointStream
+from customer360.core.errors import ConfigurationMismatch, StageFailed
+from customer360.core.product import DBT_PROJECT_DIR
+from customer360.core.rules import load_rules
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+# the run's start (ISO 8601): int_reference_time's fallback when no touchpoint exists
+RUN_STARTED_AT = "C360_RUN_STARTED_AT"
+# the folders of the dbt project c360 runs: the product's and the project's, as links (see dbt_project_dir)
+PRODUCT_FOLDERS = {
+    "models": "product_models",
+    "macros": "product_macros",
+    "seeds": "product_seeds",
+    "tests": "product_tests",
+}
+PROJECT_FOLDERS = {"models": "project_models", "macros": "project_macros", "tests": "project_tests"}
+SOURCES_FOLDER = "generated_sources"
 
 
 class DbtError(StageFailed):
@@ -37,7 +60,7 @@ class DbtResult:
 
 
 def dbt_vars(config: Config) -> dict[str, object]:
-    """The vars every dbt call receives: identity mappings and raw tables from customer360.yml."""
+    """The vars every dbt call receives: identity mappings, touchpoint streams, consent statements and rules."""
     mappings = []
     for system, source, mapping in config.identity_mappings():
         mappings.append(
@@ -48,25 +71,300 @@ def dbt_vars(config: Config) -> dict[str, object]:
                 "source_record_id": mapping.source_record_id,
                 "fields": {name: expression for name, expression in mapping.expressions().items()},
                 "date_formats": mapping.date_formats,
+                "timestamp_formats": mapping.timestamp_formats,
                 "where": mapping.where,
             }
         )
-    return {"c360_identity_mappings": mappings, "c360_cluster_size_cap": config.resolution.cluster_size_cap}
+    return {
+        "c360_identity_mappings": mappings,
+        "c360_touchpoint_streams": [_stream(config, source, stream) for source, stream in config.touchpoint_streams()],
+        "c360_consent_statements": [
+            _statement(config, source, statement) for source, statement in config.consent_statements()
+        ],
+        "c360_time_zone": config.time_zone,
+        "c360_default_country": config.default_country,
+        "c360_cluster_size_cap": config.resolution.cluster_size_cap,
+        **load_rules(config).dbt_vars(),
+    }
+
+
+def _rows(config: Config, source: SourceConfig, item: TouchpointStream | ConsentStatement) -> dict[str, Any]:
+    """Where a stream's or statement's rows come from and which identity record each belongs to."""
+    system = config.identity_system(source, item)
+    identity_source, mapping = config.identity_mapping(system)
+    return {
+        "source": source.name,
+        "schema": source.raw_schema,
+        "table": item.table,
+        "model": item.model,
+        "loaded_at": item.loaded_at or ("loaded_at" if item.model else "_c360_loaded_at"),
+        "where": item.where,
+        "timestamp_formats": item.timestamp_formats,
+        "record": item.record,
+        "identity": {
+            "source_system": system,
+            "schema": identity_source.raw_schema,
+            "table": mapping.table,
+            "source_record_id": mapping.source_record_id,
+            "where": mapping.where,
+            # null: `record` is the identity record's id itself; else what `record` is looked up by
+            "record_key": item.record_key,
+        },
+    }
+
+
+def _default_id(source: SourceConfig, stream: TouchpointStream) -> str:
+    keys = source.table(stream.table).primary_key if stream.table else []
+    quoted = [f'cast(source_rows."{key}" as varchar)' for key in keys]
+    return quoted[0] if len(quoted) == 1 else "concat_ws('|', " + ", ".join(quoted) + ")"
+
+
+_STREAM_FIELDS = (
+    "occurred_at", "updated_at", "last_activity_at", "channel", "type", "title", "status", "amount", "currency",
+    "reference", "direction", "sentiment",
+)  # fmt: skip
+
+
+def _stream(config: Config, source: SourceConfig, stream: TouchpointStream) -> dict[str, Any]:
+    kpis = stream.kpis
+    return {
+        **_rows(config, source, stream),
+        "stream": stream.stream_name,
+        "kind": stream.kind,
+        "department": stream.department or source.name,
+        "id": stream.id or _default_id(source, stream),
+        "fields": {name: getattr(stream, name) for name in _STREAM_FIELDS},
+        "kpis": {
+            name: getattr(kpis, name)
+            for name in (
+                "revenue",
+                "is_cancelled",
+                "is_returned",
+                "is_open",
+                "is_complaint",
+                "satisfaction",
+                "engagement",
+                "recipient",
+            )  # fmt: skip
+        },
+        "satisfaction_scale": list(kpis.satisfaction_scale),
+        "attributes": dict(stream.attributes),
+    }
+
+
+def _statement(config: Config, source: SourceConfig, statement: ConsentStatement) -> dict[str, Any]:
+    return {
+        **_rows(config, source, statement),
+        "statement": statement.statement_name,
+        "purpose": statement.purpose,
+        "channel": statement.channel,
+        "status": statement.status,
+        "at": statement.at,
+        "id": statement.id,
+        "updated_at": statement.updated_at,
+        "legal_basis": statement.legal_basis,
+    }
+
+
+def configured_expressions(config: Config) -> list[tuple[str, SourceConfig, str, str, bool]]:
+    """(where in the configuration, source, raw table, SQL expression, is a filter) for every SQL expression the
+    configuration applies to a raw table of its own (project models are checked by dbt)."""
+    found: list[tuple[str, SourceConfig, str, str, bool]] = []
+
+    def add(where: str, source: SourceConfig, table: str | None, values: dict[str, Any], filter_: str | None) -> None:
+        if table is None:
+            return
+        found.extend((f"{where}.{key}", source, table, value, False) for key, value in values.items() if value)
+        if filter_:
+            found.append((f"{where}.where", source, table, filter_, True))
+
+    for _system, source, mapping in config.identity_mappings():
+        where = f"sources[{source.name}].identity[{mapping.table}]"
+        add(
+            where,
+            source,
+            mapping.table,
+            {"source_record_id": mapping.source_record_id, **mapping.expressions()},
+            mapping.where,
+        )
+    for source, stream in config.touchpoint_streams():
+        where = f"sources[{source.name}].touchpoints[{stream.stream_name}]"
+        values = {
+            "record": stream.record,
+            "id": stream.id,
+            **{key: getattr(stream, key) for key in _STREAM_FIELDS},
+            **{f"kpis.{key}": value for key, value in stream.kpis.model_dump(exclude={"satisfaction_scale"}).items()},
+            **{f"attributes[{key}]": value for key, value in stream.attributes.items()},
+        }
+        add(where, source, stream.table, values, stream.where)
+    for source, statement in config.consent_statements():
+        where = f"sources[{source.name}].consent[{statement.statement_name}]"
+        keys = ("record", "status", "at", "id", "updated_at", "legal_basis")
+        add(where, source, statement.table, {key: getattr(statement, key) for key in keys}, statement.where)
+    for source, item in [*config.touchpoint_streams(), *config.consent_statements()]:
+        if item.record_key:
+            identity_source, mapping = config.identity_mapping(config.identity_system(source, item))
+            label = "touchpoints" if isinstance(item, TouchpointStream) else "consent"
+            add(
+                f"sources[{source.name}].{label}[{item.relation_name}]",
+                identity_source,
+                mapping.table,
+                {"record_key": item.record_key},
+                None,
+            )
+    return found
+
+
+def check_expressions(config: Config) -> int:
+    """Bind every configured SQL expression against its raw table before dbt runs, so that a typo in a column
+    name, or a column named like an SQL keyword, is a configuration error naming the key — not a dbt error in a
+    model the user never wrote. Tables not loaded yet are skipped. Returns how many expressions were checked."""
+    problems, checked = [], 0
+    with warehouse.session(config, read_only=not config.warehouse_path.exists()) as con:
+        for where, source, table, expression, is_filter in configured_expressions(config):
+            if not warehouse.table_exists(con, source.raw_schema, table):
+                continue
+            relation = f"{source.raw_schema}.{warehouse.quote_identifier(table)}"
+            sql = (
+                f"select 1 from {relation} as source_rows where ({expression}) limit 0"
+                if is_filter
+                else f"select ({expression}) from {relation} as source_rows limit 0"
+            )
+            checked += 1
+            try:
+                con.execute(sql)
+            except Exception as error:  # noqa: BLE001 - DuckDB's parser, binder and catalog errors alike
+                message = str(error).splitlines()[0]
+                if "Catalog Error: Table with name" in message:
+                    continue  # another table the expression reads is not loaded yet: dbt leaves it out
+                hint = ""
+                if "syntax error" in message and re.fullmatch(r"[A-Za-z_]+", expression.strip()):
+                    hint = f" (a column named like an SQL keyword needs double quotes: '\"{expression.strip()}\"')"
+                problems.append(f"{where}: {expression.strip()!r} on {source.name}.{table}: {message}{hint}")
+    if problems:
+        raise ConfigurationMismatch(
+            f"{config.file}: {len(problems)} expression(s) do not fit the delivered data:\n  - "
+            + "\n  - ".join(problems)
+        )
+    return checked
+
+
+def sources_yaml(config: Config) -> dict[str, Any]:
+    """Every configured raw table as a dbt source (`source('<source>', '<table>')` in a project's own models),
+    with the columns and descriptions declared in customer360.yml."""
+    return {
+        "version": 2,
+        "sources": [
+            {
+                "name": source.name,
+                "description": source.description or f"raw tables of the source {source.name} (customer360.yml)",
+                "schema": source.raw_schema,
+                "tables": [
+                    {
+                        "name": table.name,
+                        **({"description": table.description} if table.description else {}),
+                        "columns": [
+                            {
+                                "name": column,
+                                "data_type": "json" if rules.type == "json" else "varchar",
+                                **({"description": rules.description} if rules.description else {}),
+                            }
+                            for column, rules in table.columns.items()
+                        ],
+                    }
+                    for table in source.tables
+                ],
+            }
+            for source in config.sources
+        ],
+    }
+
+
+def dbt_project_path(config: Config) -> Path:
+    """Where the dbt project c360 runs for this configuration lives (prepared by dbt_project_dir)."""
+    return config.data_path / "dbt" / "project"
+
+
+def dbt_project_dir(config: Config) -> Path:
+    """The dbt project c360 runs for this configuration, brought up to date (cheap; files are only rewritten when
+    their content changes, so dbt's partial parsing stays valid)."""
+    host = dbt_project_path(config)
+    host.mkdir(parents=True, exist_ok=True)
+    links = {link: DBT_PROJECT_DIR / folder for folder, link in PRODUCT_FOLDERS.items()}
+    for key, link in PROJECT_FOLDERS.items():
+        folder = getattr(config.dbt, key)
+        if folder:
+            links[link] = config.resolve_path(folder).resolve()
+    for link in [*PRODUCT_FOLDERS.values(), *PROJECT_FOLDERS.values()]:
+        _link(host / link, links.get(link))
+    paths = {
+        key: [link for link in (PRODUCT_FOLDERS.get(key), PROJECT_FOLDERS.get(key)) if link in links]
+        for key in ("models", "macros", "seeds", "tests")
+    }
+    paths["models"].append(SOURCES_FOLDER)
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
+    project["model-paths"] = paths["models"]
+    project["macro-paths"] = paths["macros"]
+    project["seed-paths"] = paths["seeds"]
+    project["test-paths"] = paths["tests"]
+    project["analysis-paths"] = []
+    _write_if_changed(
+        host / "dbt_project.yml",
+        f"# generated by c360 for {config.file}: the product's dbt project with this project's dbt folders\n"
+        + yaml.safe_dump(project, sort_keys=False, allow_unicode=True),
+    )
+    (host / SOURCES_FOLDER).mkdir(exist_ok=True)
+    _write_if_changed(
+        host / SOURCES_FOLDER / "_c360__sources.yml",
+        "# generated by c360 from customer360.yml: do not edit\n"
+        + yaml.safe_dump(sources_yaml(config), sort_keys=False, allow_unicode=True),
+    )
+    return host
+
+
+def _link(link: Path, target: Path | None) -> None:
+    """Point `link` at `target` (or remove it when None), replacing a link that points elsewhere atomically."""
+    if target is None:
+        if link.is_symlink():
+            link.unlink()
+        return
+    if link.is_symlink() and Path(os.readlink(link)) == target:
+        return
+    if link.is_dir() and not link.is_symlink():  # a copy of the folder (a copied data_dir): ours to replace
+        shutil.rmtree(link)
+    temporary = link.with_name(f".{link.name}.tmp-{os.getpid()}")
+    temporary.unlink(missing_ok=True)
+    temporary.symlink_to(target, target_is_directory=True)
+    os.replace(temporary, link)
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
 
 
 def dbt_environment(config: Config) -> dict[str, str]:
+    project = dbt_project_dir(config)
     return {
         "C360_WAREHOUSE": str(config.warehouse_path),
         "C360_MEMORY_LIMIT": config.warehouse.memory_limit,
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
-        "DBT_PROJECT_DIR": str(DBT_PROJECT_DIR),
+        "DBT_PROJECT_DIR": str(project),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DBT_LOG_PATH": str(config.data_path / "logs" / "dbt"),
         "DBT_TARGET_PATH": str(config.data_path / "dbt_target"),
     }
 
 
-def run_dbt(config: Config, args: Sequence[str], raise_on_failure: bool = True, quiet: bool = True) -> DbtResult:
+def run_dbt(
+    config: Config,
+    args: Sequence[str],
+    raise_on_failure: bool = True,
+    quiet: bool = True,
+    extra_environment: dict[str, str] | None = None,
+) -> DbtResult:
     """Run dbt with the project's profile, vars and paths.
 
     dbt runs in a child process: dbt-duckdb keeps its DuckDB instance open inside the process that ran it, which
@@ -82,7 +380,7 @@ def run_dbt(config: Config, args: Sequence[str], raise_on_failure: bool = True, 
         command += ["--vars", json.dumps(variables)]
         if quiet and command[0] not in {"ls", "list", "show"}:
             command.insert(0, "--quiet")
-    environment = {**os.environ, **dbt_environment(config)}
+    environment = {**os.environ, **dbt_environment(config), **(extra_environment or {})}
     target = Path(environment["DBT_TARGET_PATH"])
     run_results = target / "run_results.json"
     run_results.unlink(missing_ok=True)
@@ -93,7 +391,7 @@ def run_dbt(config: Config, args: Sequence[str], raise_on_failure: bool = True, 
             "from dbt.cli.main import cli; cli()",
             *command,
             "--project-dir",
-            str(DBT_PROJECT_DIR),
+            environment["DBT_PROJECT_DIR"],
             "--profiles-dir",
             str(DBT_PROJECT_DIR),
         ],
@@ -122,12 +420,15 @@ def _failures(run_results: Path) -> tuple[list[str], int]:
     return failures, len(results)
 
 
-def build(config: Config, select: str, exclude: str | None = None) -> DbtResult:
-    """`dbt build` (seed + run + test) for a selection, e.g. the staging layer or the marts."""
+def build(config: Config, select: str, exclude: str | None = None, run_started_at: datetime | None = None) -> DbtResult:
+    """`dbt build` (seed + run + test) for a selection, e.g. the staging layer or the marts.
+
+    `run_started_at`: the run's start, the marts' reference time when the data holds no interaction at all."""
     args = ["build", "--select", select]
     if exclude:
         args += ["--exclude", exclude]
-    return run_dbt(config, args)
+    started = {RUN_STARTED_AT: run_started_at.astimezone(UTC).isoformat()} if run_started_at else None
+    return run_dbt(config, args, extra_environment=started)
 
 
 def generate_docs(config: Config) -> Path:

@@ -3,7 +3,7 @@
 # every step skips or replaces what is already there.
 set -euo pipefail
 
-# 1. the demo silos (a real deployment points customer360.yml at its own silos and skips this)
+# 1. the demo silos (a real deployment points C360_CONFIG at its own project and skips this)
 if [[ ! -f "${C360_SILOS_DIR}/manifest.json" ]]; then
   c360 generate --people "${DEMO_PEOPLE:-2000}" --out "${C360_SILOS_DIR}"
 fi
@@ -13,7 +13,7 @@ python - "${C360_SILOS_DIR}/sales/shop.sqlite" <<'PY'
 import os
 import sys
 
-from customer360.demo.generator import load_sales_into_postgres
+from c360_devtools.demo.generator import load_sales_into_postgres
 
 counts = load_sales_into_postgres(sys.argv[1], os.environ["C360_SALES_DSN"])
 print("sales silo loaded into PostgreSQL:", counts)

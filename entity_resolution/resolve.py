@@ -23,8 +23,9 @@ from typing import Any
 
 import duckdb
 
+from customer360.core import decisions
 from customer360.core.warehouse import table_exists
-from entity_resolution import clustering, decisions, explain, stable_ids
+from entity_resolution import clustering, explain, stable_ids
 from entity_resolution.model import WORK_SCHEMA, TrainedModel, drop_work_schema, load_linker, splink_api
 from entity_resolution.spec import ModelSpec
 

@@ -205,17 +205,37 @@ def blocking_rule(rule: Any) -> Any:
     raise SpecError(f"a blocking rule is a list of columns or {{sql: ...}}, got {rule!r}")
 
 
+def builtin_specs() -> list[str]:
+    return sorted(path.stem for path in SPEC_DIR.glob("*.yml"))
+
+
+def find_spec(name_or_path: str, base_dir: Path) -> Path:
+    """A built-in spec by name (`customer`), or a project's own spec file (relative to `base_dir`)."""
+    if "/" not in name_or_path and not name_or_path.endswith((".yml", ".yaml")):
+        file = SPEC_DIR / f"{name_or_path}.yml"
+        if not file.is_file():
+            raise SpecError(
+                f"model spec '{name_or_path}' is not a built-in spec ({', '.join(builtin_specs())}); "
+                "to use a file of the project, give its path (e.g. specs/mine.yml)"
+            )
+        return file
+    file = Path(name_or_path).expanduser()
+    file = file if file.is_absolute() else base_dir / file
+    if not file.is_file():
+        raise SpecError(f"{file}: model spec not found")
+    return file
+
+
 def load_spec(path: str | Path) -> ModelSpec:
-    """Read a spec. `extends: <other spec>` starts from another spec; keys given here replace its keys (mappings
-    are merged key by key, lists are replaced), so a data set can tune guard rails without copying comparisons."""
+    """Read a spec. `extends: <other spec>` (a built-in name such as `customer`, or a path relative to this file)
+    starts from another spec; keys given here replace its keys (mappings are merged key by key, lists are
+    replaced), so a data set can tune guard rails without copying comparisons."""
     file = Path(path)
-    if not file.is_absolute() and not file.exists():
-        file = SPEC_DIR / file.name
     if not file.is_file():
         raise SpecError(f"{path}: model spec not found")
     raw = yaml.safe_load(file.read_text(encoding="utf-8"))
     if "extends" in raw:
-        base = load_spec((file.parent / raw.pop("extends")).resolve()).raw
+        base = load_spec(find_spec(str(raw.pop("extends")), file.parent).resolve()).raw
         raw = _merged(base, raw)
     for key in ("name", "version", "columns", "comparisons", "blocking_rules_to_generate_predictions"):
         if key not in raw:

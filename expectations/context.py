@@ -5,8 +5,8 @@ a pandas datasource fed with one batch at a time, validation results and Data Do
     <data_dir>/reports/quality/validations/        GX validation results (JSON), one per batch and run
     <data_dir>/reports/quality/runs/<run_id>.json  the gate's own summary of a run
 
-Suites are code (expectations/suites/), so the context keeps them in memory; only results and docs are
-written. Why pandas and not GX's SQL datasource on the DuckDB file: that needs the `duckdb-engine` SQLAlchemy
+Suites are built in code for every batch (expectations/suites.py), so the context keeps them in memory; only
+results and docs are written. Why pandas and not GX's SQL datasource on the DuckDB file: that needs the `duckdb-engine` SQLAlchemy
 dialect, which is not a dependency (yet). The frame holds only the batch being checked, built by DuckDB
 (derived columns included), and the rows to quarantine are selected in SQL (expectations/sql.py), so pandas
 never loops over rows.

@@ -1,6 +1,6 @@
 """Releasing quarantined rows (and rejected batches) after the source or the rules were corrected.
 
-    c360 quarantine release sales.orders --rule customer_unknown     # the missing customers arrived since
+    c360 quarantine release sales.orders --rule customer_id_unknown  # the missing customers arrived since
     c360 quarantine release marketing.contacts --batch <id>          # re-check a rejected batch
     c360 quarantine release marketing.contacts --batch <id> --force  # accept it as delivered
 
@@ -22,8 +22,10 @@ import duckdb
 from customer360.core import quarantine, warehouse
 from customer360.core.config import Config
 from customer360.core.warehouse import BATCH_ID, ROW_NUMBER
+from expectations.checks import BatchChecks
+from expectations.gate import Gate
+from expectations.history import PendingBatch, TableInfo, batch_by_id, table_history
 from expectations.report import BatchResult
-from expectations.runner import BatchChecks, Gate, PendingBatch, TableInfo, batch_by_id, table_history
 from expectations.settings import QualitySettings, load_settings
 
 CANDIDATES = "_c360_release_candidates"
@@ -156,24 +158,11 @@ def _release(
 
 def _recheck(gate: Gate, info: TableInfo, batch_id: str, now: datetime) -> None:
     """Record in FAILING which candidate rows of one batch fail a row-level rule of the current suite."""
-    from expectations.kit import SuiteContext
-    from expectations.suites import builder_for
-
     con = gate.con
     counted = con.execute(f"select count(*) from {info.relation} where {BATCH_ID} = ?", [batch_id]).fetchone()
-    build, _ = builder_for(info.source, info.table)
-    ctx = SuiteContext(
-        source=info.source,
-        table=info.table,
-        as_of=now,
-        settings=gate.settings,
-        table_config=info.table_config,
-        rows=int(counted[0]) if counted else 0,
-        columns=tuple(info.columns),
-        schema=info.schema,
-        batch_id=batch_id,
-    )
-    checks = BatchChecks(build(ctx), ctx)
+    ctx = gate.context(info, batch_id, rows=int(counted[0]) if counted else 0, columns=tuple(info.columns))
+    suite, _ = gate.suite(ctx, info)
+    checks = BatchChecks(suite, ctx)
     checks.prepare(con, info, batch_id, list(info.columns))
     try:
         if not checks.row_rules:

@@ -46,7 +46,7 @@ class BatchResult:
     table: str
     batch_id: str
     location: str
-    suite: str  # module that built the suite (or "default")
+    suite: str  # what the suite is made of, e.g. "generic + config + suites/tickets.py"
     rows: int = 0
     ingest_rejected: int = 0  # rows ingestion could not parse (already in quarantine, stage ingest)
     quarantined_rows: int = 0  # distinct rows this gate quarantined
@@ -54,7 +54,7 @@ class BatchResult:
     reasons: list[str] = field(default_factory=list)  # why the batch was rejected
     warnings: list[str] = field(default_factory=list)
     rules: list[RuleResult] = field(default_factory=list)
-    mismatches: list[str] = field(default_factory=list)  # GX and SQL disagreed (a bug: reported loudly)
+    mismatches: list[str] = field(default_factory=list)  # GX and SQL disagreed (a bug: the batch is rejected)
     seconds: float = 0.0
 
     @property
@@ -95,7 +95,6 @@ class MartResult:
     success: bool
     reasons: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    skipped: bool = False
 
 
 @dataclass
@@ -109,7 +108,7 @@ class QualityReport:
 
     @property
     def blocked(self) -> bool:
-        return any(b.rejected for b in self.batches) or any(not m.success for m in self.marts if not m.skipped)
+        return any(b.rejected for b in self.batches) or any(not m.success for m in self.marts)
 
     @property
     def exit_code(self) -> int:
@@ -166,7 +165,7 @@ class QualityReport:
             lines.append(f"  - {batch.name}, batch {batch.batch_id} ({batch.location}):")
             lines.extend(f"      {reason}" for reason in batch.reasons)
         for mart in self.marts:
-            if not mart.success and not mart.skipped:
+            if not mart.success:
                 lines.append(f"  - marts.{mart.table}:")
                 lines.extend(f"      {reason}" for reason in mart.reasons)
         lines.append(
@@ -210,8 +209,6 @@ class QualityReport:
             for mismatch in batch.mismatches:
                 parts.append(Text(f"  {batch.name}: {mismatch}", style="red"))
         for mart in self.marts:
-            if mart.skipped:
-                continue
             state = "passed" if mart.success else "failed"
             parts.append(
                 Text(

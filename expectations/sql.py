@@ -59,6 +59,11 @@ def literal(value: Any) -> str:
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
 
 
+def is_iso(value: Any) -> bool:
+    """Whether a value is an ISO 8601 date or time as text (a date bound, not a number or a word)."""
+    return isinstance(value, str) and bool(_ISO.match(value))
+
+
 def bound(value: Any) -> str:
     """A min/max bound: numbers as numbers, ISO date strings as timestamptz (GX parses them the same way)."""
     if isinstance(value, str) and _ISO.match(value):

@@ -1,8 +1,8 @@
 """docker-compose.yml and the Dockerfile cannot run here (no Docker engine), so they are checked against the
 code: the file parses; every service's image, command, volumes and environment agree with what the code
-reads; the DAG folder is mounted; the pool and entry points exist; docker/customer360.compose.yml is
-customer360.yml with the sales silo on PostgreSQL, and that configuration really runs the pipeline on a
-PostgreSQL sales database.
+reads; the DAG folder is mounted; the pool and entry points exist; the stack runs the demo project
+(examples/kaufhaus-nord) with its sales silo switched to PostgreSQL by environment variables, and that
+configuration really runs the pipeline on a PostgreSQL sales database.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from customer360.core.config import load_config
 
 REPO = Path(__file__).resolve().parents[1]
 COMPOSE = REPO / "docker-compose.yml"
-COMPOSE_CONFIG = REPO / "docker" / "customer360.compose.yml"
+COMPOSE_CONFIG = REPO / "examples" / "kaufhaus-nord" / "customer360.yml"
 INIT = REPO / "docker" / "init.sh"
 AIRFLOW_SERVICES = {
     "airflow-apiserver": "api-server",
@@ -40,7 +40,7 @@ def _env_names_read_by_the_code() -> set[str]:
     """Every C360_* name the code, the configurations and the dbt profile mention."""
     names: set[str] = set()
     files = [*REPO.glob("customer360/**/*.py"), *REPO.glob("expectations/**/*.py"), *REPO.glob("dags/*.py")]
-    files += [REPO / "customer360.yml", COMPOSE_CONFIG, REPO / "dbt_project" / "profiles.yml"]
+    files += [COMPOSE_CONFIG, REPO / "dbt_project" / "profiles.yml"]
     for path in files:
         names |= set(re.findall(r"C360_[A-Z0-9_]*[A-Z0-9]", path.read_text(encoding="utf-8")))
     return names
@@ -111,14 +111,12 @@ def test_every_c360_variable_set_is_one_the_code_or_configuration_reads(compose)
 
 
 def test_every_placeholder_of_the_stack_configuration_is_set(compose) -> None:
-    """${C360_...} without a default in docker/customer360.compose.yml must come from the compose file."""
-    required = set(re.findall(r"\$\{(C360_[A-Z0-9_]+)\}", COMPOSE_CONFIG.read_text(encoding="utf-8")))
-    assert required == {"C360_SALES_DSN"}
+    """The stack runs the demo project with the sales silo on PostgreSQL: the variables that switch it are set."""
     for name in ("init", "airflow-scheduler", "airflow-dag-processor", "console"):
         env = compose["services"][name]["environment"]
-        assert env["C360_CONFIG"] == "/app/docker/customer360.compose.yml"
-        assert required <= set(env), name
-        assert _placeholders(COMPOSE_CONFIG) - {"C360_SALES_DSN"} <= set(env) | {"C360_HELPDESK_TOKEN"}, name
+        assert env["C360_CONFIG"] == "/app/examples/kaufhaus-nord/customer360.yml"
+        assert env["C360_SALES_CONNECTOR"] == "postgres" and env["C360_SALES_DSN"], name
+        assert _placeholders(COMPOSE_CONFIG) <= set(env) | {"C360_HELPDESK_TOKEN"}, name
 
 
 def test_the_silos_the_configuration_reads_are_services_of_the_stack(compose) -> None:
@@ -164,23 +162,16 @@ def test_init_creates_the_pool_the_dags_use_and_the_manifest_they_read() -> None
     assert pool in (REPO / "Makefile").read_text(encoding="utf-8")
 
 
-def test_stack_configuration_is_the_repository_configuration_with_sales_on_postgresql(monkeypatch) -> None:
+def test_stack_configuration_is_the_demo_project_with_sales_on_postgresql(monkeypatch) -> None:
+    demo = load_config(COMPOSE_CONFIG)
+    monkeypatch.setenv("C360_SALES_CONNECTOR", "postgres")
     monkeypatch.setenv("C360_SALES_DSN", "host=sales-db dbname=shop user=shop")
     monkeypatch.setenv("C360_DATA_DIR", "/data")
     monkeypatch.setenv("C360_SILOS_DIR", "/data/silos")
     stack = load_config(COMPOSE_CONFIG)
-    repository = load_config(REPO / "customer360.yml")
-    assert [s.name for s in stack.sources] == [s.name for s in repository.sources]
-    for mine, theirs in zip(stack.sources, repository.sources, strict=True):
-        if mine.name == "sales":
-            assert (mine.connector, theirs.connector) == ("postgres", "sqlite")
-            assert mine.dsn == "host=sales-db dbname=shop user=shop" and mine.schema_ == "public"
-            assert mine.tables == theirs.tables and mine.identity == theirs.identity
-        else:
-            assert mine == theirs, mine.name
-    assert stack.resolution == repository.resolution.model_copy(update={"spec": stack.resolution.spec})
-    spec = stack.resolve_path(stack.resolution.spec).resolve()
-    assert spec == repository.resolve_path(repository.resolution.spec).resolve()
+    assert (demo.source("sales").connector, stack.source("sales").connector) == ("sqlite", "postgres")
+    assert stack.source("sales").dsn == "host=sales-db dbname=shop user=shop"
+    assert stack.source("sales").tables == demo.source("sales").tables
     assert stack.warehouse_path == Path("/data/warehouse/customer360.duckdb")
 
 
@@ -189,18 +180,19 @@ def test_stack_configuration_is_the_repository_configuration_with_sales_on_postg
 @pytest.mark.slow
 def test_the_stack_configuration_runs_the_pipeline_on_a_postgresql_sales_silo(postgres_dsn, tmp_path) -> None:
     """What the compose stack does, without Docker: demo silos, sales loaded into PostgreSQL by the demo
-    loader, then `c360 run` with docker/customer360.compose.yml."""
+    loader, then `c360 run` with the demo project switched to PostgreSQL as docker-compose.yml does."""
     import duckdb
-
-    from customer360 import pipeline
     from c360_devtools.demo.generator import generate_silos, load_sales_into_postgres
     from c360_devtools.demo.helpdesk_api import HelpdeskAPI
+
+    from customer360 import pipeline
 
     silos = tmp_path / "silos"
     generate_silos(silos, people=120, seed=5)
     counts = load_sales_into_postgres(silos / "sales" / "shop.sqlite", postgres_dsn, replace=True)
     assert counts["customers"] > 0
     with HelpdeskAPI(silos / "service") as api, pytest.MonkeyPatch.context() as env:
+        env.setenv("C360_SALES_CONNECTOR", "postgres")
         env.setenv("C360_SALES_DSN", postgres_dsn)
         env.setenv("C360_DATA_DIR", str(tmp_path / "data"))
         env.setenv("C360_SILOS_DIR", str(silos))

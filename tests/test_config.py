@@ -20,9 +20,11 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_the_demo_configuration_loads_with_paths_beside_the_file(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("C360_DATA_DIR", raising=False)
-    config = load_config(REPO / "customer360.yml")
+    demo = REPO / "examples" / "kaufhaus-nord"
+    config = load_config(demo / "customer360.yml")
     assert [source.name for source in config.sources] == ["marketing", "sales", "service"]
-    assert config.warehouse_path == REPO / "data/warehouse/customer360.duckdb"
+    assert config.warehouse_path == demo / "data/warehouse/customer360.duckdb"
+    assert config.resolve_path(config.rules.survivorship) == demo / "rules" / "survivorship.yml"
     assert config.source("sales").table("orders").incremental.cursor == "updated_at"
     assert config.source("service").table("tickets").pagination.page_size == 500
     assert [system for system, _, _ in config.identity_mappings()] == ["marketing", "sales", "service"]

@@ -236,9 +236,9 @@ def test_new_snapshot_is_picked_up_without_restart_and_warehouse_lock_is_harmles
     import duckdb
     from fastapi.testclient import TestClient
 
-    from customer360.serving import snapshots as publish
     from customer360.console.app import create_app
     from customer360.console.settings import ConsoleSettings
+    from customer360.serving import snapshots as publish
 
     run = copy_demo(demo_pipeline, tmp_path / "run")
     env = make_console_env(run)
@@ -264,11 +264,11 @@ def test_new_snapshot_is_picked_up_without_restart_and_warehouse_lock_is_harmles
 
 
 def test_merged_customer_id_answers_with_the_survivor(tmp_path: Path, demo_pipeline) -> None:  # noqa: ANN001
+    from c360_devtools.synthetic_snapshot import generate_snapshot
     from fastapi.testclient import TestClient
 
     from customer360.console.app import create_app
     from customer360.console.settings import ConsoleSettings
-    from c360_devtools.synthetic_snapshot import generate_snapshot
 
     snapshot = tmp_path / "synthetic.duckdb"
     generate_snapshot(snapshot, customers=300)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from customer360.serving import text
 from customer360.console.i18n import TEXT, negotiate, translate
+from customer360.serving import text
 
 
 @pytest.mark.parametrize(
@@ -84,9 +84,9 @@ def test_language_negotiation_and_texts() -> None:
 @pytest.fixture(scope="module")
 def index(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     import duckdb
+    from c360_devtools.synthetic_snapshot import generate_snapshot
 
     from customer360.serving.search_index import SearchIndex, build_search_index
-    from c360_devtools.synthetic_snapshot import generate_snapshot
 
     folder = tmp_path_factory.mktemp("search")
     snapshot = folder / "snapshot.duckdb"
@@ -190,9 +190,9 @@ def test_store_users_sessions_tokens_and_throttling(tmp_path: Path) -> None:
 
 
 def test_demo_logins_are_created_once(tmp_path: Path) -> None:
-    from customer360.core.config import load_config
     from customer360.console import ensure_demo_user, ensure_demo_users
     from customer360.console.store import ConsoleStore
+    from customer360.core.config import load_config
 
     config_file = tmp_path / "c.yml"
     config_file.write_text(f"version: 1\ndata_dir: {tmp_path / 'data'}\nsources: []\n", encoding="utf-8")

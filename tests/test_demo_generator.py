@@ -17,7 +17,6 @@ from pathlib import Path
 import httpx
 import pandas as pd
 import pytest
-
 from c360_devtools.demo.generator import (
     MARKETING_CONTACT_COLUMNS,
     GenerationResult,

@@ -17,8 +17,8 @@ from support.demo_pipeline import copy_demo
 
 from customer360 import pipeline
 from customer360 import publish as publisher
-from customer360.serving import snapshots
 from customer360.core.config import Config, load_config
+from customer360.serving import snapshots
 
 # -- a synthetic warehouse -----------------------------------------------------------------------------------
 
@@ -67,7 +67,7 @@ def leftovers(config: Config) -> list[Path]:
 def test_nothing_published_yet(config: Config) -> None:
     assert snapshots.current_snapshot(config) is None
     assert snapshots.list_snapshots(config) == []
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(snapshots.SnapshotUnavailable, match="nothing published yet"):
         snapshots.connect_current(config)
 
 

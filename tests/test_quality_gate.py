@@ -17,6 +17,7 @@ from support.quality import (
     contacts_csv,
     customer,
     deliver,
+    demo_rules,
     gate,
     held_rows,
     order,
@@ -259,7 +260,7 @@ def test_invalid_emails_are_quarantined_with_the_value(quality_setup):
     gate(config)
 
     held = quarantined(config, "marketing", "contacts")
-    assert [r["_c360_rule"] for r in held] == ["email_format", "email_format"]
+    assert [r["_c360_rule"] for r in held] == ["e_mail_format", "e_mail_format"]
     assert held[0]["_c360_reason"].startswith("e_mail 'anna.mueller.gmx.de' is not an e-mail address")
     assert "(row 5 of " in held[0]["_c360_reason"]  # line 5: header + 4th record
     assert json.loads(held[0]["_c360_record"])["e_mail"] == "anna.mueller.gmx.de"
@@ -275,8 +276,9 @@ def test_implausible_phone_numbers_are_quarantined(quality_setup):
     gate(config)
 
     held = quarantined(config, "marketing", "contacts")
-    assert "contains characters a phone number cannot have" in one(held, "phone_characters")["_c360_reason"]
-    assert one(held, "phone_length")["_c360_reason"].startswith("telefon '12 34' is not a phone number (6 to 15")
+    assert {r["_c360_reason"].split(" is not")[0] for r in held} == {"telefon '0151/23x4567'", "telefon '12 34'"}
+    assert all(r["_c360_rule"] == "telefon_format" for r in held)
+    assert "is not a phone number (6 to 15 digits; only digits, spaces and + ( ) / . -)" in held[0]["_c360_reason"]
 
 
 def test_future_birth_dates_are_quarantined_and_unparseable_ones_too(quality_setup):
@@ -289,9 +291,11 @@ def test_future_birth_dates_are_quarantined_and_unparseable_ones_too(quality_set
     gate(config)
 
     held = quarantined(config, "marketing", "contacts")
-    future = one(held, "birth_date_range")
-    assert future["_c360_reason"].startswith("geburtsdatum '24.12.2031' is not a plausible birth date")
-    assert one(held, "birth_date_format")["_c360_reason"].startswith("geburtsdatum '31.02.1985' is not a date")
+    future = one(held, "geburtsdatum_future")
+    assert future["_c360_reason"].startswith("geburtsdatum '24.12.2031' lies in the future")
+    assert one(held, "geburtsdatum_format")["_c360_reason"].startswith(
+        "geburtsdatum '31.02.1985' is not a date (YYYY-MM-DD or DD.MM.YYYY)"
+    )
 
 
 def test_negative_amounts_and_non_numbers_are_quarantined(quality_setup):
@@ -306,7 +310,9 @@ def test_negative_amounts_and_non_numbers_are_quarantined(quality_setup):
     gate(config)
 
     held = quarantined(config, "sales", "orders")
-    assert one(held, "total_amount_negative")["_c360_reason"].startswith("total_amount '-12.50' is negative")
+    assert one(held, "total_amount_below_min")["_c360_reason"].startswith(
+        "total_amount '-12.50' is below the minimum 0"
+    )
     assert one(held, "total_amount_format")["_c360_reason"].startswith("total_amount '12.5x' is not a number")
 
 
@@ -319,8 +325,8 @@ def test_orders_pointing_to_unknown_customers_are_quarantined(quality_setup):
     gate(config)
 
     (held,) = quarantined(config, "sales", "orders")
-    assert held["_c360_rule"] == "customer_unknown"
-    assert held["_c360_reason"].startswith("customer_id '999' is not a known customer")
+    assert held["_c360_rule"] == "customer_id_unknown"
+    assert held["_c360_reason"].startswith("customer_id '999' is unknown: no row of sales.customers has it")
 
 
 def test_a_json_page_with_nulls_where_objects_were_expected(tmp_path, fake_api):
@@ -331,6 +337,7 @@ def test_a_json_page_with_nulls_where_objects_were_expected(tmp_path, fake_api):
         "records_field": "tickets",
         "primary_key": "id",
         "pagination": {"type": "next_link", "page_size": 3},
+        **demo_rules("service", "tickets"),
     }
     config = make_config(
         tmp_path,
@@ -367,7 +374,7 @@ def test_too_many_bad_rows_reject_the_whole_batch(quality_setup):
 
     (batch,) = report.rejected
     assert any(
-        r.startswith("email_format: 10 of 40 rows (25.0%) fail (e_mail … is not an e-mail address")
+        r.startswith("e_mail_format: 10 of 40 rows (25.0%) fail (e_mail … is not an e-mail address")
         for r in batch.reasons
     ), batch.reasons
     assert any(r.startswith("bad_row_share: 10 of 40 rows") for r in batch.reasons), batch.reasons
@@ -485,7 +492,7 @@ def test_a_silo_added_by_configuration_gets_the_generic_suite(tmp_path):
 
     _, report = gate(config)
 
-    assert report.batches[0].suite == "default"
+    assert report.batches[0].suite == "generic"
     held = quarantined(config, "loyalty", "members")
     assert {r["_c360_rule"] for r in held} == {"member_id_duplicate"} and len(held) == 2
     deliver(
@@ -518,7 +525,7 @@ def test_a_table_without_configuration_is_still_gated(quality_setup):
     report = validate(config, "r2", as_of=LATER)
 
     (batch,) = report.batches
-    assert (batch.name, batch.suite, batch.status, batch.rows) == ("marketing.legacy", "default", "passed", 5)
+    assert (batch.name, batch.suite, batch.status, batch.rows) == ("marketing.legacy", "generic", "passed", 5)
 
 
 def test_thresholds_come_from_the_environment(monkeypatch):
@@ -530,3 +537,32 @@ def test_thresholds_come_from_the_environment(monkeypatch):
     assert (settings.max_bad_share, settings.allow_new_columns) == (0.05, True)
     with pytest.raises(ValueError, match="max_bad_share"):
         QualitySettings(max_bad_share=2)
+
+
+# -- GX and the SQL translation must agree -------------------------------------------------------------------
+
+
+def test_a_disagreement_between_gx_and_sql_rejects_the_batch(quality_setup, monkeypatch):
+    from customer360.ingest import ingest
+    from expectations import sql
+
+    config, root = quality_setup
+    rows = contacts(30)
+    rows[3]["e_mail"] = "anna.mueller.gmx.de"
+    deliver(root, "silos/contacts/c1.csv", contacts_csv(rows))
+    # a broken translation: the SQL of a regex rule selects nothing, while GX counts one row
+    monkeypatch.setitem(sql._BUILDERS, "expect_column_values_to_match_regex", lambda e, s, c: sql.Predicate("false"))
+    ingest(config, run_id="r1", loaded_at=T0)
+
+    report = validate(config, "r1", as_of=T0)
+
+    (batch,) = report.rejected
+    assert batch.mismatches and any(
+        r.startswith(
+            "sql_mismatch: rule e_mail_format: Great Expectations counted 1 failing rows, its SQL translation "
+            "selected 0, so the rows to quarantine are uncertain"
+        )
+        for r in batch.reasons
+    ), batch.reasons
+    assert quarantined(config, "marketing", "contacts") == [] and valid_rows(config, "marketing", "contacts") == set()
+    assert batch_status(config, batch.batch_id)[0] == "rejected"

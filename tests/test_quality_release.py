@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import yaml
 from support.quality import (
     CUSTOMERS_HEADER,
     ORDERS_HEADER,
@@ -18,6 +19,7 @@ from support.quality import (
     gate,
     held_rows,
     order,
+    quality_sources,
     quarantined,
     query,
     valid_rows,
@@ -42,12 +44,12 @@ def test_a_row_that_still_fails_stays_quarantined_with_a_message(quality_setup):
     config, root = quality_setup
     held = orders_with_an_unknown_customer(config, root)
 
-    result = release(config, "sales.orders", rule="customer_unknown", as_of=LATER)
+    result = release(config, "sales.orders", rule="customer_id_unknown", as_of=LATER)
 
     assert (result.selected, result.released, result.kept) == (1, 0, 1)
-    assert result.still_failing == {"customer_unknown": 1}
-    assert "still fail and stay in quarantine: customer_unknown (1)" in result.messages[0]
-    assert "customer_id '2' is not a known customer" in result.examples[0]
+    assert result.still_failing == {"customer_id_unknown": 1}
+    assert "still fail and stay in quarantine: customer_id_unknown (1)" in result.messages[0]
+    assert "customer_id '2' is unknown" in result.examples[0]
     assert held_rows(config, "sales", "orders") == {(held["_c360_batch_id"], held["_c360_row_number"])}
 
 
@@ -59,7 +61,7 @@ def test_a_row_passes_once_the_source_is_corrected_and_is_released(quality_setup
     deliver(root, "silos/customers/k2.csv", "\n".join([CUSTOMERS_HEADER, customer(2)]) + "\n")  # the fix arrives
     gate(config, run_id="r2", at=LATER)
 
-    result = release(config, "sales.orders", rule="customer_unknown", as_of=LATER)
+    result = release(config, "sales.orders", rule="customer_id_unknown", as_of=LATER)
 
     assert (result.selected, result.released, result.kept) == (1, 1, 0)
     assert identity in valid_rows(config, "sales", "orders")
@@ -112,7 +114,7 @@ def test_a_rejected_batch_is_rechecked_and_accepted_only_when_forced(quality_set
     valid_batches = {b for b, _ in valid_rows(config, "marketing", "contacts")}
     assert rejected.batch_id in valid_batches
     (held,) = quarantined(config, "marketing", "contacts")  # its bad row is quarantined like any other
-    assert held["_c360_rule"] == "email_format" and held["_c360_batch_id"] == rejected.batch_id
+    assert held["_c360_rule"] == "e_mail_format" and held["_c360_batch_id"] == rejected.batch_id
     deliver(
         root,
         "silos/contacts/c3.csv",
@@ -141,16 +143,9 @@ def cli(quality_setup):
     from customer360.cli import app
 
     config, root = quality_setup
+    settings = {"version": 1, "warehouse": {"path": "data/warehouse.duckdb", "memory_limit": "1GB", "threads": 2}}
     config.file.write_text(
-        "version: 1\nwarehouse: {path: data/warehouse.duckdb, memory_limit: 1GB, threads: 2}\n"
-        "data_dir: data\n"
-        "sources:\n"
-        "  marketing:\n    connector: files\n    tables:\n"
-        "      contacts: {path: 'silos/contacts/*.csv', format: csv, csv: {delimiter: ';'},"
-        " primary_key: kontakt_id}\n"
-        "  sales:\n    connector: files\n    tables:\n"
-        "      customers: {path: 'silos/customers/*.csv', format: csv, primary_key: customer_id}\n"
-        "      orders: {path: 'silos/orders/*.csv', format: csv, primary_key: order_id}\n",
+        yaml.safe_dump({**settings, "data_dir": "data", "sources": quality_sources()}, allow_unicode=True),
         encoding="utf-8",
     )
     runner = CliRunner()
@@ -167,13 +162,13 @@ def test_cli_list_show_and_release(cli):
 
     listed = invoke("quarantine", "list")
     assert listed.exit_code == 0, listed.output
-    assert "sales.orders" in listed.output and "customer_unknown" in listed.output
+    assert "sales.orders" in listed.output and "customer_id_unknown" in listed.output
     assert "no rejected batches" in listed.output
 
-    shown = invoke("quarantine", "show", "sales.orders", "--rule", "customer_unknown", "--json")
-    assert shown.exit_code == 0 and "is not a known customer" in shown.output
+    shown = invoke("quarantine", "show", "sales.orders", "--rule", "customer_id_unknown", "--json")
+    assert shown.exit_code == 0 and "is unknown: no row of sales.customers" in shown.output
 
-    kept = invoke("quarantine", "release", "sales.orders", "--rule", "customer_unknown")
+    kept = invoke("quarantine", "release", "sales.orders", "--rule", "customer_id_unknown")
     assert kept.exit_code == 3 and "still fail and stay in quarantine" in kept.output
 
     forced = invoke("quarantine", "release", "sales.orders", "--all", "--force")

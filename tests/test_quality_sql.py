@@ -12,21 +12,21 @@ import pytest
 from great_expectations.expectations.row_conditions import Column
 
 from expectations import sql
+from expectations.checks import to_frame
 from expectations.context import GxSession
-from expectations.runner import to_frame
 
 UTC = dt.UTC
 
 ROWS = """
 select * from (values
-    (1, 'a@b.de',      'DE', 10.0,  3,    timestamptz '2026-01-01 00:00:00+00', 'x', 'k1', 'l1'),
-    (2, 'kaputt',      'DE', -1.0,  5,    timestamptz '2031-01-01 00:00:00+00', 'y', 'k1', 'l1'),
-    (3, null,          null, null,  null, null,                                 null, 'k2', 'l1'),
-    (4, 'x@y',         'AT', 0.0,   0,    timestamptz '1899-12-31 00:00:00+00', '',  'k3', null),
-    (5, ' c@d.de',     'CH', 100.0, 2,    timestamptz '1900-01-01 00:00:00+00', 'x', null, null),
-    (6, 'e@f.com',     'DE', 99.5,  9,    timestamptz '2026-11-23 00:00:00+00', 'z', 'k3', null),
-    (7, 'ü@ö.de',      'FR', 5.0,   1,    timestamptz '2000-06-01 00:00:00+00', 'x', 'k4', 'l2')
-) as t(id, email, country, amount, quantity, born, letter, key_a, key_b)
+    (1, 'a@b.de',      'DE', 10.0,  3,    timestamptz '2026-01-01 00:00:00+00', 'x', 'k1', 'l1', true),
+    (2, 'kaputt',      'DE', -1.0,  5,    timestamptz '2031-01-01 00:00:00+00', 'y', 'k1', 'l1', false),
+    (3, null,          null, null,  null, null,                                 null, 'k2', 'l1', null),
+    (4, 'x@y',         'AT', 0.0,   0,    timestamptz '1899-12-31 00:00:00+00', '',  'k3', null, false),
+    (5, ' c@d.de',     'CH', 100.0, 2,    timestamptz '1900-01-01 00:00:00+00', 'x', null, null, true),
+    (6, 'e@f.com',     'DE', 99.5,  9,    timestamptz '2026-11-23 00:00:00+00', 'z', 'k3', null, null),
+    (7, 'ü@ö.de',      'FR', 5.0,   1,    timestamptz '2000-06-01 00:00:00+00', 'x', 'k4', 'l2', true)
+) as t(id, email, country, amount, quantity, born, letter, key_a, key_b, valid)
 """
 
 CASES = [
@@ -36,6 +36,9 @@ CASES = [
     gxe.ExpectColumnValuesToNotMatchRegex(column="email", regex=r"kaputt"),
     gxe.ExpectColumnValuesToMatchRegexList(column="letter", regex_list=["^x$", "^y$"]),
     gxe.ExpectColumnValuesToBeInSet(column="country", value_set=["DE", "AT", "CH"]),
+    # the yes/no columns of format and reference rules (kit._valid_check, kit.reference_check): NULL = not given
+    gxe.ExpectColumnValuesToBeInSet(column="valid", value_set=[True]),
+    gxe.ExpectColumnValuesToBeInSet(column="amount", value_set=[10.0, 0, 5]),
     gxe.ExpectColumnValuesToNotBeInSet(column="letter", value_set=["z", ""]),
     gxe.ExpectColumnValuesToBeBetween(column="amount", min_value=0, max_value=99.5),
     gxe.ExpectColumnValuesToBeBetween(column="amount", min_value=0, max_value=100, strict_min=True, strict_max=True),

@@ -8,7 +8,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from entity_resolution import decisions, stable_ids
+from customer360.core import decisions
+from entity_resolution import stable_ids
 from entity_resolution.clustering import constrained_clusters
 from entity_resolution.evaluate import evaluate
 
@@ -151,7 +152,7 @@ def test_latest_decision_per_pair_wins(tmp_path: Path) -> None:
     con = duckdb.connect()
     con.execute("create schema entity_resolution")
     decisions.sync_to_warehouse(con, tmp_path)
-    assert con.execute("select record_key_l, record_key_r, decision from customer360.core.decisions").fetchall() == [
+    assert con.execute("select record_key_l, record_key_r, decision from entity_resolution.decisions").fetchall() == [
         ("sales:1", "sales:2", "different")
     ]
 

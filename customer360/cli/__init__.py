@@ -12,10 +12,11 @@ import typer
 from rich.table import Table
 
 from customer360 import pipeline
-from customer360.cli.common import ConfigOption, VerboseOption, console, err
+from customer360.cli.common import ConfigOption, VerboseOption, console, print_error
 from customer360.cli.common import fail as _fail
 from customer360.cli.common import setup as _setup
-from customer360.cli.console import register as register_console
+from customer360.cli.console_commands import register as register_console
+from customer360.cli.init import init
 from customer360.cli.plugins import register_plugins
 from customer360.cli.quarantine import quarantine_app
 from customer360.cli.snapshots import snapshots_app
@@ -24,8 +25,8 @@ app = typer.Typer(
     name="c360",
     help=(
         "customer360 — one trustworthy customer record from marketing, sales and service silos.\n\n"
-        "Quick start: `c360 demo` generates the demo silos and runs the whole pipeline on DuckDB.\n"
-        "Then: `c360 lookup 'anna müller'`, `c360 explain C000000001`, `c360 serve`."
+        "Start a project: `c360 init DIR`, then `c360 run --config DIR/customer360.yml`.\n"
+        "Then: `c360 lookup 'ada'`, `c360 explain C000000001`, `c360 serve` (each with --config)."
     ),
     no_args_is_help=True,
     rich_markup_mode="rich",
@@ -35,10 +36,9 @@ decisions_app = typer.Typer(help="Human decisions: records that are (not) the sa
 app.add_typer(decisions_app, name="decisions")
 app.add_typer(snapshots_app)  # c360 publish, c360 snapshots, c360 docs (cli/snapshots.py)
 app.add_typer(quarantine_app, name="quarantine")  # quality gate: list, show, release (cli/quarantine.py)
+app.command()(init)  # c360 init DIR: a new project (cli/init.py)
 
 # -- data ------------------------------------------------------------------------------------------------------------
-
-
 
 
 @app.command()
@@ -109,8 +109,6 @@ def run(
     raise typer.Exit(summary.exit_code)
 
 
-
-
 def run_and_report(cfg, full: bool, sources: list[str] | None) -> pipeline.RunSummary:  # noqa: ANN001
     ctx = pipeline.RunContext.new(cfg)
     console.print(f"run [bold]{ctx.run_id}[/bold] on {cfg.warehouse_path}")
@@ -123,7 +121,7 @@ def run_and_report(cfg, full: bool, sources: list[str] | None) -> pipeline.RunSu
     if "resolve" in summary.stages:
         _print_resolution(summary.stages["resolve"])
     if summary.message:
-        err.print(f"[red]{summary.status}:[/red] {summary.message}")
+        print_error(summary.message, summary.status)
     _print_run_summary(cfg, summary)
     return summary
 
@@ -295,8 +293,6 @@ def decisions_list(
     console.print(table)
 
 
-
-
 # -- passthrough -----------------------------------------------------------------------------------------------------
 
 
@@ -310,7 +306,7 @@ def dbt(ctx: typer.Context, config: ConfigOption = None) -> None:
     raise typer.Exit(pipeline.EXIT_OK if result.success else pipeline.EXIT_FAILED)
 
 
-register_console(app)  # lookup, serve, users (cli/console.py)
+register_console(app)  # lookup, serve, users (cli/console_commands.py)
 register_plugins(app)  # commands of installed extensions, e.g. the repository's devtools (demo, bench)
 
 
@@ -321,7 +317,7 @@ def main() -> None:
     try:
         app()
     except C360Error as error:
-        err.print(f"[red]error:[/red] {error}")
+        print_error(error)
         sys.exit(error.exit_code)
 
 

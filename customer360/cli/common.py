@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 
 from customer360.core.config import Config, ConfigError, default_config_path, load_config
 from customer360.core.errors import EXIT_FAILED, EXIT_USAGE
@@ -39,10 +40,15 @@ def setup(config_path: Path | None, verbose: bool = False) -> Config:
     try:
         return load_config(config_path or default_config_path())
     except ConfigError as error:
-        err.print(f"[red]configuration error:[/red] {error}")
+        print_error(error, "configuration error")
         raise typer.Exit(EXIT_USAGE) from None
 
 
+def print_error(message: object, label: str = "error") -> None:
+    """An error for a person: the label in red, the message as it is (`sources[sales]` is not markup)."""
+    err.print(f"[red]{label}:[/red] {escape(str(message))}")
+
+
 def fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}")
+    print_error(message)
     return typer.Exit(code)

@@ -1,8 +1,8 @@
 """`c360 quarantine ...`: what the quality gate held back, and releasing it after the source was corrected.
 
     c360 quarantine list                            per table and rule: rows held / released; rejected batches
-    c360 quarantine show sales.orders --rule customer_unknown --limit 20
-    c360 quarantine release sales.orders --rule customer_unknown
+    c360 quarantine show sales.orders --rule customer_id_unknown --limit 20
+    c360 quarantine release sales.orders --rule customer_id_unknown
     c360 quarantine release marketing.contacts --batch <id> [--force]
     c360 quarantine check [--marts]                 run the gate on batches not checked yet
 
@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
-from customer360.cli.common import ConfigOption, console, err
+from customer360.cli.common import ConfigOption, console, err, print_error
 from customer360.cli.common import setup as _setup
 
 quarantine_app = typer.Typer(
@@ -119,7 +119,7 @@ def show(
     try:
         source, name = quarantine.parse_table(table)
     except ValueError as error:
-        err.print(f"[red]error:[/red] {error}")
+        print_error(error)
         raise typer.Exit(2) from None
     if not cfg.warehouse_path.exists():
         console.print("no warehouse yet: nothing is quarantined")
@@ -185,7 +185,7 @@ def release(
     try:
         result = run_release(cfg, table, rule=rule, batch=batch, all_rows=all_rows, force=force)
     except ValueError as error:
-        err.print(f"[red]error:[/red] {error}")
+        print_error(error)
         raise typer.Exit(2) from None
     if result.selected:
         console.print(f"{result.table}: {result.released:,} of {result.selected:,} held row(s) released")

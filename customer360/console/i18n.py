@@ -57,7 +57,7 @@ TEXT: dict[str, dict[str, str]] = {
     "match.phone": {"en": "phone", "de": "Telefon"},
     "match.customer_id": {"en": "customer ID", "de": "Kunden-ID"},
     "match.record_id": {"en": "source record ID", "de": "Quell-ID"},
-    "match.order_number": {"en": "order number", "de": "Bestellnummer"},
+    "match.reference": {"en": "reference (e.g. order number)", "de": "Referenz (z. B. Bestellnummer)"},
     # customer page
     "customer.merged_notice": {
         "en": "Customer ID {requested} was merged into {current}: showing {current}.",

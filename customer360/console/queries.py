@@ -288,7 +288,7 @@ def record_not_same_person(
     reason: str | None,
 ) -> tuple[str, list[DecisionOut]]:
     """ "Not the same person": a cannot-link between this member record and every other member of the customer,
-    recorded in customer360.core.decisions; the next pipeline run obeys it. Raises LookupError / ValueError."""
+    recorded in the state store (customer360/core/decisions.py); the next pipeline run obeys it. Raises LookupError / ValueError."""
     from customer360.core.decisions import add_decision
 
     current = resolve_customer(snapshot, customer_id)

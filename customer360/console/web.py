@@ -17,7 +17,7 @@ from customer360.console.store import ROLES, StoreError
 
 router = APIRouter(include_in_schema=False)
 CUSTOMER_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-IDENTIFIER_MATCHES = {"customer_id", "record_id", "order_number", "email", "phone"}
+IDENTIFIER_MATCHES = {"customer_id", "record_id", "reference", "email", "phone"}
 
 
 def _safe_next(target: str | None) -> str:

@@ -89,7 +89,7 @@ class ColumnRules(_Strict):
 
     Every rule is checked on the values that are given (empty and placeholder values such as 'n/a' count as not
     given, except for `required`). A failing row goes to quarantine with the rule's reason, unless `on_fail`
-    says otherwise: `warn` reports only, `block` rejects the whole delivery.
+    says otherwise: `warn` reports only, `block` rejects the whole delivery. Rule names: docs/quality.md.
     """
 
     description: str | None = None
@@ -97,7 +97,10 @@ class ColumnRules(_Strict):
     # date/timestamp: strptime formats tried after ISO 8601, e.g. ['%d.%m.%Y'] (German dates)
     formats: list[str] = []
     required: bool = False
-    unique: bool = False
+    unique: bool | list[str] = Field(
+        default=False,
+        description="true: no value twice in a delivery; a list of columns: unique together with them (per order_id)",
+    )
     pattern: str | None = Field(default=None, description="regular expression the whole value matches")
     allowed: list[str | int | float | bool] | None = None
     min: float | str | None = Field(default=None, description="lowest value (a number, or an ISO date for dates)")
@@ -111,39 +114,90 @@ class ColumnRules(_Strict):
         default="quarantine", description="what a failure does: one action for every rule, or per rule name"
     )
 
-    @field_validator("on_fail")
+    @field_validator("min", "max", mode="before")
     @classmethod
-    def _known_rules(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            unknown = sorted(set(value) - set(RULE_NAMES))
-            if unknown:
-                raise ValueError(f"on_fail names unknown rule(s) {unknown}; rules are {list(RULE_NAMES)}")
-        return value
+    def _dates_as_text(cls, value: Any) -> Any:
+        """YAML reads an unquoted 1900-01-01 as a date: keep it as ISO text (a number stays a number)."""
+        return value.isoformat() if hasattr(value, "isoformat") else value
 
-    @field_validator("pattern")
-    @classmethod
-    def _compiles(cls, value: str | None) -> str | None:
-        if value is not None:
+    def rules(self) -> list[str]:
+        """The rules this column sets (names as in RULE_NAMES and on_fail)."""
+        return [
+            rule
+            for rule, on in (
+                ("type", self.type is not None and self.type != "text"),
+                ("required", self.required),
+                ("unique", bool(self.unique)),
+                ("pattern", self.pattern is not None),
+                ("allowed", self.allowed is not None),
+                ("min", self.min is not None),
+                ("max", self.max is not None),
+                ("not_in_future", self.not_in_future),
+                ("references", self.references is not None),
+            )
+            if on
+        ]
+
+    def problems(self) -> list[str]:
+        """What is inconsistent, as `key: what to fix` (Config prefixes the column's location)."""
+        problems = []
+        if self.pattern is not None:
             try:
-                re.compile(value)
+                re.compile(self.pattern)
             except re.error as error:
-                raise ValueError(f"pattern {value!r} is not a regular expression: {error}") from None
-        return value
-
-    @model_validator(mode="after")
-    def _consistent(self) -> ColumnRules:
+                problems.append(f"pattern: {self.pattern!r} is not a regular expression: {error}")
         if self.formats and self.type not in ("date", "timestamp"):
-            raise ValueError("'formats' needs type: date or type: timestamp")
+            problems.append("formats: needs type: date or type: timestamp")
         if self.not_in_future and self.type not in ("date", "timestamp"):
-            raise ValueError("'not_in_future' needs type: date or type: timestamp")
-        if (self.min is not None or self.max is not None) and self.type not in (
-            "integer",
-            "number",
-            "date",
-            "timestamp",
-        ):
-            raise ValueError("'min'/'max' need type: integer, number, date or timestamp")
-        return self
+            problems.append("not_in_future: needs type: date or type: timestamp")
+        for key in ("min", "max"):
+            value = getattr(self, key)
+            if value is None:
+                continue
+            if self.type in ("integer", "number"):
+                if not isinstance(value, int | float):
+                    problems.append(f"{key}: {value!r} is not a number (the column's type is {self.type})")
+            elif self.type in ("date", "timestamp"):
+                if self.bound(key) is None:
+                    problems.append(f"{key}: {value!r} is not an ISO date such as 1900-01-01 (type {self.type})")
+            else:
+                problems.append(f"{key}: needs type: integer, number, date or timestamp")
+        low, high = self.bound("min"), self.bound("max")
+        if low is not None and high is not None and type(low) is type(high) and low > high:  # type: ignore[operator]
+            problems.append(f"min: {self.min!r} is greater than max {self.max!r}")
+        if self.allowed is not None and not self.allowed:
+            problems.append("allowed: list at least one value")
+        if self.allowed and self.type in ("integer", "number", "boolean"):
+            kind = bool if self.type == "boolean" else (int, float)
+            wrong = [v for v in self.allowed if not isinstance(v, kind) or (kind is not bool and isinstance(v, bool))]
+            if wrong:
+                problems.append(
+                    f"allowed: {wrong} are not {'true/false' if kind is bool else 'numbers'} (type {self.type})"
+                )
+        if isinstance(self.on_fail, dict):
+            unknown = sorted(set(self.on_fail) - set(RULE_NAMES))
+            if unknown:
+                problems.append(f"on_fail: unknown rule(s) {unknown}; rules are {list(RULE_NAMES)}")
+            unset = sorted(set(self.on_fail) & set(RULE_NAMES) - set(self.rules()))
+            if unset:
+                problems.append(f"on_fail: names rule(s) {unset} that this column does not set")
+        return problems
+
+    def bound(self, key: str) -> float | str | None:
+        """`min`/`max` as the gate compares it: a number, or for dates an ISO timestamp in UTC (None if unusable)."""
+        value = getattr(self, key)
+        if value is None:
+            return None
+        if self.type in ("date", "timestamp"):
+            from datetime import UTC, datetime
+
+            try:
+                moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+            except ValueError:
+                return None
+            moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+            return moment.isoformat()
+        return float(value) if isinstance(value, int | float) else None
 
     def action(self, rule: str) -> Action:
         if isinstance(self.on_fail, dict):
@@ -153,7 +207,8 @@ class ColumnRules(_Strict):
 
 class Freshness(_Strict):
     """Warn when the newest value of `column` in a delivery is older than `max_age_days` (judged on the newest
-    delivery of a run)."""
+    delivery of a run). The column is read as a timestamp: ISO 8601, or one of `formats` (the column's own
+    `formats` are tried too)."""
 
     column: str
     max_age_days: float | None = Field(default=None, gt=0, description="default: quality.freshness_days")
@@ -161,12 +216,18 @@ class Freshness(_Strict):
 
 
 class Volume(_Strict):
-    """How many rows a delivery may have: at least `min_rows` (block), and not a jump of `max_jump_ratio` × the
-    recent deliveries (block)."""
+    """How many rows a delivery may have: at least `min_rows` and at most `max_rows` (block; `min_rows: 0` lets a
+    delivery be empty), and not a jump of `max_jump_ratio` × the recent deliveries (block)."""
 
     min_rows: int = Field(default=1, ge=0)
     max_rows: int | None = Field(default=None, ge=1)
     max_jump_ratio: float | None = Field(default=None, gt=1, description="default: quality.volume_jump_ratio")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Volume:
+        if self.max_rows is not None and self.min_rows > self.max_rows:
+            raise ValueError(f"min_rows ({self.min_rows}) is greater than max_rows ({self.max_rows})")
+        return self
 
 
 class TableConfig(_Strict):
@@ -533,6 +594,9 @@ class Config(_Strict):
     warehouse: WarehouseConfig = WarehouseConfig()
     data_dir: str = Field(default="data", description="root for published snapshots, reports and state")
     time_zone: str = Field(default="UTC", description="calendar dates and naive times are read in this zone")
+    default_country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = Field(
+        default="DE", description="ISO code of records without a country: national phone numbers, postcodes"
+    )
     resolution: ResolutionConfig = ResolutionConfig()
     quality: QualityConfig = QualityConfig()
     rules: RulesConfig = RulesConfig()
@@ -553,10 +617,11 @@ class Config(_Strict):
                 f"identity source_system names must be unique, got {systems}: "
                 "set 'source_system' on mappings that share a source"
             )
-        problems = [*self._record_problems(), *self._column_problems()]
-        if problems:
-            raise ValueError("\n    ".join(problems))
         return self
+
+    def problems(self) -> list[str]:
+        """What the configuration gets wrong across sources and tables (checked by load_config, one line each)."""
+        return [*self._record_problems(), *self._column_problems()]
 
     def _record_problems(self) -> list[str]:
         """Touchpoint streams and consent statements point into an identity mapping that exists."""
@@ -579,7 +644,7 @@ class Config(_Strict):
         return problems
 
     def _column_problems(self) -> list[str]:
-        """Quality rules name tables and columns the configuration knows."""
+        """Quality rules are consistent and name tables and columns the configuration knows."""
         problems = []
         for source in self.sources:
             for table in source.tables:
@@ -591,13 +656,23 @@ class Config(_Strict):
                             problems.append(f"{where}.primary_key: column '{key}' is not among its columns")
                     if table.freshness and table.freshness.column not in declared:
                         problems.append(
-                            f"{where}.freshness.column: '{table.freshness.column}' is not among its columns"
+                            f"{where}.freshness.column: '{table.freshness.column}' is not among its columns "
+                            f"{sorted(declared)}"
                         )
                 for column, rules in table.columns.items():
+                    at = f"{where}.columns[{column}]"
+                    problems.extend(f"{at}.{problem}" for problem in rules.problems())
+                    if isinstance(rules.unique, list):
+                        for other in rules.unique:
+                            if other == column or other not in declared:
+                                problems.append(
+                                    f"{at}.unique: '{other}' is not another of the table's columns "
+                                    f"{sorted(declared - {column})}"
+                                )
                     if rules.references:
                         problem = self._reference_problem(source, rules.references)
                         if problem:
-                            problems.append(f"{where}.columns[{column}].references: {problem}")
+                            problems.append(f"{at}.references: {problem}")
         return problems
 
     def _reference_problem(self, source: SourceConfig, reference: str) -> str | None:
@@ -606,8 +681,9 @@ class Config(_Strict):
         except ValueError as error:
             return str(error)
         table = target_source.table(target_table)
-        if table.columns and target_column not in table.columns and target_column not in table.primary_key:
-            return f"'{target_source.name}.{target_table}' has no column '{target_column}'"
+        known = set(table.columns) | set(table.primary_key)
+        if table.columns and target_column not in known:
+            return f"'{target_source.name}.{target_table}' has no column '{target_column}' (it has {sorted(known)})"
         return None
 
     def resolve_reference(self, source: SourceConfig, reference: str) -> tuple[SourceConfig, str, str]:
@@ -742,10 +818,11 @@ def load_config(path: str | Path | None = None) -> Config:
 
 
 def _check_project_files(config: Config) -> None:
-    """The files the configuration names (rules, suites, dbt folders and models, model spec) exist and are valid."""
+    """Cross-references between sources and tables hold, and the files the configuration names (rules, suites, dbt
+    folders and models, model spec) exist and are valid."""
     from customer360.core.rules import load_rules
 
-    problems = []
+    problems = config.problems()
     for source in config.sources:
         for table in source.tables:
             if table.suite and not config.resolve_path(table.suite).is_file():
@@ -843,14 +920,20 @@ def _describe(file: Path, data: dict[str, Any], error: ValidationError) -> str:
 
 
 def _readable_location(data: Any, loc: tuple[int | str, ...]) -> str:
+    """`sources[sales].tables[orders].columns[total].type`: list items by their name, mapping keys of `columns`,
+    `attributes` … in brackets."""
     parts: list[str] = []
     node = data
+    keyed = {"columns", "attributes"}
     for key in loc:
         if isinstance(key, int) and isinstance(node, list) and key < len(node):
             node = node[key]
             label = node.get("name") or node.get("table") if isinstance(node, dict) else None
             parts[-1:] = [f"{parts[-1]}[{label or key}]"] if parts else [f"[{key}]"]
             continue
-        parts.append(str(key))
+        if parts and parts[-1] in keyed and isinstance(node, dict):
+            parts[-1] = f"{parts[-1]}[{key}]"
+        else:
+            parts.append(str(key))
         node = node.get(key) if isinstance(node, dict) else None
     return ".".join(parts)

@@ -2,7 +2,7 @@
 
 Decisions are written by `c360 decisions add` and by the agent console while a pipeline run may be writing the
 warehouse, so they live in their own small SQLite file (state/decisions.sqlite) rather than in DuckDB. Every
-resolution run copies the latest decision per pair into customer360.core.decisions and obeys them.
+resolution run copies the latest decision per pair into entity_resolution.decisions and obeys them.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def list_decisions(state_dir: Path, include_superseded: bool = False) -> list[De
 
 
 def sync_to_warehouse(con: duckdb.DuckDBPyConnection, state_dir: Path) -> None:
-    """Replace customer360.core.decisions with the latest decision per pair (what this run obeys)."""
+    """Replace entity_resolution.decisions with the latest decision per pair (what this run obeys)."""
     con.execute(
         f"""
         create table if not exists {ER}.decisions (

@@ -19,3 +19,10 @@ class QualityGateBlocked(StageFailed):
     """The quality gate stopped the run: nothing is resolved or published, the last snapshot stays."""
 
     exit_code = EXIT_BLOCKED
+
+
+class ConfigurationMismatch(StageFailed):
+    """The configuration names something the delivered data does not have (a column, a table): fix the
+    configuration; nothing was built."""
+
+    exit_code = EXIT_USAGE

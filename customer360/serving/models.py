@@ -32,7 +32,7 @@ class SnapshotInfo(BaseModel):
 class SearchHit(BaseModel):
     customer_id: str
     score: float = Field(description="1.0 = exact (ID, e-mail, phone or name); lower = similar (typos, variants)")
-    matched_on: list[str] = Field(description="customer_id, record_id, order_number, email, phone, name")
+    matched_on: list[str] = Field(description="customer_id, record_id, reference, email, phone, name")
     full_name: str | None = None
     email: str | None = None
     phone_e164: str | None = None

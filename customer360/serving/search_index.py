@@ -12,7 +12,7 @@ in microseconds. The index holds, per customer, search keys and a short display 
         ph:<number>             national significant number of every phone (0151/2345678 → ph:1512345678)
         rec:<id>                source record IDs (10234, nl-001234, nl001234, sales:10234)
         id:<customer id>        customer IDs, merged ones pointing to the surviving customer
-        ord:<order number>      order numbers (the customer quotes an order)
+        ref:<reference>         numbers people quote (an order number: touchpoint streams' `reference`)
     customers(customer_id, ...) the golden display record and all loose name tokens (for Jaro-Winkler ranking)
     meta(key, value)            which snapshot it was built from, when, counts
 
@@ -118,7 +118,7 @@ def build_search_index(snapshot: Path, target: Path, schema: str = "marts", thre
         if "customer_identity_map" not in tables:
             raise IndexUnavailable(f"{snapshot} has no {schema}.customer_identity_map to index")
         s = f"snap.{schema}"
-        stats.sources = sorted(tables & {"dim_customer", "customer_identity_map", "customer_ids", "fct_orders"})
+        stats.sources = sorted(tables & {"dim_customer", "customer_identity_map", "customer_ids", "fct_touchpoints"})
         id_map_columns = _columns(con, schema, "customer_identity_map")
 
         def col(columns: set[str], name: str, alias: str = "") -> str:
@@ -241,11 +241,12 @@ def build_search_index(snapshot: Path, target: Path, schema: str = "marts", thre
             ),
         )
 
-        orders = ""
-        if "fct_orders" in tables and "order_number" in _columns(con, schema, "fct_orders"):
-            orders = f"""
+        references = ""
+        if "fct_touchpoints" in tables and "reference" in _columns(con, schema, "fct_touchpoints"):
+            references = f"""
                 union all
-                select 'ord:' || lower(order_number), customer_id from {s}.fct_orders where order_number is not null
+                select 'ref:' || lower(reference), customer_id from {s}.fct_touchpoints
+                where reference is not null and customer_id is not null
             """
         keys_sql = f"""
             select distinct key, customer_id from (
@@ -282,7 +283,7 @@ def build_search_index(snapshot: Path, target: Path, schema: str = "marts", thre
                 select 'id:' || lower(customer_id), customer_id from docs
                 union all
                 select key, customer_id from merged_ids
-                {orders}
+                {references}
             ) where key is not null and length(key) > 3
             order by key, customer_id
         """
@@ -531,8 +532,8 @@ class SearchIndex:
                 found = self._exact(key)
                 add(found, _PRE_EXACT_ID, "record_id", query)
                 exact_hits += len(found)
-            found = self._exact(f"ord:{compact}")
-            add(found, _PRE_EXACT_ID, "order_number", query)
+            found = self._exact(f"ref:{compact}")
+            add(found, _PRE_EXACT_ID, "reference", query)
             exact_hits += len(found)
         if is_email:
             found = self._exact(f"em:{compact}")

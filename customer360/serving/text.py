@@ -14,7 +14,21 @@ import re
 import unicodedata
 from functools import lru_cache
 
-_TRANSLITERATIONS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "æ": "ae", "ø": "oe", "ł": "l"})
+_TRANSLITERATIONS = str.maketrans(
+    {
+        "ä": "ae",
+        "ö": "oe",
+        "ü": "ue",
+        "ß": "ss",
+        "æ": "ae",
+        "ø": "oe",
+        "ł": "l",
+        "ı": "i",
+        "đ": "d",
+        "œ": "oe",
+        "ð": "d",
+    }
+)
 _NON_LETTERS = re.compile(r"[^a-z]+")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 # Titles and salutations that are not part of a name (dbt's c360_strip_titles, as tokens).

@@ -26,13 +26,20 @@
     )
 {%- endmacro %}
 
-{# Money: `59.89`, also German `59,89` / `1.234,56`. #}
+{#
+    Money and other numbers as people write them: `59.89`, `59,89`, `1.234,56`, `1,234.56`, `-3`. A comma alone is a
+    decimal comma ("12,50"); with dots in groups of three, it is German notation; commas in groups of three before a
+    point are thousands. (expectations/values.py `number_of` reads numbers the same way for the quality gate.)
+#}
 {% macro c360_to_amount(expression) -%}
+    {%- set text = "trim(cast(" ~ expression ~ " as varchar))" -%}
     try_cast(
         case
-            when cast({{ expression }} as varchar) like '%,%'
-                then replace(replace(trim(cast({{ expression }} as varchar)), '.', ''), ',', '.')
-            else trim(cast({{ expression }} as varchar))
+            when regexp_full_match({{ text }}, '[+-]?[0-9]{1,3}([.][0-9]{3})+(,[0-9]+)?')
+                then replace(replace({{ text }}, '.', ''), ',', '.')
+            when regexp_full_match({{ text }}, '[+-]?[0-9]{1,3}(,[0-9]{3})+([.][0-9]+)?') then replace({{ text }}, ',', '')
+            when regexp_full_match({{ text }}, '[+-]?[0-9]*,[0-9]+') then replace({{ text }}, ',', '.')
+            else {{ text }}
         end
         as decimal(18, 2)
     )
@@ -67,4 +74,28 @@
         partition by {{ primary_key }}
         order by {{ updated_at }} desc nulls last, loaded_at desc, batch_id desc, batch_row_number desc
     ) = 1
+{%- endmacro %}
+
+{#
+    An instant from a value as sources write it: ISO 8601 with an offset or `Z` is taken as is; a naive value (ISO
+    without offset, a date, or one of `formats`, e.g. `%d.%m.%Y %H:%M`) is read as wall-clock time in `time_zone`
+    (the project's `time_zone`, var c360_time_zone). Database timestamps (with or without zone) work the same way.
+    Unparseable values become NULL.
+#}
+{% macro c360_parse_timestamp(expression, formats=[], time_zone=none) -%}
+    {%- set zone = time_zone or var('c360_time_zone', 'UTC') -%}
+    {%- set text = "nullif(trim(cast(" ~ expression ~ " as varchar)), '')" -%}
+    case
+        when regexp_matches({{ text }}, '[0-9][T ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)? ?(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$')
+            then try_cast({{ text }} as timestamptz)
+        else timezone('{{ zone }}', coalesce(
+            try_cast({{ text }} as timestamp)
+            {%- if formats %}, try_strptime({{ text }}, [{% for format in formats %}'{{ format }}'{% if not loop.last %}, {% endif %}{% endfor %}]){% endif %}
+        ))
+    end
+{%- endmacro %}
+
+{# A calendar date of an instant in the project's time zone. #}
+{% macro c360_local_date(expression) -%}
+    cast(timezone('{{ var('c360_time_zone', 'UTC') }}', {{ expression }}) as date)
 {%- endmacro %}

@@ -2,7 +2,8 @@
     Standardisation of identity attributes, as SQL expressions. Each macro takes a SQL expression and returns
     one; they are used by int_identity_records and, for search keys, by the marts. Forms:
       *_std     cleaned for display (Unicode NFC, trimmed, single spaces)
-      *_folded  lower case, German umlauts transliterated (ä→ae, ß→ss), other accents stripped, letters only
+      *_folded  lower case, German umlauts transliterated (ä→ae, ß→ss), letters without a decomposition mapped
+                (ł→l, ı→i, đ→d), other accents stripped, letters only
       *_loose   folded, then ae/oe/ue→a/o/u and ss→s, so Müller, Mueller and Muller meet
 -#}
 
@@ -12,9 +13,10 @@
 
 {% macro c360_transliterate(expression) -%}
     strip_accents(
-        replace(replace(replace(replace(replace(replace(replace(
+        replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(
             lower(nfc_normalize(cast({{ expression }} as varchar))),
-            'ä', 'ae'), 'ö', 'oe'), 'ü', 'ue'), 'ß', 'ss'), 'æ', 'ae'), 'ø', 'oe'), 'ł', 'l')
+            'ä', 'ae'), 'ö', 'oe'), 'ü', 'ue'), 'ß', 'ss'), 'æ', 'ae'), 'ø', 'oe'), 'ł', 'l'), 'ı', 'i'), 'đ', 'd'),
+            'œ', 'oe'), 'ð', 'd')
     )
 {%- endmacro %}
 
@@ -44,8 +46,16 @@
         '', 'i')), '')
 {%- endmacro %}
 
+{# The international calling code of a country (ISO alpha-2); NULL for a country not listed here. #}
 {% macro c360_country_calling_code(country_expression) -%}
-    case upper(coalesce({{ country_expression }}, 'DE')) when 'AT' then '43' when 'CH' then '41' else '49' end
+    case upper(coalesce({{ country_expression }}, '{{ var('c360_default_country', 'DE') }}'))
+        when 'DE' then '49' when 'AT' then '43' when 'CH' then '41' when 'LI' then '423' when 'LU' then '352'
+        when 'NL' then '31' when 'BE' then '32' when 'FR' then '33' when 'IT' then '39' when 'ES' then '34'
+        when 'PT' then '351' when 'DK' then '45' when 'SE' then '46' when 'NO' then '47' when 'FI' then '358'
+        when 'PL' then '48' when 'CZ' then '420' when 'SK' then '421' when 'HU' then '36' when 'SI' then '386'
+        when 'HR' then '385' when 'IE' then '353' when 'GB' then '44' when 'US' then '1' when 'CA' then '1'
+        when 'AU' then '61' when 'NZ' then '64' when 'TR' then '90' when 'GR' then '30' when 'RO' then '40'
+    end
 {%- endmacro %}
 
 {% macro c360_phone_digits(phone_expression) -%}
@@ -58,7 +68,13 @@
         when {{ expression }} is null then null
         when {{ c360_fold_name(expression) }} in ('de', 'd', 'deu', 'deutschland', 'germany', 'bundesrepublik deutschland') then 'DE'
         when {{ c360_fold_name(expression) }} in ('at', 'a', 'aut', 'oesterreich', 'austria') then 'AT'
-        when {{ c360_fold_name(expression) }} in ('ch', 'che', 'schweiz', 'switzerland', 'suisse') then 'CH'
+        when {{ c360_fold_name(expression) }} in ('ch', 'che', 'schweiz', 'switzerland', 'suisse', 'svizzera') then 'CH'
+        when {{ c360_fold_name(expression) }} in ('nl', 'nld', 'nederland', 'netherlands', 'niederlande', 'holland') then 'NL'
+        when {{ c360_fold_name(expression) }} in ('be', 'bel', 'belgie', 'belgique', 'belgium', 'belgien') then 'BE'
+        when {{ c360_fold_name(expression) }} in ('fr', 'fra', 'france', 'frankreich') then 'FR'
+        when {{ c360_fold_name(expression) }} in ('it', 'ita', 'italia', 'italy', 'italien') then 'IT'
+        when {{ c360_fold_name(expression) }} in ('gb', 'uk', 'gbr', 'united kingdom', 'great britain', 'england', 'grossbritannien') then 'GB'
+        when {{ c360_fold_name(expression) }} in ('us', 'usa', 'united states', 'united states of america') then 'US'
         when length(trim({{ expression }})) = 2 then upper(trim({{ expression }}))
     end
 {%- endmacro %}

@@ -147,9 +147,9 @@ def yardstick(config: Any) -> dict[str, Any]:
     from splink import DuckDBAPI, Linker, SettingsCreator
 
     from customer360.core import warehouse
-    from entity_resolution.spec import load_spec
+    from entity_resolution.spec import find_spec, load_spec
 
-    spec = load_spec(config.resolve_path(config.resolution.spec))
+    spec = load_spec(find_spec(config.resolution.spec, config.root))
     with warehouse.session(config) as con:
         con.execute("create schema if not exists _yardstick")
         db_api = DuckDBAPI(connection=con, output_schema="_yardstick")

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from c360_devtools.demo.project import DEMO_CONFIG
 from customer360.cli import run_and_report
 from customer360.cli.common import ConfigOption, VerboseOption, console
 from customer360.cli.common import setup as _setup

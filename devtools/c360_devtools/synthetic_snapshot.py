@@ -241,22 +241,23 @@ def generate_snapshot(path: Path, customers: int, seed: int = 7, threads: int = 
             """
             create table marts.fct_touchpoints as
             select * from (
-                select 'order:' || order_id as touchpoint_id, customer_id, ordered_at as occurred_at,
+                select 'order:' || order_id as touchpoint_id, customer_id, ordered_at as occurred_at, 'order' as kind,
                        channel, 'order' as touchpoint_type, 'sales' as department, 'inbound' as direction,
                        source_system, order_id as source_id,
                        'Bestellung ' || order_number || ' über ' || cast(total_amount as varchar) || ' EUR' as summary,
                        case status when 'completed' then 'positive' when 'returned' then 'negative' else 'neutral' end
-                           as sentiment, status as outcome
+                           as sentiment, status as outcome, order_number as reference
                 from marts.fct_orders
                 union all
-                select 'ticket:' || ticket_id, customer_id, created_at, channel, 'ticket_' || ticket_type, 'service',
-                       'inbound', 'service', ticket_id, subject,
-                       case when csat_score >= 4 then 'positive' when csat_score <= 2 then 'negative' end, status
+                select 'ticket:' || ticket_id, customer_id, created_at, 'ticket', channel, 'ticket_' || ticket_type,
+                       'service', 'inbound', 'service', ticket_id, subject,
+                       case when csat_score >= 4 then 'positive' when csat_score <= 2 then 'negative' end, status, null
                 from marts.fct_tickets
                 union all
-                select 'email:' || event_id, customer_id, occurred_at, 'email', 'email_' || event_type, 'marketing',
-                       case when event_type = 'sent' then 'outbound' else 'inbound' end, 'marketing', event_id,
-                       campaign_name, case when event_type = 'click' then 'positive' end, event_type
+                select 'email:' || event_id, customer_id, occurred_at, 'marketing_event', 'email',
+                       'email_' || event_type, 'marketing', case when event_type = 'sent' then 'outbound' else 'inbound' end,
+                       'marketing', event_id, campaign_name, case when event_type = 'click' then 'positive' end, event_type,
+                       null
                 from marts.fct_marketing_events
             ) order by customer_id, occurred_at
             """

@@ -97,8 +97,9 @@ def emit_result_code() -> str:
 
 
 def make_airflow_project(root: Path) -> AirflowProject:
-    from customer360 import orchestration
     from c360_devtools.demo.generator import generate_silos
+
+    from customer360 import orchestration
     from support.demo_pipeline import write_demo_config
 
     silos = root / "silos"

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from c360_devtools.demo.project import REPO  # noqa: F401 - re-exported for tests
+from c360_devtools.demo.run import write_config as write_demo_config  # noqa: F401 - re-exported for tests
 
 from customer360 import pipeline
 from customer360.core.config import Config, load_config
-from c360_devtools.demo.project import REPO  # noqa: F401 - re-exported for tests
-from c360_devtools.demo.run import write_config as write_demo_config  # noqa: F401 - re-exported for tests
 
 DEMO_PEOPLE = 400
 DEMO_SEED = 11
@@ -59,7 +59,7 @@ def demo_pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]
 
 def copy_demo(run: DemoRun, target: Path) -> DemoRun:
     """A private copy (warehouse, state, silos) that a test may change; the config points at the copy."""
-    shutil.copytree(run.root, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.wal"))
+    shutil.copytree(run.root, target, symlinks=True, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.wal"))
     text = (target / "customer360.yml").read_text(encoding="utf-8").replace(str(run.root), str(target))
     (target / "customer360.yml").write_text(text, encoding="utf-8")
     return DemoRun(target, load_config(target / "customer360.yml"), run.summary, target / "silos")

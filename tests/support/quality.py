@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 import pytest
+import yaml
 
 from customer360.core.config import Config
 from customer360.ingest import ingest
@@ -25,6 +26,21 @@ from support.configs import make_config
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SETTINGS = QualitySettings()
+DEMO_PROJECT = Path(__file__).resolve().parents[2] / "examples" / "kaufhaus-nord"
+QUALITY_KEYS = ("columns", "freshness", "volume", "suite")
+
+
+def demo_rules(source: str, table: str) -> dict[str, Any]:
+    """The quality rules the demo project (examples/kaufhaus-nord/customer360.yml) gives a table: its `columns`,
+    `freshness`, `volume` and `suite` (as an absolute path), to merge into a test table's configuration."""
+    data = yaml.safe_load((DEMO_PROJECT / "customer360.yml").read_text(encoding="utf-8"))
+    body = data["sources"][source]["tables"][table]
+    rules = {key: body[key] for key in QUALITY_KEYS if key in body}
+    rules["columns"] = {name: value or {} for name, value in (rules.get("columns") or {}).items()}
+    if "suite" in rules:
+        rules["suite"] = str(DEMO_PROJECT / rules["suite"])
+    return rules
+
 
 CONTACT_COLUMNS = {
     "Kontakt-ID": "kontakt_id",
@@ -157,39 +173,50 @@ def ticket(i: int, **values: Any) -> dict[str, Any]:
 
 
 def quality_config(root: Path) -> Config:
-    """marketing (contacts CSV ';', events JSONL), sales (customers, orders as CSV), from root/silos."""
-    return make_config(
-        root,
-        {
-            "marketing": {
-                "connector": "files",
-                "tables": {
-                    "contacts": {
-                        "path": "silos/contacts/*.csv",
-                        "format": "csv",
-                        "csv": {"delimiter": ";"},
-                        "primary_key": "kontakt_id",
-                    },
-                    "campaign_events": {
-                        "path": "silos/events/*.jsonl",
-                        "format": "jsonl",
-                        "primary_key": "event_id",
-                    },
+    """marketing (contacts CSV ';', events JSONL), sales (customers, orders as CSV), from root/silos, with the
+    demo project's quality rules (configuration and its suite modules)."""
+    return make_config(root, quality_sources())
+
+
+def quality_sources() -> dict[str, Any]:
+    """The `sources:` of quality_config (as make_config takes them, and as YAML writes them)."""
+    return {
+        "marketing": {
+            "connector": "files",
+            "tables": {
+                "contacts": {
+                    "path": "silos/contacts/*.csv",
+                    "format": "csv",
+                    "csv": {"delimiter": ";"},
+                    "primary_key": "kontakt_id",
+                    **demo_rules("marketing", "contacts"),
                 },
-            },
-            "sales": {
-                "connector": "files",
-                "tables": {
-                    "customers": {
-                        "path": "silos/customers/*.csv",
-                        "format": "csv",
-                        "primary_key": "customer_id",
-                    },
-                    "orders": {"path": "silos/orders/*.csv", "format": "csv", "primary_key": "order_id"},
+                "campaign_events": {
+                    "path": "silos/events/*.jsonl",
+                    "format": "jsonl",
+                    "primary_key": "event_id",
+                    **demo_rules("marketing", "campaign_events"),
                 },
             },
         },
-    )
+        "sales": {
+            "connector": "files",
+            "tables": {
+                "customers": {
+                    "path": "silos/customers/*.csv",
+                    "format": "csv",
+                    "primary_key": "customer_id",
+                    **demo_rules("sales", "customers"),
+                },
+                "orders": {
+                    "path": "silos/orders/*.csv",
+                    "format": "csv",
+                    "primary_key": "order_id",
+                    **demo_rules("sales", "orders"),
+                },
+            },
+        },
+    }
 
 
 def deliver(root: Path, relative: str, text: str, encoding: str = "utf-8") -> Path:

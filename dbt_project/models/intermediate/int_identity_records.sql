@@ -49,9 +49,10 @@ cleaned as (
         regexp_replace(postcode, '[^0-9]', '', 'g') as postcode_digits,
         {{ c360_clean_text('postcode') }} as postcode_clean,
         {{ c360_clean_text('city') }} as city_clean,
-        coalesce({{ c360_country_code('country') }}, 'DE') as country_code,
+        coalesce({{ c360_country_code('country') }}, '{{ var('c360_default_country', 'DE') }}') as country_code,
         nullif(list_filter(reference_numbers, reference -> nullif(trim(reference), '') is not null), []) as reference_numbers,
         updated_at,
+        created_at,
         loaded_at,
         batch_id
     from latest_versions
@@ -207,6 +208,7 @@ standardised as (
         reference_numbers,
 
         updated_at,
+        created_at,
         loaded_at,
         batch_id
     from junk_checked

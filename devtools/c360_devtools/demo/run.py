@@ -78,12 +78,25 @@ def run_demo(config: Config, people: int, seed: int, run: Callable[[Config], Any
     from customer360.console import ensure_demo_users
 
     console.print()
-    console.print("[bold]next steps[/bold]")
-    console.print("  the agent console:                        uv run c360 serve   → http://127.0.0.1:8000")
+    console.print("[bold]next steps[/bold] (in this shell, first):", highlight=False)
+    console.print("  source .venv/bin/activate", highlight=False)
+    console.print(f"  export C360_CONFIG={_shown(config.file)}", highlight=False)
+    console.print("  the agent console:                        c360 serve   → http://127.0.0.1:8000", highlight=False)
     for username, password, role in ensure_demo_users(config):
-        console.print(f"    demo {role} login: {username} / {password}")
-    console.print("  look a customer up in the terminal:       uv run c360 lookup 'anna müller'")
-    console.print(f"  accuracy against the generator's labels:  uv run c360 evaluate --labels {target / 'labels.csv'}")
-    console.print("  why records are one customer:             uv run c360 explain <customer_id>")
-    console.print("  rows the quality gate held back:          uv run c360 quarantine list")
+        console.print(f"    demo {role} login: {username} / {password}", highlight=False)
+    console.print("  look a customer up in the terminal:       c360 lookup 'anna müller'", highlight=False)
+    console.print(
+        f"  accuracy against the generator's labels:  c360 evaluate --labels {_shown(target / 'labels.csv')}",
+        highlight=False,
+    )
+    console.print("  why records are one customer:             c360 explain <customer_id>", highlight=False)
+    console.print("  rows the quality gate held back:          c360 quarantine list", highlight=False)
     return int(summary.exit_code)
+
+
+def _shown(path: Path) -> str:
+    """A path as the user typed it from the current folder, where that is shorter."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

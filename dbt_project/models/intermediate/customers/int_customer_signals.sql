@@ -3,8 +3,11 @@
     test (every column except customer_id is a `signal` a rule can name). All time windows end at the reference
     time of int_reference_time, never at the wall clock; only facts up to that time count.
 
-    It reads the fact marts (so it descends from the resolution outputs and is built in the marts stage) and
-    feeds two marts, next_best_action and customer_360.
+    It reads fct_touchpoints, whatever streams the project configured: orders are touchpoints of kind `order`,
+    revenue is the `revenue` KPI of any stream, open cases and complaints its `is_open` / `is_complaint`, ratings its
+    satisfaction, e-mail engagement its `engagement` (customer360.yml `touchpoints:` ... `kpis:`). It descends from
+    the resolution outputs (built in the marts stage) and feeds two marts, next_best_action and customer_360.
+    A project without facts gets zeros and nulls, never an error.
 
     Thresholds (dbt vars): c360_recent_days (90), c360_value_window_days (365), c360_value_drop_ratio (0.5),
     c360_value_drop_min_revenue (100).
@@ -19,20 +22,31 @@ customers as (
     select * from {{ ref('dim_customer') }}
 ),
 
-orders as (
-    select * from {{ ref('fct_orders') }}
-),
-
-tickets as (
-    select * from {{ ref('fct_tickets') }}
-),
-
-marketing_events as (
-    select * from {{ ref('fct_marketing_events') }}
-),
-
 touchpoints as (
     select * from {{ ref('fct_touchpoints') }}
+    where customer_id is not null
+),
+
+orders as (
+    select
+        customer_id,
+        touchpoint_id,
+        occurred_at as ordered_at,
+        amount as total_amount,
+        coalesce(is_cancelled, false) as is_cancelled,
+        coalesce(is_returned, false) as is_returned
+    from touchpoints
+    where kind = 'order'
+),
+
+cases as (
+    select * from touchpoints
+    where kind = 'ticket' or is_open is not null or is_complaint is not null
+),
+
+engagements as (
+    select * from touchpoints
+    where engagement is not null
 ),
 
 reference_time as (
@@ -43,105 +57,115 @@ order_summary as (
     select
         orders.customer_id,
         count(*) filter (where not orders.is_cancelled) as order_count,
-        coalesce(sum(orders.net_amount), 0) as lifetime_value,
         avg(orders.total_amount) filter (where not orders.is_cancelled) as average_order_value,
         min(orders.ordered_at) filter (where not orders.is_cancelled) as first_ordered_at,
         max(orders.ordered_at) filter (where not orders.is_cancelled) as last_ordered_at,
-        count(*) filter (where orders.is_returned) as returned_order_count,
-        coalesce(sum(orders.net_amount) filter (
-            where orders.ordered_at > reference_time.reference_at - to_days({{ value_window_days }})
-        ), 0) as revenue_last_window,
-        coalesce(sum(orders.net_amount) filter (
-            where orders.ordered_at <= reference_time.reference_at - to_days({{ value_window_days }})
-            and orders.ordered_at > reference_time.reference_at - to_days({{ 2 * value_window_days }})
-        ), 0) as revenue_prior_window
+        count(*) filter (where orders.is_returned) as returned_order_count
     from orders
     cross join reference_time
-    where orders.customer_id is not null and orders.ordered_at <= reference_time.reference_at
+    where orders.ordered_at <= reference_time.reference_at
     group by orders.customer_id
+),
+
+-- revenue of every stream that has it (orders, subscriptions, payments ...)
+revenue_summary as (
+    select
+        touchpoints.customer_id,
+        coalesce(sum(touchpoints.revenue), 0) as lifetime_value,
+        coalesce(sum(touchpoints.revenue) filter (
+            where touchpoints.occurred_at > reference_time.reference_at - to_days({{ value_window_days }})
+        ), 0) as revenue_last_window,
+        coalesce(sum(touchpoints.revenue) filter (
+            where touchpoints.occurred_at <= reference_time.reference_at - to_days({{ value_window_days }})
+            and touchpoints.occurred_at > reference_time.reference_at - to_days({{ 2 * value_window_days }})
+        ), 0) as revenue_prior_window
+    from touchpoints
+    cross join reference_time
+    where touchpoints.revenue is not null and touchpoints.occurred_at <= reference_time.reference_at
+    group by touchpoints.customer_id
 ),
 
 ticket_summary as (
     select
-        tickets.customer_id,
-        count(*) as ticket_count,
-        count(*) filter (where tickets.is_open) as open_ticket_count,
-        count(*) filter (where tickets.is_complaint) as complaint_count,
-        count(*) filter (where tickets.is_open and tickets.is_complaint) as open_complaint_count,
-        min(tickets.ticket_id) filter (where tickets.is_open and tickets.is_complaint) as open_complaint_ticket_id,
-        round(avg(tickets.csat_score), 2) as average_csat
-    from tickets
+        cases.customer_id,
+        count(*) filter (where cases.kind = 'ticket') as ticket_count,
+        count(*) filter (where cases.is_open) as open_ticket_count,
+        count(*) filter (where cases.is_complaint) as complaint_count,
+        count(*) filter (where cases.is_open and cases.is_complaint) as open_complaint_count,
+        min(cases.source_id) filter (where cases.is_open and cases.is_complaint) as open_complaint_ticket_id
+    from cases
     cross join reference_time
-    where tickets.customer_id is not null and tickets.created_at <= reference_time.reference_at
-    group by tickets.customer_id
+    where cases.occurred_at <= reference_time.reference_at
+    group by cases.customer_id
 ),
 
-last_ratings as (
+rating_summary as (
     select
-        tickets.customer_id,
-        tickets.csat_score as last_csat_score
-    from tickets
+        touchpoints.customer_id,
+        round(avg(touchpoints.csat_score), 2) as average_csat,
+        arg_max(touchpoints.csat_score, {{ "(coalesce(touchpoints.last_activity_at, touchpoints.occurred_at), touchpoints.touchpoint_id)" }})
+            as last_csat_score
+    from touchpoints
     cross join reference_time
-    where
-        tickets.customer_id is not null
-        and tickets.csat_score is not null
-        and tickets.created_at <= reference_time.reference_at
-    qualify row_number() over (
-        partition by tickets.customer_id
-        order by coalesce(tickets.solved_at, tickets.updated_at) desc, tickets.ticket_id desc
-    ) = 1
+    where touchpoints.csat_score is not null and touchpoints.occurred_at <= reference_time.reference_at
+    group by touchpoints.customer_id
 ),
 
 email_summary as (
     select
-        marketing_events.customer_id,
-        count(*) filter (where marketing_events.event_type = 'sent') as emails_sent_recent,
-        count(*) filter (where marketing_events.event_type = 'open') as email_opens_recent,
-        count(*) filter (where marketing_events.event_type = 'click') as email_clicks_recent
-    from marketing_events
+        engagements.customer_id,
+        count(*) filter (where engagements.engagement = 'sent') as emails_sent_recent,
+        count(*) filter (where engagements.engagement = 'open') as email_opens_recent,
+        count(*) filter (where engagements.engagement = 'click') as email_clicks_recent
+    from engagements
     cross join reference_time
     where
-        marketing_events.customer_id is not null
-        and marketing_events.occurred_at <= reference_time.reference_at
-        and marketing_events.occurred_at > reference_time.reference_at - to_days({{ recent_days }})
-    group by marketing_events.customer_id
+        engagements.occurred_at <= reference_time.reference_at
+        and engagements.occurred_at > reference_time.reference_at - to_days({{ recent_days }})
+    group by engagements.customer_id
 ),
 
--- the last delivery attempt to the golden e-mail address bounced
+-- the last delivery attempt to the golden e-mail address (to any address, where streams do not say) bounced
 email_bounces as (
     select
-        marketing_events.customer_id,
-        marketing_events.event_type = 'bounce' as is_email_bouncing
-    from marketing_events
+        engagements.customer_id,
+        engagements.engagement = 'bounce' as is_email_bouncing
+    from engagements
     inner join customers
-        on customers.customer_id = marketing_events.customer_id
-        and customers.email = marketing_events.email
+        on customers.customer_id = engagements.customer_id
+        and (engagements.recipient is null or customers.email = engagements.recipient)
     cross join reference_time
     where
-        marketing_events.event_type in ('sent', 'bounce', 'open', 'click')
-        and marketing_events.occurred_at <= reference_time.reference_at
+        engagements.engagement in ('sent', 'delivered', 'bounce', 'open', 'click')
+        and engagements.occurred_at <= reference_time.reference_at
     qualify row_number() over (
-        partition by marketing_events.customer_id
-        order by marketing_events.occurred_at desc, marketing_events.event_type = 'bounce' desc, marketing_events.event_id desc
+        partition by engagements.customer_id
+        order by engagements.occurred_at desc, engagements.engagement = 'bounce' desc, engagements.touchpoint_id desc
     ) = 1
+),
+
+-- a bad experience: a negative interaction the customer had (not a marketing engagement such as an unsubscribe)
+bad_experiences as (
+    select touchpoints.*
+    from touchpoints
+    cross join reference_time
+    where
+        touchpoints.sentiment = 'negative'
+        and touchpoints.engagement is null
+        and touchpoints.occurred_at <= reference_time.reference_at
 ),
 
 touchpoint_summary as (
     select
         touchpoints.customer_id,
-        count(*) as touchpoint_count,
-        count(*) filter (
-            where touchpoints.sentiment = 'negative'
-            and touchpoints.department in ('sales', 'service')
-            and touchpoints.occurred_at > reference_time.reference_at - to_days({{ recent_days }})
-        ) as recent_bad_experience_count
+        count(*) as touchpoint_count
     from touchpoints
     cross join reference_time
-    where touchpoints.customer_id is not null and touchpoints.occurred_at <= reference_time.reference_at
+    where touchpoints.occurred_at <= reference_time.reference_at
     group by touchpoints.customer_id
 ),
 
--- a contact is any interaction the customer took part in: mass mailings sent or bounced do not count
+-- a contact is any interaction the customer took part in: mass mailings sent, delivered or bounced do not count
 last_contacts as (
     select
         touchpoints.customer_id,
@@ -152,8 +176,7 @@ last_contacts as (
     from touchpoints
     cross join reference_time
     where
-        touchpoints.customer_id is not null
-        and touchpoints.touchpoint_type not in ('email_sent', 'email_bounce')
+        touchpoints.direction = 'inbound'
         and touchpoints.occurred_at <= reference_time.reference_at
     qualify row_number() over (
         partition by touchpoints.customer_id
@@ -163,19 +186,16 @@ last_contacts as (
 
 last_bad_experiences as (
     select
-        touchpoints.customer_id,
-        touchpoints.occurred_at as last_bad_experience_at,
-        touchpoints.summary as last_bad_experience
-    from touchpoints
+        bad_experiences.customer_id,
+        bad_experiences.occurred_at as last_bad_experience_at,
+        bad_experiences.summary as last_bad_experience,
+        bad_experiences.occurred_at > reference_time.reference_at - to_days({{ recent_days }})
+            as is_recent_bad_experience
+    from bad_experiences
     cross join reference_time
-    where
-        touchpoints.customer_id is not null
-        and touchpoints.sentiment = 'negative'
-        and touchpoints.department in ('sales', 'service')
-        and touchpoints.occurred_at <= reference_time.reference_at
     qualify row_number() over (
-        partition by touchpoints.customer_id
-        order by touchpoints.occurred_at desc, touchpoints.touchpoint_id desc
+        partition by bad_experiences.customer_id
+        order by bad_experiences.occurred_at desc, bad_experiences.touchpoint_id desc
     ) = 1
 ),
 
@@ -185,18 +205,18 @@ joined as (
         reference_time.reference_at,
 
         coalesce(order_summary.order_count, 0) as order_count,
-        cast(coalesce(order_summary.lifetime_value, 0) as decimal(18, 2)) as lifetime_value,
+        cast(coalesce(revenue_summary.lifetime_value, 0) as decimal(18, 2)) as lifetime_value,
         cast(order_summary.average_order_value as decimal(18, 2)) as average_order_value,
-        cast(timezone('Europe/Berlin', order_summary.first_ordered_at) as date) as first_order_date,
-        cast(timezone('Europe/Berlin', order_summary.last_ordered_at) as date) as last_order_date,
+        {{ c360_local_date('order_summary.first_ordered_at') }} as first_order_date,
+        {{ c360_local_date('order_summary.last_ordered_at') }} as last_order_date,
         date_diff('day', order_summary.first_ordered_at, reference_time.reference_at) as days_since_first_order,
         date_diff('day', order_summary.last_ordered_at, reference_time.reference_at) as days_since_last_order,
         coalesce(order_summary.returned_order_count, 0) as returned_order_count,
-        cast(coalesce(order_summary.revenue_last_window, 0) as decimal(18, 2)) as revenue_last_365d,
-        cast(coalesce(order_summary.revenue_prior_window, 0) as decimal(18, 2)) as revenue_prior_365d,
+        cast(coalesce(revenue_summary.revenue_last_window, 0) as decimal(18, 2)) as revenue_last_365d,
+        cast(coalesce(revenue_summary.revenue_prior_window, 0) as decimal(18, 2)) as revenue_prior_365d,
         coalesce(
-            order_summary.revenue_prior_window >= {{ value_drop_min_revenue }}
-            and order_summary.revenue_last_window < {{ value_drop_ratio }} * order_summary.revenue_prior_window,
+            revenue_summary.revenue_prior_window >= {{ value_drop_min_revenue }}
+            and revenue_summary.revenue_last_window < {{ value_drop_ratio }} * revenue_summary.revenue_prior_window,
             false
         ) as is_value_dropping,
 
@@ -205,11 +225,11 @@ joined as (
         coalesce(ticket_summary.complaint_count, 0) as complaint_count,
         coalesce(ticket_summary.open_complaint_count, 0) > 0 as has_open_complaint,
         ticket_summary.open_complaint_ticket_id,
-        ticket_summary.average_csat,
-        last_ratings.last_csat_score,
+        rating_summary.average_csat,
+        rating_summary.last_csat_score,
 
         coalesce(touchpoint_summary.touchpoint_count, 0) as touchpoint_count,
-        coalesce(touchpoint_summary.recent_bad_experience_count, 0) > 0 as has_recent_bad_experience,
+        coalesce(last_bad_experiences.is_recent_bad_experience, false) as has_recent_bad_experience,
         last_bad_experiences.last_bad_experience_at,
         last_bad_experiences.last_bad_experience,
         last_contacts.last_contact_at,
@@ -235,8 +255,9 @@ joined as (
     from customers
     cross join reference_time
     left join order_summary on order_summary.customer_id = customers.customer_id
+    left join revenue_summary on revenue_summary.customer_id = customers.customer_id
     left join ticket_summary on ticket_summary.customer_id = customers.customer_id
-    left join last_ratings on last_ratings.customer_id = customers.customer_id
+    left join rating_summary on rating_summary.customer_id = customers.customer_id
     left join email_summary on email_summary.customer_id = customers.customer_id
     left join email_bounces on email_bounces.customer_id = customers.customer_id
     left join touchpoint_summary on touchpoint_summary.customer_id = customers.customer_id

@@ -1,27 +1,21 @@
-{#- When each person record first shows up: account creation, newsletter opt-in, first ticket, first interaction. -#}
+{#- When each person record first shows up: its creation in the source (identity mapping `created_at`) or its
+    first interaction on any touchpoint stream, whichever is earlier. -#}
 with
 
 touchpoints as (
     select * from {{ ref('int_touchpoints_unioned') }}
 ),
 
-sales_customers as (
-    select * from {{ ref('stg_sales__customers') }}
-),
-
-contacts as (
-    select * from {{ ref('stg_marketing__contacts') }}
+identity_records as (
+    select * from {{ ref('int_identity_records') }}
 ),
 
 sightings as (
     select source_system, source_record_id, occurred_at as seen_at
     from touchpoints
     union all
-    select 'sales' as source_system, sales_customer_id as source_record_id, created_at as seen_at
-    from sales_customers
-    union all
-    select 'marketing' as source_system, contact_id as source_record_id, coalesce(newsletter_subscribed_at, updated_at) as seen_at
-    from contacts
+    select source_system, source_record_id, created_at as seen_at
+    from identity_records
 ),
 
 final as (

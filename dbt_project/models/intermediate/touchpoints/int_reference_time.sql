@@ -1,10 +1,12 @@
 {#-
     One row: the reference time ("now") of every time window in the marts. Deterministic for a warehouse state:
     the latest interaction in the data, capped at the latest load (an interaction cannot happen after it was
-    delivered, so a wrong future timestamp cannot move "now"). The var `c360_as_of`, or else the environment
-    variable C360_AS_OF, overrides it (ISO 8601, e.g. 2026-06-30T00:00:00Z).
+    delivered, so a wrong future timestamp cannot move "now"). With no interaction at all (a project with identity
+    sources only) it is the run's start (environment variable C360_RUN_STARTED_AT, set by c360). The var
+    `c360_as_of`, or else the environment variable C360_AS_OF, overrides it (ISO 8601, e.g. 2026-06-30T00:00:00Z).
 -#}
 {%- set as_of = var('c360_as_of', none) or env_var('C360_AS_OF', '') -%}
+{%- set run_started_at = env_var('C360_RUN_STARTED_AT', '') -%}
 with
 
 touchpoints as (
@@ -24,8 +26,12 @@ final as (
         cast('{{ as_of }}' as timestamptz) as reference_at,
         'c360_as_of' as reference_basis,
         {%- else %}
-        least(latest_interaction_at, latest_loaded_at) as reference_at,
+        coalesce(
+            least(latest_interaction_at, latest_loaded_at),
+            {{ "cast('" ~ run_started_at ~ "' as timestamptz)" if run_started_at else 'current_timestamp' }}
+        ) as reference_at,
         case
+            when latest_interaction_at is null then 'run start'
             when latest_interaction_at > latest_loaded_at then 'latest load'
             else 'latest interaction'
         end as reference_basis,

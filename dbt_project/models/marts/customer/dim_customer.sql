@@ -1,8 +1,9 @@
 {#-
     The golden record: one row per active customer, each attribute group taken from one surviving record chosen by
-    the rules in the seed golden_record_survivorship (source trust, completeness, recency, frequency — in the order
-    the seed says), with the source system it came from (`<attribute>_source`) and the record
-    (`<group>_record_key`). Consent: the latest consent act over all the customer's records wins.
+    the survivorship rules (int_survivorship_rules: the project's `rules.survivorship` file, else the product's
+    defaults; source trust, completeness, recency, frequency — in the order the rules say), with the source system
+    it came from (`<attribute>_source`) and the record (`<group>_record_key`). Newsletter consent: the latest
+    statement for the purpose `newsletter` over all the customer's records (int_customer_consent).
 -#}
 {%- set attribute_groups = {
     'name': {
@@ -36,7 +37,7 @@
         'match_key': "concat_ws('|', street_folded, postcode)",
     },
 } -%}
-{%- set consent_channels = {'newsletter': 'email_newsletter'} -%}
+{%- set consent_purposes = ['newsletter'] -%}
 {%- set ranking_depth = 4 -%}
 
 with
@@ -54,11 +55,11 @@ identity_records as (
 ),
 
 survivorship_rules as (
-    select * from {{ ref('golden_record_survivorship') }}
+    select * from {{ ref('int_survivorship_rules') }}
 ),
 
-consent_events as (
-    select * from {{ ref('int_consent_events') }}
+customer_consent as (
+    select * from {{ ref('int_customer_consent') }}
 ),
 
 records_first_seen as (
@@ -161,27 +162,6 @@ customer_first_seen as (
     group by identity_map.customer_id
 ),
 
--- latest consent act per customer and channel; an opt-out wins a tie
-latest_consent as (
-    select
-        identity_map.customer_id,
-        consent_events.consent_channel,
-        consent_events.consent_status,
-        consent_events.changed_at,
-        consent_events.evidence_source
-    from consent_events
-    inner join identity_map
-        on identity_map.source_system = consent_events.source_system
-        and identity_map.source_record_id = consent_events.source_record_id
-    qualify row_number() over (
-        partition by identity_map.customer_id, consent_events.consent_channel
-        order by
-            consent_events.changed_at desc nulls last,
-            case consent_events.consent_status when 'opted_out' then 0 else 1 end,
-            consent_events.consent_event_id desc
-    ) = 1
-),
-
 final as (
     select
         active_customers.customer_id,
@@ -200,7 +180,7 @@ final as (
         {%- endfor %}
         coalesce(record_summary.source_record_count, 0) as source_record_count,
         coalesce(record_summary.source_systems, cast([] as varchar[])) as source_systems,
-        {%- for name, channel in consent_channels.items() %}
+        {%- for name in consent_purposes %}
         coalesce({{ name }}_consent.consent_status = 'opted_in', false) as is_{{ name }}_subscribed,
         coalesce({{ name }}_consent.consent_status, 'none') as {{ name }}_consent_status,
         {{ name }}_consent.changed_at as {{ name }}_consent_changed_at,
@@ -216,10 +196,10 @@ final as (
     left join identity_records as {{ group }}_record
         on {{ group }}_record.record_key = {{ group }}_survivor.record_key
     {%- endfor %}
-    {%- for name, channel in consent_channels.items() %}
-    left join latest_consent as {{ name }}_consent
+    {%- for name in consent_purposes %}
+    left join customer_consent as {{ name }}_consent
         on {{ name }}_consent.customer_id = active_customers.customer_id
-        and {{ name }}_consent.consent_channel = '{{ channel }}'
+        and {{ name }}_consent.purpose = '{{ name }}'
     {%- endfor %}
     left join record_summary on record_summary.customer_id = active_customers.customer_id
     left join customer_first_seen on customer_first_seen.customer_id = active_customers.customer_id

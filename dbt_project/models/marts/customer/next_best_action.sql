@@ -1,11 +1,12 @@
 {#-
-    The single most useful next action per customer, chosen by the playbook in the seeds
-    next_best_action_rules (what, why, who, how, priority) and next_best_action_rule_conditions (when).
+    The single most useful next action per customer, chosen by the playbook (int_next_best_action_rules: what, why,
+    who, how, priority; int_next_best_action_conditions: when) — the project's `rules.next_best_action` file, else
+    the product's default playbook.
 
     Every column of int_customer_signals (except customer_id, reference_at) is a signal a condition can name.
     A rule holds for a customer when all its conditions hold; the contact policy then removes promotional rules
-    while promotions are not allowed (open complaint, recent bad experience) and consent-requiring rules for customers without
-    newsletter consent. The eligible rule with the lowest priority wins; the default rule (no conditions) makes
+    while promotions are not allowed (open complaint, recent bad experience) and rules that require consent for a
+    purpose for customers whose latest statement for it is not an opt-in (int_customer_consent). The eligible rule with the lowest priority wins; the default rule (no conditions) makes
     sure everyone gets exactly one action.
 -#}
 {%- set null_placeholder = '<<null>>' -%}
@@ -16,11 +17,15 @@ signals as (
 ),
 
 rules as (
-    select * from {{ ref('next_best_action_rules') }}
+    select * from {{ ref('int_next_best_action_rules') }}
 ),
 
 conditions as (
-    select * from {{ ref('next_best_action_rule_conditions') }}
+    select * from {{ ref('int_next_best_action_conditions') }}
+),
+
+customer_consent as (
+    select * from {{ ref('int_customer_consent') }}
 ),
 
 -- one row per customer and signal, the value as text (booleans become 'true' / 'false'); every column of
@@ -121,12 +126,15 @@ policy_checked as (
         case
             when rules.is_promotional and not coalesce(signals.is_promotion_allowed, false)
                 then 'promotion not allowed (open complaint or recent bad experience)'
-            when rules.requires_newsletter_consent and not coalesce(signals.is_newsletter_subscribed, false)
-                then 'no newsletter consent'
+            when rules.requires_consent is not null and coalesce(customer_consent.consent_status, 'none') != 'opted_in'
+                then 'no ' || rules.requires_consent || ' consent'
         end as suppressed_because
     from matching_rules
     inner join signals on signals.customer_id = matching_rules.customer_id
     inner join rules on rules.rule_id = matching_rules.rule_id
+    left join customer_consent
+        on customer_consent.customer_id = matching_rules.customer_id
+        and customer_consent.purpose = rules.requires_consent
 ),
 
 chosen as (

@@ -1,4 +1,4 @@
-{#- Every interaction of every silo on one timeline, keyed by customer_id. -#}
+{#- Every interaction of every configured touchpoint stream on one timeline, keyed by customer_id. -#}
 with
 
 touchpoints as (
@@ -14,21 +14,35 @@ final as (
         touchpoints.touchpoint_id,
         identity_map.customer_id,
         touchpoints.occurred_at,
-        cast(timezone('Europe/Berlin', touchpoints.occurred_at) as date) as occurred_date,
+        {{ c360_local_date('touchpoints.occurred_at') }} as occurred_date,
         touchpoints.last_activity_at,
+        touchpoints.kind,
         touchpoints.channel,
         touchpoints.touchpoint_type,
         touchpoints.department,
         touchpoints.direction,
         touchpoints.source_system,
+        touchpoints.source_name,
+        touchpoints.stream,
         touchpoints.source_table,
         touchpoints.source_id,
         touchpoints.source_record_id,
         touchpoints.summary,
+        touchpoints.status,
         touchpoints.sentiment,
         touchpoints.outcome,
+        touchpoints.reference,
         touchpoints.csat_score,
-        touchpoints.amount
+        touchpoints.amount,
+        touchpoints.currency,
+        touchpoints.revenue,
+        touchpoints.is_cancelled,
+        touchpoints.is_returned,
+        touchpoints.is_open,
+        touchpoints.is_complaint,
+        touchpoints.engagement,
+        touchpoints.recipient,
+        touchpoints.loaded_at
     from touchpoints
     left join identity_map
         on identity_map.source_system = touchpoints.source_system

@@ -32,7 +32,8 @@ mapped as (
             try_cast(try_strptime(cast({{ mapping.fields.date_of_birth or 'null' }} as varchar), {{ mapping.date_formats | tojson | replace('"', "'") }}) as date),
             try_cast({{ mapping.fields.date_of_birth or 'null' }} as date)
         ) as date_of_birth,
-        try_cast({{ mapping.fields.updated_at or 'null' }} as timestamptz) as updated_at,
+        {{ c360_parse_timestamp(mapping.fields.updated_at, mapping.timestamp_formats) if mapping.fields.updated_at else 'cast(null as timestamptz)' }} as updated_at,
+        {{ c360_parse_timestamp(mapping.fields.created_at, mapping.timestamp_formats) if mapping.fields.created_at else 'cast(null as timestamptz)' }} as created_at,
         cast({{ mapping.fields.reference_numbers or 'null' }} as varchar[]) as reference_numbers,
         _c360_batch_id as batch_id,
         _c360_row_number as batch_row_number,
@@ -54,6 +55,7 @@ mapped as (
         cast(null as varchar) as date_of_birth_text,
         cast(null as date) as date_of_birth,
         cast(null as timestamptz) as updated_at,
+        cast(null as timestamptz) as created_at,
         cast(null as varchar[]) as reference_numbers,
         cast(null as varchar) as batch_id,
         cast(null as bigint) as batch_row_number,
