@@ -20,7 +20,7 @@ $(CURDIR)/.tools/bin/uv:
 
 setup: .venv/.synced ## install Python 3.11 dependencies from the lock file (uv)
 
-demo: setup ## generate the demo silos and run the whole pipeline on DuckDB
+demo: setup ## generate the demo silos and run the demo project (examples/kaufhaus-nord) on DuckDB
 	$(RUN) c360 demo --people $(PEOPLE)
 
 test: setup ## run every test: unit, integration, PostgreSQL, Airflow, browser
@@ -40,33 +40,35 @@ bench: setup ## benchmark: per-stage time and memory, vs. bare Splink, increment
 	$(RUN) c360 bench --people $(BENCH_PEOPLE)
 
 serve: setup ## start the agent console on http://127.0.0.1:8000 (after make demo)
-	$(RUN) c360 serve
+	$(RUN) c360 serve --config $(C360_CONFIG)
 
 docs: setup ## dbt docs of the warehouse (after make demo)
-	$(RUN) c360 docs
+	$(RUN) c360 docs --config $(C360_CONFIG)
 
-clean: ## remove generated data (silos, warehouse, snapshots, reports)
-	rm -rf data dbt_project/target
+clean: ## remove generated data (the demo's silos, warehouse, snapshots, reports; FEBRL4's export)
+	rm -rf data examples/*/data dbt_project/target
 
 # -- Airflow (docs/airflow.md) --------------------------------------------------------------------------------
 AIRFLOW_HOME ?= $(CURDIR)/data/airflow
-C360_CONFIG ?= $(CURDIR)/customer360.yml
+DEMO_PROJECT := $(CURDIR)/examples/kaufhaus-nord
+C360_CONFIG ?= $(DEMO_PROJECT)/customer360.yml
+DEMO_SILOS := $${C360_SILOS_DIR:-$(DEMO_PROJECT)/data/silos}
 HELPDESK_PORT ?= 8765
 AIRFLOW_ENV := AIRFLOW_HOME=$(AIRFLOW_HOME) C360_CONFIG=$(C360_CONFIG) AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags \
 	AIRFLOW__CORE__LOAD_EXAMPLES=False AIRFLOW__COSMOS__ENABLE_TELEMETRY=False SCARF_NO_ANALYTICS=true
 # the demo's helpdesk API stand-in, in the background while Airflow runs (the service silo reads it)
-HELPDESK := $(CURDIR)/.venv/bin/python -m c360_devtools.demo.helpdesk_api $${C360_SILOS_DIR:-data/silos}/service \
+HELPDESK := $(CURDIR)/.venv/bin/python -m c360_devtools.demo.helpdesk_api $(DEMO_SILOS)/service \
 	--port $(HELPDESK_PORT)
 INGEST_DAGS = $$($(RUN) python -c 'from customer360 import orchestration as o; \
 	print(*(o.ingest_dag_id(s.name) for s in o.dag_config().sources))')
 
 .PHONY: dbt-manifest airflow-init airflow-test
 
-dbt-manifest: setup ## dbt parse into data/dbt_manifest/ (Cosmos renders the dbt tasks from it)
+dbt-manifest: setup ## dbt parse into <data_dir>/dbt_manifest/ (Cosmos renders the dbt tasks from it)
 	C360_CONFIG=$(C360_CONFIG) $(RUN) python -m customer360.orchestration manifest
 
 airflow-init: dbt-manifest
-	@test -f $${C360_SILOS_DIR:-data/silos}/manifest.json || $(RUN) c360 generate --people $(PEOPLE)
+	@test -f $(DEMO_SILOS)/manifest.json || $(RUN) c360 generate --people $(PEOPLE)
 	$(AIRFLOW_ENV) $(RUN) airflow db migrate
 	$(AIRFLOW_ENV) $(RUN) airflow pools set c360_warehouse 1 "customer360: DuckDB allows one writer"
 

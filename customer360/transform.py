@@ -28,7 +28,6 @@ from typing import Any
 
 import yaml
 
-from customer360.core import warehouse
 from customer360.core.config import Config, ConsentStatement, SourceConfig, TouchpointStream
 from customer360.core.errors import ConfigurationMismatch, StageFailed
 from customer360.core.product import DBT_PROJECT_DIR
@@ -36,13 +35,9 @@ from customer360.core.rules import load_rules
 
 # the run's start (ISO 8601): int_reference_time's fallback when no touchpoint exists
 RUN_STARTED_AT = "C360_RUN_STARTED_AT"
-# the folders of the dbt project c360 runs: the product's and the project's, as links (see dbt_project_dir)
-PRODUCT_FOLDERS = {
-    "models": "product_models",
-    "macros": "product_macros",
-    "seeds": "product_seeds",
-    "tests": "product_tests",
-}
+# the folders of the dbt project c360 runs, as links (see dbt_project_dir): the product's keep their names (Cosmos
+# expects a `models` folder in the project it renders), the project's are prefixed
+PRODUCT_FOLDERS = {"models": "models", "macros": "macros", "seeds": "seeds", "tests": "tests"}
 PROJECT_FOLDERS = {"models": "project_models", "macros": "project_macros", "tests": "project_tests"}
 SOURCES_FOLDER = "generated_sources"
 
@@ -219,8 +214,12 @@ def check_expressions(config: Config) -> int:
     """Bind every configured SQL expression against its raw table before dbt runs, so that a typo in a column
     name, or a column named like an SQL keyword, is a configuration error naming the key — not a dbt error in a
     model the user never wrote. Tables not loaded yet are skipped. Returns how many expressions were checked."""
+    from customer360.core import warehouse
+
     problems, checked = [], 0
-    with warehouse.session(config, read_only=not config.warehouse_path.exists()) as con:
+    if not config.warehouse_path.exists():
+        return checked
+    with warehouse.session(config) as con:
         for where, source, table, expression, is_filter in configured_expressions(config):
             if not warehouse.table_exists(con, source.raw_schema, table):
                 continue

@@ -20,7 +20,8 @@ import yaml
 from support.airflow import DAGS_FOLDER, HEAVY_MODULES, airflow_env, emit_result_code, run_airflow_python
 
 from customer360 import orchestration
-from customer360.transform import DBT_PROJECT_DIR, dbt_environment, dbt_vars
+from customer360.core.product import DBT_PROJECT_DIR
+from customer360.transform import dbt_environment, dbt_project_dir, dbt_vars
 
 pytestmark = pytest.mark.airflow
 
@@ -337,7 +338,7 @@ def _dbt_ls(config, select: str, exclude: str | None) -> dict[str, str]:
     command = [
         sys.executable, "-c", "from dbt.cli.main import cli; cli()", "--quiet", "ls",
         "--select", select, "--output", "json", "--vars", json.dumps(dbt_vars(config)),
-        "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--project-dir", str(dbt_project_dir(config)), "--profiles-dir", str(DBT_PROJECT_DIR),
     ]  # fmt: skip
     if exclude:
         command += ["--exclude", exclude]
@@ -358,7 +359,7 @@ def test_cosmos_groups_build_what_the_cli_stages_build(dagbag, airflow_project, 
     from customer360 import pipeline, transform
 
     calls: list[tuple[str, str | None]] = []
-    monkeypatch.setattr(transform, "build", lambda config, select, exclude=None: calls.append((select, exclude)))
+    monkeypatch.setattr(transform, "build", lambda config, select, exclude=None, **_: calls.append((select, exclude)))
     getattr(pipeline, stage)(pipeline.RunContext.new(airflow_project.config))
     (select, exclude), selection = calls[0], getattr(orchestration, f"DBT_{stage.upper()}")
     assert (select, exclude) == (selection.cli_select, selection.cli_exclude), "update orchestration.DBT_*"

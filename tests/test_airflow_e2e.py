@@ -8,9 +8,9 @@ logs the run summary; a second ingestion run with nothing new changes nothing an
 
 Time: every Cosmos task starts dbt (3-5 s of CPU each, ~100 tasks), which alone would take most of ten
 minutes on two shared cores. So the dbt tasks that the identity marts (marts/identity: customer_identity_map,
-customer_ids, ...) do not need are marked successful instead of run: the seeds and models on their path and
-their tests run for real (model test tasks and tests of several models), every Python task runs, and publish
-publishes what was built.
+customer_ids, ...) and the marts the mart gate checks (dim_customer, customer_360) do not need are marked
+successful instead of run: the seeds and models on their path and their tests run for real (model test tasks and
+tests of several models), every Python task runs, and publish publishes what was built.
 AIRFLOW_E2E_ALL_DBT=1 runs every seed and model task too (dbt test tasks stay marked, except those above).
 tests/test_airflow_dags.py checks that the task groups select what `c360 run` builds.
 """
@@ -90,9 +90,10 @@ result["queued_for_customer_360"] = sorted(
 dag = bag.get_dag("customer_360")
 manifest = json.loads(open(os.environ["MANIFEST"], encoding="utf-8").read())
 parents = manifest["parent_map"]
-TARGETS = {  # the identity marts: customer_identity_map, customer_ids, customer_match_evidence
+TARGETS = {  # the identity marts, and the marts check_marts gates before publishing (dim_customer, customer_360)
     uid for uid, node in manifest["nodes"].items()
-    if node["resource_type"] == "model" and node["fqn"][1:3] == ["marts", "identity"]
+    if node["resource_type"] == "model"
+    and (node["fqn"][1:3] == ["marts", "identity"] or node["name"] in ("dim_customer", "customer_360"))
 }
 needed, todo = set(), list(TARGETS)
 while todo:

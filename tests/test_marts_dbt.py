@@ -5,7 +5,6 @@ violation.
 
 from __future__ import annotations
 
-import csv
 import json
 from collections import defaultdict
 from collections.abc import Callable
@@ -15,14 +14,13 @@ from typing import Any
 
 import duckdb
 import pytest
-from support.demo_pipeline import REPO, copy_demo
+from support.demo_pipeline import copy_demo
 
 from customer360 import transform
 from customer360.core.config import load_config
+from customer360.core.rules import Rules, load_rules
 
 pytestmark = pytest.mark.integration
-
-SEEDS = REPO / "dbt_project" / "seeds"
 
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
@@ -31,9 +29,10 @@ def rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
 
-def seed(name: str) -> list[dict[str, str]]:
-    with open(SEEDS / f"{name}.csv", encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
+@pytest.fixture(scope="module")
+def rules(demo_pipeline) -> Rules:  # noqa: ANN001 - fixture
+    """The demo project's rules (its survivorship file over the product's defaults, its playbook)."""
+    return load_rules(demo_pipeline.config)
 
 
 @pytest.fixture(scope="module")
@@ -100,9 +99,8 @@ GROUPS: dict[str, dict[str, Any]] = {
 }
 
 
-def expected_survivors(records: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
-    """(customer_id, group) -> surviving record, by the rules in the seed, re-implemented in Python."""
-    rules = {row["attribute_group"]: row for row in seed("golden_record_survivorship")}
+def expected_survivors(records: list[dict[str, Any]], rules: Rules) -> dict[tuple[str, str], dict[str, Any]]:
+    """(customer_id, group) -> surviving record, by the project's survivorship rules, re-implemented in Python."""
     by_customer: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for record in records:
         by_customer[record["customer_id"]].append(record)
@@ -112,9 +110,8 @@ def expected_survivors(records: list[dict[str, Any]]) -> dict[tuple[str, str], d
             candidates = [r for r in members if spec["present"](r)]
             if not candidates:
                 continue
-            rule = rules.get(group, {})
-            trust = [s for s in (rule.get("source_trust") or "").split("|") if s]
-            ranking = (rule.get("ranking") or "trust|recency|frequency").split("|")
+            trust = list(rules.survivorship[group].source_trust)
+            ranking = list(rules.survivorship[group].ranking)
             frequency: dict[str, int] = defaultdict(int)
             for r in candidates:
                 frequency[spec["key"](r)] += 1
@@ -141,7 +138,7 @@ def expected_survivors(records: list[dict[str, Any]]) -> dict[tuple[str, str], d
     return survivors
 
 
-def test_golden_record_follows_the_survivorship_seed(warehouse: duckdb.DuckDBPyConnection) -> None:
+def test_golden_record_follows_the_survivorship_rules(warehouse: duckdb.DuckDBPyConnection, rules: Rules) -> None:
     records = rows(
         warehouse,
         """
@@ -153,7 +150,7 @@ def test_golden_record_follows_the_survivorship_seed(warehouse: duckdb.DuckDBPyC
     """,
     )
     golden = {row["customer_id"]: row for row in rows(warehouse, "select * from marts.dim_customer")}
-    survivors = expected_survivors(records)
+    survivors = expected_survivors(records, rules)
     assert len(golden) == len({r["customer_id"] for r in records})
     mismatches = []
     for customer_id, row in golden.items():
@@ -208,6 +205,7 @@ def test_consent_latest_act_wins(warehouse: duckdb.DuckDBPyConnection) -> None:
         select m.customer_id, e.consent_status, e.changed_at, e.consent_event_id
         from staging.int_consent_events as e
         join marts.customer_identity_map as m using (source_system, source_record_id)
+        where e.purpose = 'newsletter'
     """,
     )
 
@@ -240,25 +238,31 @@ def test_consent_latest_act_wins(warehouse: duckdb.DuckDBPyConnection) -> None:
 
 
 def test_every_interaction_appears_exactly_once_in_touchpoints(warehouse: duckdb.DuckDBPyConnection) -> None:
-    for source_table, staging_model, key in [
-        ("orders", "stg_sales__orders", "order_id"),
-        ("tickets", "stg_service__tickets", "ticket_id"),
-        ("campaign_events", "stg_marketing__campaign_events", "event_id"),
+    """Every order, ticket and campaign event of the demo (counted independently of the touchpoint models: the
+    project's staging models, and the raw events not quarantined) is exactly one touchpoint of its stream."""
+    valid_events = """(
+        select distinct event_id as id from raw_marketing.campaign_events as e
+        where not exists (select 1 from quarantine.marketing__campaign_events as q
+                          where q._c360_batch_id = e._c360_batch_id and q._c360_row_number = e._c360_row_number
+                          and q._c360_released_at is null)
+    )"""
+    for stream, items in [
+        ("orders", "(select order_id as id from staging.stg_sales__orders)"),
+        ("tickets", "(select ticket_id as id from staging.stg_service__tickets)"),
+        ("campaign_events", valid_events),
     ]:
         wrong = warehouse.execute(f"""
-            select s.{key}, count(t.touchpoint_id) as touchpoints
-            from staging.{staging_model} as s
-            left join marts.fct_touchpoints as t
-                on t.source_table = '{source_table}' and t.source_id = s.{key}
-            group by s.{key}
+            select s.id, count(t.touchpoint_id) as touchpoints
+            from {items} as s
+            left join marts.fct_touchpoints as t on t.stream = '{stream}' and t.source_id = s.id
+            group by s.id
             having count(t.touchpoint_id) != 1
         """).fetchall()
-        assert wrong == [], (source_table, wrong[:5])
-        raw, staged = warehouse.execute(f"""
-            select (select count(*) from marts.fct_touchpoints where source_table = '{source_table}'),
-                   (select count(*) from staging.{staging_model})
+        assert wrong == [], (stream, wrong[:5])
+        found, expected = warehouse.execute(f"""
+            select (select count(*) from marts.fct_touchpoints where stream = '{stream}'), (select count(*) from {items})
         """).fetchone()
-        assert raw == staged > 0
+        assert found == expected > 0
     unmapped = warehouse.execute("select count(*) from marts.fct_touchpoints where customer_id is null").fetchone()[0]
     assert unmapped == 0
     departments = dict(
@@ -367,31 +371,30 @@ OPERATORS: dict[str, Callable[[Any, str], bool]] = {
 
 
 def test_next_best_action_matches_an_independent_evaluation_of_the_playbook(
-    warehouse: duckdb.DuckDBPyConnection,
+    warehouse: duckdb.DuckDBPyConnection, rules: Rules
 ) -> None:
-    rules = sorted(seed("next_best_action_rules"), key=lambda rule: int(rule["priority"]))
-    conditions: dict[str, list[dict[str, str]]] = defaultdict(list)
-    for condition in seed("next_best_action_rule_conditions"):
-        conditions[condition["rule_id"]].append(condition)
+    playbook = sorted(rules.playbook, key=lambda rule: rule.priority)
+    conditions: dict[str, list[Any]] = defaultdict(list)
+    for condition in rules.conditions:
+        conditions[condition.rule_id].append(condition)
     signals = rows(warehouse, "select * from staging.int_customer_signals")
     chosen = {row["customer_id"]: row for row in rows(warehouse, "select * from marts.next_best_action")}
     assert len(chosen) == len(signals)
 
-    def eligible(rule: dict[str, str], customer: dict[str, Any]) -> bool:
-        if not all(
-            OPERATORS[c["operator"]](customer.get(c["signal"]), c["value"]) for c in conditions[rule["rule_id"]]
-        ):
+    def eligible(rule: Any, customer: dict[str, Any]) -> bool:
+        if not all(OPERATORS[c.operator](customer.get(c.signal), c.value) for c in conditions[rule.id]):
             return False
-        if rule["is_promotional"] == "true" and not customer["is_promotion_allowed"]:
+        if rule.promotional and not customer["is_promotion_allowed"]:
             return False
-        return not (rule["requires_newsletter_consent"] == "true" and not customer["is_newsletter_subscribed"])
+        assert rule.requires_consent in (None, "newsletter"), "the demo's playbook asks for newsletter consent only"
+        return not (rule.requires_consent and not customer["is_newsletter_subscribed"])
 
     fired = defaultdict(int)
     for customer in signals:
-        expected = next(rule for rule in rules if eligible(rule, customer))
+        expected = next(rule for rule in playbook if eligible(rule, customer))
         actual = chosen[customer["customer_id"]]
-        assert actual["rule_id"] == expected["rule_id"], (customer, actual)
-        assert actual["action_code"] == expected["action_code"]
+        assert actual["rule_id"] == expected.id, (customer, actual)
+        assert actual["action_code"] == expected.action_code
         if customer["has_open_complaint"]:
             assert actual["action_code"] == "resolve_open_complaint" and not actual["is_promotional"]
         fired[actual["rule_id"]] += 1

@@ -70,9 +70,9 @@ CASES = [
     ),
     pytest.param(
         {"type": "number"},
-        ["49.95", "0", "-1e3", "12"],
-        {"v_format": ["v '12,5' is not a number", "v 'NaN' is not a number"]},
-        ["12,5", "NaN"],
+        ["49.95", "0", "-1e3", "12", "12,5", "1.234,56", "1,234.56"],
+        {"v_format": ["v '1,2,3' is not a number", "v 'NaN' is not a number"]},
+        ["1,2,3", "NaN"],
         id="number",
     ),
     pytest.param(
