@@ -32,7 +32,7 @@ test-fast: setup ## unit tests only (seconds)
 lint: setup ## ruff, sqlfluff, mypy
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) sqlfluff lint dbt_project/models
+	$(RUN) sqlfluff lint dbt_project/models examples/kaufhaus-nord/dbt/models
 	$(RUN) mypy
 	$(RUN) lint-imports
 

@@ -742,7 +742,7 @@ class Config(_Strict):
             return set()
         return {path.stem for path in self.resolve_path(self.dbt.models).rglob("*.sql")}
 
-    def identity_system(self, source: SourceConfig, item: TouchpointStream | ConsentStatement) -> str:
+    def identity_system(self, source: SourceConfig, item: _RecordRows) -> str:
         """The identity mapping (source_system) a stream's or statement's rows belong to."""
         if item.identity is not None:
             return item.identity
@@ -909,7 +909,7 @@ def _describe(file: Path, data: dict[str, Any], error: ValidationError) -> str:
     """Turn pydantic's errors into `file: key.path: what is expected` lines, naming sources and tables by name."""
     lines = [f"{file}: {error.error_count()} problem(s) in the configuration"]
     for problem in error.errors():
-        location = _readable_location(data, problem["loc"])
+        location = readable_location(data, problem["loc"])
         message = problem["msg"].removeprefix("Value error, ")
         if problem["type"] == "extra_forbidden":
             message = "unknown key (check the spelling; see docs/configuration.md)"
@@ -919,16 +919,16 @@ def _describe(file: Path, data: dict[str, Any], error: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def _readable_location(data: Any, loc: tuple[int | str, ...]) -> str:
-    """`sources[sales].tables[orders].columns[total].type`: list items by their name, mapping keys of `columns`,
-    `attributes` … in brackets."""
+def readable_location(data: Any, loc: tuple[int | str, ...], labels: tuple[str, ...] = ("name", "table")) -> str:
+    """`sources[sales].tables[orders].columns[total].type`: list items by their first label (`name`, `table`),
+    mapping keys of `columns`, `attributes` … in brackets. For pydantic's error locations in YAML files."""
     parts: list[str] = []
     node = data
     keyed = {"columns", "attributes"}
     for key in loc:
         if isinstance(key, int) and isinstance(node, list) and key < len(node):
             node = node[key]
-            label = node.get("name") or node.get("table") if isinstance(node, dict) else None
+            label = next((node[name] for name in labels if node.get(name)), None) if isinstance(node, dict) else None
             parts[-1:] = [f"{parts[-1]}[{label or key}]"] if parts else [f"[{key}]"]
             continue
         if parts and parts[-1] in keyed and isinstance(node, dict):

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from customer360.core.config import Config, ConfigError
+from customer360.core.config import Config, ConfigError, readable_location
 from customer360.core.product import DEFAULTS_DIR, customer_signals
 
 DEFAULT_PLAYBOOK = DEFAULTS_DIR / "next_best_action.yml"
@@ -141,25 +141,12 @@ def _read(file: Path, model: type[BaseModel]) -> Any:
     except ValidationError as error:
         lines = [f"{file}: {error.error_count()} problem(s)"]
         for problem in error.errors():
-            location = _location(data, problem["loc"])
+            location = readable_location(data, problem["loc"], labels=("id",))
             message = problem["msg"].removeprefix("Value error, ")
             if problem["type"] == "extra_forbidden":
                 message = "unknown key (check the spelling)"
             lines.append(f"  - {location or '(top level)'}: {message}")
         raise ConfigError("\n".join(lines)) from None
-
-
-def _location(data: Any, loc: tuple[int | str, ...]) -> str:
-    parts, node = [], data
-    for key in loc:
-        if isinstance(key, int) and isinstance(node, list) and key < len(node):
-            node = node[key]
-            label = node.get("id") if isinstance(node, dict) else None
-            parts[-1:] = [f"{parts[-1] if parts else ''}[{label or key}]"]
-            continue
-        parts.append(str(key))
-        node = node.get(key) if isinstance(node, dict) else None
-    return ".".join(parts)
 
 
 def _playbook(file: Path | None) -> list[PlaybookRule]:

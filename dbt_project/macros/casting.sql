@@ -5,17 +5,10 @@
     NULL (they are the quality gate's business, not a reason to fail a build).
 -#}
 
-{# An instant: ISO 8601 with offset or `Z`, or a database timestamp(tz). Naive values are read as UTC. #}
+{# An instant: ISO 8601 with offset or `Z`, or a database timestamp(tz); naive values are read in the project's
+   time_zone (c360_parse_timestamp, below, also takes strptime formats). #}
 {% macro c360_to_timestamp(expression) -%}
-    try_cast(nullif(trim(cast({{ expression }} as varchar)), '') as timestamptz)
-{%- endmacro %}
-
-{#
-    Local wall-clock time in a given format (e.g. the newsletter tool's `01.03.2024 14:22`, Europe/Berlin), as an
-    instant. Ambiguous and non-existent local times around DST changes follow DuckDB/ICU rules.
-#}
-{% macro c360_local_timestamp(expression, format='%d.%m.%Y %H:%M', time_zone='Europe/Berlin') -%}
-    timezone('{{ time_zone }}', try_strptime(nullif(trim(cast({{ expression }} as varchar)), ''), '{{ format }}'))
+    {{ c360_parse_timestamp(expression) }}
 {%- endmacro %}
 
 {# A calendar date: ISO (`1985-12-24`) or German (`24.12.1985`, `24.12.85`). #}
@@ -80,7 +73,8 @@
     An instant from a value as sources write it: ISO 8601 with an offset or `Z` is taken as is; a naive value (ISO
     without offset, a date, or one of `formats`, e.g. `%d.%m.%Y %H:%M`) is read as wall-clock time in `time_zone`
     (the project's `time_zone`, var c360_time_zone). Database timestamps (with or without zone) work the same way.
-    Unparseable values become NULL.
+    Ambiguous and non-existent local times around DST changes follow DuckDB/ICU rules. Unparseable values become
+    NULL.
 #}
 {% macro c360_parse_timestamp(expression, formats=[], time_zone=none) -%}
     {%- set zone = time_zone or var('c360_time_zone', 'UTC') -%}

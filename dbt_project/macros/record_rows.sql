@@ -75,3 +75,17 @@
     {%- endfor -%}
     {{ return(names) }}
 {%- endmacro %}
+
+{# The load metadata of a stream's or statement's rows: a raw table's, or (project models) their `loaded_at`. #}
+{% macro c360_load_columns(item) -%}
+        try_cast({{ item.loaded_at }} as timestamptz) as loaded_at,
+        {{ '_c360_batch_id' if item.table else 'cast(null as varchar)' }} as batch_id,
+        {{ '_c360_row_number' if item.table else 'cast(null as bigint)' }} as batch_row_number
+{%- endmacro %}
+
+{# The same columns, typed, for the empty relation a model returns when nothing is configured or loaded. #}
+{% macro c360_empty_load_columns() -%}
+        cast(null as timestamptz) as loaded_at,
+        cast(null as varchar) as batch_id,
+        cast(null as bigint) as batch_row_number
+{%- endmacro %}

@@ -31,9 +31,7 @@ mapped as (
         {{ c360_parse_timestamp(statement.at, formats) }} as stated_at,
         {{ c360_parse_timestamp(statement.updated_at, formats) if statement.updated_at else 'cast(null as timestamptz)' }} as updated_at,
         {{ c360_text(statement.legal_basis or 'null') }} as legal_basis,
-        try_cast({{ statement.loaded_at }} as timestamptz) as loaded_at,
-        {{ '_c360_batch_id' if statement.table else 'cast(null as varchar)' }} as batch_id,
-        {{ '_c360_row_number' if statement.table else 'cast(null as bigint)' }} as batch_row_number
+        {{ c360_load_columns(statement) }}
     from {{ rows }} as source_rows
     {%- if statement.where %}
     where ({{ statement.where }})
@@ -51,9 +49,7 @@ mapped as (
         cast(null as timestamptz) as stated_at,
         cast(null as timestamptz) as updated_at,
         cast(null as varchar) as legal_basis,
-        cast(null as timestamptz) as loaded_at,
-        cast(null as varchar) as batch_id,
-        cast(null as bigint) as batch_row_number
+        {{ c360_empty_load_columns() }}
     where false
 {%- endfor %}
 ),

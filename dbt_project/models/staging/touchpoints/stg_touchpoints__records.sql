@@ -61,9 +61,7 @@ mapped as (
         {%- for name in attribute_names %}
         {{ stream.attributes[name] if name in stream.attributes else 'null' }} as {{ name }},
         {%- endfor %}
-        try_cast({{ stream.loaded_at }} as timestamptz) as loaded_at,
-        {{ '_c360_batch_id' if stream.table else 'cast(null as varchar)' }} as batch_id,
-        {{ '_c360_row_number' if stream.table else 'cast(null as bigint)' }} as batch_row_number
+        {{ c360_load_columns(stream) }}
     from {{ rows }} as source_rows
     {%- if stream.where %}
     where ({{ stream.where }})
@@ -94,9 +92,7 @@ mapped as (
         cast(null as double) as csat_score,
         cast(null as varchar) as engagement,
         cast(null as varchar) as recipient,
-        cast(null as timestamptz) as loaded_at,
-        cast(null as varchar) as batch_id,
-        cast(null as bigint) as batch_row_number
+        {{ c360_empty_load_columns() }}
     where false
 {%- endfor %}
 ),
