@@ -6,7 +6,7 @@ RUN := $(UV) run --frozen
 PEOPLE ?= 2000
 BENCH_PEOPLE ?= 100000
 
-.PHONY: help setup demo test test-fast lint bench airflow serve docs clean
+.PHONY: help setup demo test test-fast lint bench bench-accuracy airflow serve docs clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ lint: setup ## ruff, sqlfluff, mypy
 
 bench: setup ## benchmark: per-stage time and memory, vs. bare Splink, incremental +1% (BENCH_PEOPLE=1000000)
 	$(RUN) c360 bench --people $(BENCH_PEOPLE)
+
+bench-accuracy: setup ## accuracy of the defaults on every labelled data set (bench/accuracy.json, docs/entity-resolution.md)
+	$(RUN) c360 bench-accuracy --docs
 
 serve: setup ## start the agent console on http://127.0.0.1:8000 (after make demo)
 	$(RUN) c360 serve --config $(C360_CONFIG)

@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -402,9 +403,19 @@ def run_dbt(
     failures, nodes = _failures(run_results)
     result = DbtResult(command=command, success=outcome.returncode == 0, failures=failures, nodes=nodes)
     if raise_on_failure and not result.success:
-        detail = "\n".join(f"  - {failure}" for failure in failures) or (outcome.stdout or "") + (outcome.stderr or "")
-        raise DbtError(f"dbt {' '.join(args)} failed:\n{detail.strip()}")
+        raise DbtError(f"dbt {' '.join(args)} failed:\n{_failure_detail(outcome, failures, environment).strip()}")
     return result
+
+
+def _failure_detail(outcome: subprocess.CompletedProcess[str], failures: list[str], environment: dict[str, str]) -> str:
+    if outcome.returncode < 0:  # killed by a signal: no run_results, and the output ends mid-model
+        name = signal.Signals(-outcome.returncode).name
+        log = Path(environment["DBT_LOG_PATH"]) / "dbt.log"
+        return (
+            f"the dbt process was killed by {name} before it finished (out of memory or a crash in DuckDB); "
+            f"the last model it worked on is at the end of {log}. Nothing was published; run again."
+        )
+    return "\n".join(f"  - {failure}" for failure in failures) or (outcome.stdout or "") + (outcome.stderr or "")
 
 
 def _failures(run_results: Path) -> tuple[list[str], int]:

@@ -23,6 +23,7 @@ from customer360.core.warehouse import table_exists
 from entity_resolution.spec import GuardRule
 
 ER = "entity_resolution"
+DIFFERENT = "decision: not the same person"
 
 
 @dataclass
@@ -36,11 +37,15 @@ def constrained_clusters(
     links: Iterable[tuple[str, str, float]],
     cannot_link: set[tuple[str, str]],
     cap: int,
+    must_link: set[tuple[str, str]] = frozenset(),  # type: ignore[assignment]
+    decided_apart: set[tuple[str, str]] = frozenset(),  # type: ignore[assignment]
 ) -> ConstrainedResult:
     """Greedy agglomeration: strongest link first; refuse links that would join a cannot-link pair or exceed cap.
 
-    Deterministic: ties in weight are broken by record keys, so a full run and an incremental run agree.
-    Clusters are named after their smallest record key.
+    A human "same" decision (`must_link`) is obeyed whatever the guard rails say about the records it joins: only a
+    human "different" decision (`decided_apart`, also in `cannot_link`) can stand against it. Deterministic: ties
+    in weight are broken by record keys, so a full run and an incremental run agree. Clusters are named after their
+    smallest record key.
     """
     parent = {node: node for node in nodes}
     members = {node: {node} for node in parent}
@@ -52,16 +57,22 @@ def constrained_clusters(
         return node
 
     refused: list[tuple[str, str, str]] = []
-    for left, right, _ in sorted(links, key=lambda link: (-link[2], link[0], link[1])):
+    ordered = sorted(
+        links,
+        key=lambda link: ((min(link[0], link[1]), max(link[0], link[1])) not in must_link, -link[2], link[0], link[1]),
+    )
+    for left, right, _ in ordered:
         root_left, root_right = find(left), find(right)
         if root_left == root_right:
             continue
         group_left, group_right = members[root_left], members[root_right]
-        if len(group_left) + len(group_right) > cap:
+        decided = (min(left, right), max(left, right)) in must_link
+        if len(group_left) + len(group_right) > cap and not decided:
             refused.append((left, right, f"cluster would exceed the size cap of {cap}"))
             continue
+        forbidden = decided_apart if decided else cannot_link
         conflict = next(
-            ((a, b) for a in group_left for b in group_right if (min(a, b), max(a, b)) in cannot_link),
+            ((a, b) for a in group_left for b in group_right if (min(a, b), max(a, b)) in forbidden),
             None,
         )
         if conflict:
@@ -203,7 +214,7 @@ def cluster_scope(
         )
         select component_key, record_key_l, record_key_r, rule from judged where rule is not null
         union all
-        select a.component_key, d.record_key_l, d.record_key_r, 'decision: not the same person'
+        select a.component_key, d.record_key_l, d.record_key_r, '{DIFFERENT}'
         from {ER}.decisions as d
         join scope_components as a on a.record_key = d.record_key_l
         join scope_components as b on b.record_key = d.record_key_r and b.component_key = a.component_key
@@ -240,13 +251,27 @@ def cluster_scope(
         ).fetchall():
             links_by_component.setdefault(component_key, []).append((left, right, weight))
         conflicts_by_component: dict[str, set[tuple[str, str]]] = {}
-        for component_key, left, right in con.execute(
-            "select component_key, record_key_l, record_key_r from scope_conflicts"
+        apart_by_component: dict[str, set[tuple[str, str]]] = {}
+        for component_key, left, right, rule in con.execute(
+            "select component_key, record_key_l, record_key_r, rule from scope_conflicts"
         ).fetchall():
             conflicts_by_component.setdefault(component_key, set()).add((left, right))
+            if rule == DIFFERENT:
+                apart_by_component.setdefault(component_key, set()).add((left, right))
+        must_link = {
+            (left, right)
+            for left, right in con.execute(
+                f"select record_key_l, record_key_r from {ER}.decisions where decision = 'same'"
+            ).fetchall()
+        }
         for component_key, nodes in nodes_by_component.items():
             result = constrained_clusters(
-                nodes, links_by_component.get(component_key, []), conflicts_by_component.get(component_key, set()), cap
+                nodes,
+                links_by_component.get(component_key, []),
+                conflicts_by_component.get(component_key, set()),
+                cap,
+                must_link=must_link,
+                decided_apart=apart_by_component.get(component_key, set()),
             )
             assignments.extend(result.cluster_of.items())
             refused.extend((component_key, left, right, reason) for left, right, reason in result.refused)

@@ -1,12 +1,16 @@
-"""Accuracy against labels: pairwise precision, recall and F1, and cluster counts.
+"""Accuracy against labels: pairwise precision, recall and F1, and cluster counts; and against review answers.
 
 A labels file has one row per identity record: source_system, source_record_id, entity_id (the true person).
 Pairs are counted set-based: within every (customer, entity) group, n·(n-1)/2 pairs are true positives.
 Only records present in both the labels and the identity map are scored; the report says how many were left out.
+
+Review answers (`c360 review`) are pairwise labels: `evaluate_answers` counts the answered pairs whose records the
+current customers put together or apart, against the steward's same / different.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -98,3 +102,103 @@ def evaluate(
     ).fetchone()
     assert row is not None  # an aggregate query always returns one row
     return Evaluation(*[int(value) for value in row])
+
+
+# -- against the review answers ----------------------------------------------------------------------------------
+
+
+@dataclass
+class PairCounts:
+    """Answered pairs by the steward's answer and whether the model's customers put the two records together."""
+
+    same_together: int = 0  # agree
+    same_apart: int = 0  # a missed link
+    different_together: int = 0  # a false merge
+    different_apart: int = 0  # agree
+
+    @property
+    def answered(self) -> int:
+        return self.same_together + self.same_apart + self.different_together + self.different_apart
+
+    @property
+    def agree(self) -> int:
+        return self.same_together + self.different_apart
+
+    @property
+    def precision(self) -> float | None:
+        together = self.same_together + self.different_together
+        return self.same_together / together if together else None
+
+    @property
+    def recall(self) -> float | None:
+        same = self.same_together + self.same_apart
+        return self.same_together / same if same else None
+
+
+@dataclass
+class AnswerEvaluation:
+    """The current customers against the stewards' answers (`c360 review`).
+
+    Answers recorded before the last resolution run became decisions that run obeyed: that they agree shows the
+    decisions were applied, not that the model is right (`applied`). Answers recorded since (`pending`) measure what
+    the model and guard rails decided on their own. Only answered pairs are counted — a sample chosen by band, not
+    a random sample of all pairs: `c360 review report` weights them into precision and recall estimates."""
+
+    pending: PairCounts
+    applied: PairCounts
+    unsure: int
+    records_missing: int  # answers whose records the identity map no longer has
+
+    def as_dict(self) -> dict[str, Any]:
+        def counts(part: PairCounts) -> dict[str, Any]:
+            return {**asdict(part), "agree": part.agree, "precision": part.precision, "recall": part.recall}
+
+        return {
+            "pending": counts(self.pending),
+            "applied": counts(self.applied),
+            "unsure": self.unsure,
+            "records_missing": self.records_missing,
+        }
+
+
+def evaluate_answers(
+    con: duckdb.DuckDBPyConnection,
+    answers: Iterable[Any],
+    identity_map: str = "entity_resolution.identity_map",
+    decisions: str = "entity_resolution.decisions",
+) -> AnswerEvaluation:
+    """Compare review answers (customer360.core.decisions.ReviewAnswer) with the customers of the last run."""
+    rows = [(a.record_key_l, a.record_key_r, a.answer, a.decision_id) for a in answers]
+    unsure = sum(1 for row in rows if row[2] == "unsure")
+    rows = [row for row in rows if row[2] != "unsure"]
+    synced = 0
+    schema, _, table = decisions.partition(".")
+    if con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
+    ).fetchone()[0]:  # type: ignore[index]
+        synced = con.execute(f"select coalesce(max(decision_id), 0) from {decisions}").fetchone()[0]  # type: ignore[index]
+    con.execute(
+        "create or replace temp table answered_pairs "
+        "(record_key_l varchar, record_key_r varchar, answer varchar, decision_id bigint)"
+    )
+    if rows:
+        con.executemany("insert into answered_pairs values (?, ?, ?, ?)", rows)
+    found = con.execute(
+        f"""
+        select answer, coalesce(decision_id, 0) <= ? and decision_id is not null as applied,
+               l.customer_id = r.customer_id as together, count(*)
+        from answered_pairs
+        join {identity_map} as l on l.record_key = answered_pairs.record_key_l
+        join {identity_map} as r on r.record_key = answered_pairs.record_key_r
+        group by all
+        """,
+        [synced],
+    ).fetchall()
+    pending, applied = PairCounts(), PairCounts()
+    for answer, is_applied, together, count in found:
+        target = applied if is_applied else pending
+        name = f"{answer}_{'together' if together else 'apart'}"
+        setattr(target, name, getattr(target, name) + int(count))
+    missing = len(rows) - sum(int(row[3]) for row in found)
+    con.execute("drop table answered_pairs")
+    return AnswerEvaluation(pending, applied, unsure, missing)

@@ -125,6 +125,7 @@ def train(con: duckdb.DuckDBPyConnection, records_table: str, spec: ModelSpec, m
 
     settings = linker.misc.save_model_to_json()
     report["clamped"] = _clamp_m_probabilities(settings, spec.m_limits())
+    report["u_corrected"] = _correct_u_for_matches(settings, training.get("u_correction"))
     report["m_u"] = _parameter_table(settings)
 
     model_id = spec.key + "-" + hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
@@ -205,6 +206,40 @@ def _clamp_m_probabilities(settings: dict[str, Any], limits: dict[str, dict[str,
     return changes
 
 
+def _correct_u_for_matches(settings: dict[str, Any], correction: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Take the true matches out of the u-probabilities.
+
+    u is estimated on random record pairs, and some of them are the same person: with prior λ (the probability
+    that two random records match), P(level | random pair) = λ·m + (1 − λ)·u. For a strong identifier that only
+    matches share (a personal e-mail address), nearly every random pair at the level is a match, so the raw
+    estimate is about λ·m and the evidence cancels the prior exactly: "same e-mail" alone would say 50 %, whatever
+    the data's size. Solving for u removes that; `floor_ratio` keeps u at least that share of the raw estimate, so
+    a level can never become more than log2(1 / floor_ratio) bits stronger than its raw estimate. Returns what
+    changed (for the training report)."""
+    if not correction:
+        return []
+    floor_ratio = float(correction.get("floor_ratio", 0.05))
+    prior = float(settings["probability_two_random_records_match"])
+    changes = []
+    for comparison in settings["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            m, u = level.get("m_probability"), level.get("u_probability")
+            if level.get("is_null_level") or not m or not u:
+                continue
+            corrected = max((u - prior * m) / (1 - prior), u * floor_ratio)
+            if corrected < u * 0.999:
+                level["u_probability"] = corrected
+                changes.append(
+                    {
+                        "comparison": comparison["output_column_name"],
+                        "level": level.get("label_for_charts"),
+                        "estimated_u": u,
+                        "corrected_u": corrected,
+                    }
+                )
+    return changes
+
+
 def _parameter_table(settings: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for comparison in settings["comparisons"]:
@@ -236,3 +271,22 @@ def load_linker(con: duckdb.DuckDBPyConnection, model: TrainedModel, records: An
             db_api.register(con.table(table), table_name=f"frozen_tf_{column}"), column
         )
     return linker
+
+
+def save_model_version(base: TrainedModel, settings: dict[str, Any], report: dict[str, Any]) -> TrainedModel:
+    """Save re-estimated settings as a new version of `base`'s spec and make it current: the same folder layout as
+    `train` (settings.json, training.json), with base's frozen term-frequency tables copied, so the new version
+    scores exactly like base except for its parameters. The model id comes from the settings, as in `train`."""
+    import shutil
+
+    model_id = base.spec.key + "-" + hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
+    folder = base.folder.parent / model_id
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "settings.json").write_text(json.dumps(settings, indent=2), encoding="utf-8")
+    for column in base.spec.tf_columns():
+        if base.tf_table_path(column) != folder / f"tf_{column}.parquet":
+            shutil.copyfile(base.tf_table_path(column), folder / f"tf_{column}.parquet")
+    (folder / "training.json").write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
+    (base.folder.parent / "current").write_text(model_id, encoding="utf-8")
+    log.info("saved model %s (from %s) as the current model", model_id, base.model_id)
+    return TrainedModel(base.spec, folder)

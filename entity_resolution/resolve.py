@@ -25,7 +25,7 @@ import duckdb
 
 from customer360.core import decisions
 from customer360.core.warehouse import table_exists
-from entity_resolution import clustering, explain, stable_ids
+from entity_resolution import clustering, explain, review, stable_ids
 from entity_resolution.model import WORK_SCHEMA, TrainedModel, drop_work_schema, load_linker, splink_api
 from entity_resolution.spec import ModelSpec
 
@@ -82,6 +82,7 @@ class ResolutionReport:
     customers: int = 0
     multi_record_customers: int = 0
     bridge_records: int = 0
+    review_candidates: int = 0
     events: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     charts: list[str] = field(default_factory=list)
@@ -233,6 +234,11 @@ def resolve(
     timer.lap("stable_ids")
     explain.build_match_evidence(con, model, scope_table=None if full else SCOPE)
     timer.lap("evidence")
+    # pairs for the review loop, in every band of match probability (entity_resolution/review.py)
+    report.review_candidates = review.build_review_candidates(
+        con, model, run_id, state_dir, threshold, STORE_THRESHOLD, full
+    )
+    timer.lap("review")
     report.seconds = timer.laps
 
     con.execute(

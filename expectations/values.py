@@ -114,10 +114,17 @@ def boolean_of(value: str) -> Sql:
     return Sql(f"case when {lowered} in ({yes}) then true when {lowered} in ({no}) then false end")
 
 
+def strptime_of(value: str, pattern: str) -> Sql:
+    """try_strptime, safe from DuckDB 1.5 reading one byte past a value that stops where the format goes on
+    (`24.12.2023 10:15` against `%d.%m.%Y %H:%M:%S`), which can crash the process: a sentinel byte closes both.
+    (The dbt macro c360_strptime does the same in staging.)"""
+    return Sql(f"try_strptime(trim({value}) || chr(31), {sql.literal(pattern)} || chr(31))")
+
+
 def date_of(value: str, formats: Sequence[str] = ()) -> Sql:
     """A date (as timestamptz, midnight UTC) from ISO 8601 text or one of `formats`; NULL when it does not parse."""
     attempts = [f"try_cast({value} as date)"]
-    attempts += [f"cast(try_strptime({value}, {sql.literal(f)}) as date)" for f in formats]
+    attempts += [f"cast({strptime_of(value, f)} as date)" for f in formats]
     return Sql(f"cast(coalesce({', '.join(attempts)}) as timestamptz)")
 
 
@@ -126,7 +133,7 @@ def timestamp_of(value: str, formats: Sequence[str] = (), time_zone: str = "UTC"
     Times without an offset are read in `time_zone`."""
     if time_zone == "UTC":
         attempts = [f"try_cast({value} as timestamptz)"]
-        attempts += [f"cast(try_strptime({value}, {sql.literal(f)}) as timestamptz)" for f in formats]
+        attempts += [f"cast({strptime_of(value, f)} as timestamptz)" for f in formats]
         return Sql(f"coalesce({', '.join(attempts)})")
     zone = sql.literal(time_zone)
     attempts = [
@@ -134,7 +141,7 @@ def timestamp_of(value: str, formats: Sequence[str] = (), time_zone: str = "UTC"
         f"else timezone({zone}, try_cast({value} as timestamp)) end"
     ]
     for f in formats:
-        parsed = f"try_strptime({value}, {sql.literal(f)})"
+        parsed = strptime_of(value, f)
         attempts.append(f"cast({parsed} as timestamptz)" if "%z" in f or "%Z" in f else f"timezone({zone}, {parsed})")
     return Sql(f"coalesce({', '.join(attempts)})")
 

@@ -555,3 +555,173 @@ def test_load_sales_into_postgres(tmp_path, postgres_dsn):
     with sqlite3.connect(sqlite_path) as s:
         assert float(total) == pytest.approx(s.execute("SELECT sum(total_amount) FROM orders").fetchone()[0])
     assert late > 0
+
+
+# ----------------------------------------------------------------------------------------------------
+# variety (issue 14): every kind of variation occurs at roughly its rate and is recorded in kinds.csv
+# ----------------------------------------------------------------------------------------------------
+
+VARIETY_PEOPLE = 2000
+# knob → the kind it adds. A knob's observed rate is (tagged at default - tagged at 0) / (tagged at 1 - tagged at 0):
+# the share of the records (people) that can carry the variation which do, whatever the baseline adds.
+KNOB_KINDS = {
+    "initial": "initial",
+    "first_letter_typo": "first_letter_typo",
+    "first_name_only": "name_part_missing",
+    "fresh_email": "fresh_email",
+    "swapped_full_name": "swapped",
+    "transliteration": "transliteration",
+    "nickname": "nickname",
+    "compound_variant": "compound_name",
+    "opaque_email": "opaque_email",
+}
+
+
+def _kind_counts(root: Path) -> dict[str, int]:
+    kinds = pd.read_csv(root / "kinds.csv", dtype=str)
+    return kinds["kinds"].str.split(";").explode().value_counts().to_dict()
+
+
+def _hyphenated(root: Path, column: str) -> int:
+    """People (entities) with a hyphen in the first or last name of their shop account."""
+    customers = read_table(root, "customers")
+    labels = pd.read_csv(root / "labels.csv", dtype=str)
+    customers["source_record_id"] = customers["customer_id"].astype(str)
+    merged = customers.merge(labels[labels.source_system == "sales"], on="source_record_id")
+    return merged.loc[merged[column].fillna("").str.contains("-"), "entity_id"].nunique()
+
+
+@pytest.fixture(scope="module")
+def varied(tmp_path_factory) -> GenerationResult:
+    return generate_silos(tmp_path_factory.mktemp("varied") / "out", people=VARIETY_PEOPLE, seed=SEED)
+
+
+@pytest.mark.parametrize("knob", sorted(KNOB_KINDS))
+def test_each_kind_of_variation_occurs_at_roughly_its_rate(tmp_path, varied, knob):
+    from c360_devtools.demo.variety import Variety
+
+    rate = getattr(Variety(), knob)
+    kind = KNOB_KINDS[knob]
+    at = {
+        value: _kind_counts(
+            generate_silos(
+                tmp_path / str(value), people=VARIETY_PEOPLE, seed=SEED, variety=Variety().with_rates({knob: value})
+            ).out_dir
+        ).get(kind, 0)
+        for value in (0.0, 1.0)
+    }
+    default = _kind_counts(varied.out_dir).get(kind, 0)
+    assert at[1.0] > default > at[0.0], (knob, at, default)
+    observed = (default - at[0.0]) / (at[1.0] - at[0.0])
+    assert 0.6 * rate <= observed <= 1.4 * rate, (knob, rate, observed, at, default)
+
+
+@pytest.mark.parametrize(("knob", "column"), [("double_first_name", "first_name"), ("double_last_name", "last_name")])
+def test_double_names_occur_at_roughly_their_rate(tmp_path, varied, knob, column):
+    from c360_devtools.demo.variety import Variety
+
+    rate = getattr(Variety(), knob)
+    at = {
+        value: _hyphenated(
+            generate_silos(
+                tmp_path / str(value),
+                people=VARIETY_PEOPLE,
+                seed=SEED,
+                variety=Variety().with_rates({knob: value, "compound_variant": 0.0}),
+            ).out_dir,
+            column,
+        )
+        for value in (0.0, 1.0)
+    }
+    default = _hyphenated(
+        generate_silos(
+            tmp_path / "default",
+            people=VARIETY_PEOPLE,
+            seed=SEED,
+            variety=Variety().with_rates({"compound_variant": 0.0}),
+        ).out_dir,
+        column,
+    )
+    observed = (default - at[0.0]) / (at[1.0] - at[0.0])
+    assert 0.6 * rate <= observed <= 1.4 * rate, (knob, rate, observed, at, default)
+
+
+def test_the_variations_show_in_the_files_as_recorded(varied):
+    root = varied.out_dir
+    kinds = pd.read_csv(root / "kinds.csv", dtype=str).set_index(["source_system", "source_record_id"])["kinds"]
+    contacts = read_contacts(root).drop_duplicates("Kontakt-ID", keep="last").set_index("Kontakt-ID")
+    customers = read_table(root, "customers").assign(customer_id=lambda c: c.customer_id.astype(str))
+    customers = customers.set_index("customer_id")
+
+    def tagged(system: str, kind: str) -> list[str]:
+        found = kinds[kinds.str.split(";").map(lambda k: kind in k)]
+        return [record for s, record in found.index if s == system]
+
+    # "I. Patberg": the first name is one letter, perhaps with a dot (in the last-name field when swapped)
+    def initial(*names: str | None) -> bool:
+        return any(re.fullmatch(r"[A-ZÄÖÜ]\.?", name or "", re.IGNORECASE) for name in names)
+
+    assert tagged("marketing", "initial") and tagged("sales", "initial")
+    assert all(initial(*contacts.loc[r, ["Vorname", "Nachname"]]) for r in tagged("marketing", "initial"))
+    assert all(initial(*customers.loc[r, ["first_name", "last_name"]]) for r in tagged("sales", "initial"))
+    # a web sign-up: a first name and an e-mail address, nothing else
+    signups = contacts.loc[tagged("marketing", "name_part_missing")]
+    assert len(signups) > 0
+    assert (signups["Nachname"] == "").all() and (signups["Telefon"] == "").all()
+    assert (signups["Straße"] == "").all() and (signups["Geburtsdatum"] == "").all()
+    # "ntefanie", "iohl": a name starts with a wrong lower-case letter
+    typos = [contacts.loc[r, ["Vorname", "Nachname"]] for r in tagged("marketing", "first_letter_typo")]
+    assert typos and sum(any(v[:1].islower() for v in row if v) for row in typos) >= 0.8 * len(typos)
+    # helpdesk users with a new address: no phone, an address no other record of the person has
+    tickets = json.loads((root / "service" / "tickets.json").read_text(encoding="utf-8"))
+    requesters = {str(t["requester"]["id"]): t["requester"] for t in tickets}
+    fresh = tagged("service", "fresh_email")
+    assert fresh and all(requesters[r]["phone"] is None and requesters[r]["email"] for r in fresh)
+    addresses = set(contacts["E-Mail"].str.strip().str.lower()) | set(
+        customers["email"].dropna().str.strip().str.lower()
+    )
+    assert not {requesters[r]["email"] for r in fresh} & addresses
+    # "Kolanko Natasza": one string, last name first, no comma
+    swapped = [requesters[r]["name"] for r in tagged("service", "swapped")]
+    assert swapped and all("," not in name and " " in name for name in swapped)
+
+
+def test_without_variety_only_the_baseline_kinds_occur(tmp_path):
+    from c360_devtools.demo.variety import Variety
+
+    plain = generate_silos(tmp_path, people=VARIETY_PEOPLE, seed=SEED, variety=Variety.none())
+    counts = _kind_counts(plain.out_dir)
+    assert not {"first_letter_typo", "fresh_email", "compound_name", "opaque_email"} & set(counts), counts
+    kinds = pd.read_csv(plain.out_dir / "kinds.csv", dtype=str)
+    outside_helpdesk = kinds[kinds.source_system != "service"]["kinds"].str.split(";").explode()
+    assert not {"initial", "name_part_missing"} & set(outside_helpdesk)  # the helpdesk's "A. Müller" is baseline
+    assert json.loads((plain.out_dir / "manifest.json").read_text())["variety"] == Variety.none().as_dict()
+
+
+def test_ground_truth_files_describe_the_labelled_records(varied, labels):
+    root = varied.out_dir
+    from c360_devtools.demo.variety import KINDS
+
+    kinds = pd.read_csv(root / "kinds.csv", dtype=str)
+    varied_labels = pd.read_csv(varied.labels_path, dtype=str)
+    keys = set(zip(varied_labels.source_system, varied_labels.source_record_id, strict=True))
+    assert set(zip(kinds.source_system, kinds.source_record_id, strict=True)) <= keys
+    assert set(kinds["kinds"].str.split(";").explode()) <= set(KINDS)
+    households = pd.read_csv(root / "households.csv", dtype=str)
+    assert households.entity_id.is_unique
+    assert (households.groupby("household_id").size() >= 2).all()
+    assert (households.is_twin == "1").sum() >= 2
+    assert set(households.entity_id) <= {str(i) for i in range(1, VARIETY_PEOPLE + 1)}
+
+
+def test_variety_settings_are_checked():
+    from c360_devtools.demo.variety import Variety
+
+    assert Variety().with_rates(["initial=0.1", "nickname=0"]).initial == 0.1
+    with pytest.raises(ValueError, match="unknown variety knob"):
+        Variety().with_rates(["initials=0.1"])
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        Variety().with_rates({"initial": 2.0})
+    with pytest.raises(ValueError, match="KNOB=RATE"):
+        Variety().with_rates(["initial"])
+    assert set(Variety.describe()) == set(Variety.knobs())

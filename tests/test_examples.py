@@ -27,7 +27,8 @@ def c360(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str
 
 
 def test_febrl4_runs_through_the_normal_pipeline_with_its_documented_accuracy(tmp_path: Path) -> None:
-    """examples/febrl4/README.md: export, `c360 run`, `c360 evaluate` — exit 0 and F1 at least 0.99."""
+    """examples/febrl4/README.md: export, `c360 run`, `c360 evaluate` — exit 0, no false merge and F1 at least
+    0.998 (issue 14's target; measured 0.9989 with the threshold the review loop recommends)."""
     import importlib.util
 
     project = tmp_path / "febrl4"
@@ -52,7 +53,7 @@ def test_febrl4_runs_through_the_normal_pipeline_with_its_documented_accuracy(tm
     with duckdb.connect(str(config.warehouse_path), read_only=True) as con:
         result = evaluate(con, project / "data" / "labels.csv")
     assert result.precision >= 0.999
-    assert result.f1 >= 0.99
+    assert result.f1 >= 0.998
     assert result.records_scored == 10_000
 
 

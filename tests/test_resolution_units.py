@@ -192,3 +192,21 @@ def test_pairwise_precision_recall_and_cluster_counts(tmp_path: Path) -> None:
     assert result.precision == pytest.approx(1 / 3) and result.recall == pytest.approx(1 / 2)
     assert result.f1 == pytest.approx(0.4)
     assert (result.customers, result.entities, result.exact_clusters, result.labels_unmatched) == (3, 3, 0, 1)
+
+
+def test_a_same_decision_is_obeyed_even_where_a_guard_rail_would_refuse() -> None:
+    """A said same as B, B same as C: one customer, although a rule forbids A with C; only a human "different"
+    decision stands against a human "same"."""
+    from entity_resolution.clustering import constrained_clusters
+
+    links = [("a", "b", 99.0), ("b", "c", 99.0)]
+    rules = {("a", "c")}
+    decided = {("a", "b"), ("b", "c")}
+    result = constrained_clusters(["a", "b", "c"], links, rules, cap=25, must_link=decided)
+    assert len(set(result.cluster_of.values())) == 1 and result.refused == []
+    # without the decisions, the rule splits them
+    result = constrained_clusters(["a", "b", "c"], links, rules, cap=25)
+    assert len(set(result.cluster_of.values())) == 2
+    # a human "different" between a and c wins over the chain of "same"
+    result = constrained_clusters(["a", "b", "c"], links, rules, cap=25, must_link=decided, decided_apart=rules)
+    assert len(set(result.cluster_of.values())) == 2 and result.refused

@@ -18,7 +18,10 @@ def test_customer_spec_builds_splink_settings() -> None:
     assert names == ["first_name", "last_name", "date_of_birth", "email", "phone", "references", "address"]
     assert spec.tf_columns() == ["first_name_canonical", "last_name_loose", "email_std", "phone_e164"]
     assert [rule.name for rule in spec.cannot_link_rules] == ["different_first_names", "different_birth_dates"]
-    assert [rule.name for rule in spec.link_requirements] == ["corroborated_beyond_name"]
+    assert [rule.name for rule in spec.link_requirements] == [
+        "corroborated_beyond_name",
+        "fitting_first_name_needs_personal_evidence",
+    ]
     assert spec.m_limits()["first_name"] == {"different first name": 0.02}
     settings = spec.settings().get_settings("duckdb").as_dict()
     assert settings["unique_id_column_name"] == "record_key"

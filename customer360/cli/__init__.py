@@ -19,6 +19,7 @@ from customer360.cli.console_commands import register as register_console
 from customer360.cli.init import init
 from customer360.cli.plugins import register_plugins
 from customer360.cli.quarantine import quarantine_app
+from customer360.cli.review import review_app
 from customer360.cli.snapshots import snapshots_app
 
 app = typer.Typer(
@@ -36,6 +37,7 @@ decisions_app = typer.Typer(help="Human decisions: records that are (not) the sa
 app.add_typer(decisions_app, name="decisions")
 app.add_typer(snapshots_app)  # c360 publish, c360 snapshots, c360 docs (cli/snapshots.py)
 app.add_typer(quarantine_app, name="quarantine")  # quality gate: list, show, release (cli/quarantine.py)
+app.add_typer(review_app, name="review")  # the review loop: answer pairs, calibrate, train (cli/review.py)
 app.command()(init)  # c360 init DIR: a new project (cli/init.py)
 
 # -- data ------------------------------------------------------------------------------------------------------------
@@ -168,19 +170,38 @@ def _print_resolution(report) -> None:  # noqa: ANN001
 
 @app.command()
 def evaluate(
-    labels: Annotated[Path, typer.Option(help="CSV with source_system, source_record_id, entity_id")],
+    labels: Annotated[
+        Path | None, typer.Option(help="CSV with source_system, source_record_id, entity_id (optional)")
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Pairwise precision, recall and F1 of the current customers against a labels file."""
+    """Accuracy of the current customers: pairwise precision, recall and F1 against a labels file (--labels), and
+    against the stewards' review answers (c360 review), with counts."""
     from customer360.core import warehouse
+    from customer360.core.decisions import list_review_answers
     from entity_resolution.evaluate import evaluate as run_evaluation
+    from entity_resolution.evaluate import evaluate_answers
 
     cfg = _setup(config)
+    answers = list_review_answers(cfg.state_dir)
+    if labels is None and not answers:
+        raise _fail(
+            "nothing to evaluate against: pass --labels FILE, or answer review pairs first (c360 review)",
+            pipeline.EXIT_USAGE,
+        )
     try:
         with warehouse.session(cfg, read_only=True) as con:
-            result = run_evaluation(con, labels)
+            result = run_evaluation(con, labels) if labels is not None else None
+            answered = evaluate_answers(con, answers) if answers else None
     except (FileNotFoundError, ValueError) as error:
         raise _fail(str(error), pipeline.EXIT_USAGE) from None
+    if result is not None:
+        _print_label_evaluation(result, labels)
+    if answered is not None:
+        _print_answer_evaluation(answered)
+
+
+def _print_label_evaluation(result, labels: Path | None) -> None:  # noqa: ANN001
     table = Table("measure", "value", title=f"accuracy against {labels}")
     table.add_row("precision (pairwise)", f"{result.precision:.4f}")
     table.add_row("recall (pairwise)", f"{result.recall:.4f}")
@@ -198,6 +219,37 @@ def evaluate(
         f"{result.records_scored:,} ({result.records_unlabelled:,}, {result.labels_unmatched:,})",
     )
     console.print(table)
+
+
+def _print_answer_evaluation(answered) -> None:  # noqa: ANN001
+    def share(value: float | None) -> str:
+        return "—" if value is None else f"{value:.4f}"
+
+    table = Table(
+        "review answers",
+        "answered since the last run (the model on its own)",
+        "applied as decisions by the last run",
+        title="accuracy against the review answers (pairs; c360 review report weights them by band)",
+    )
+    pending, applied = answered.pending, answered.applied
+    rows = (
+        (
+            "pairs answered same / different",
+            lambda c: f"{c.same_together + c.same_apart:,} / {c.different_together + c.different_apart:,}",
+        ),
+        ("agree with the steward", lambda c: f"{c.agree:,} of {c.answered:,}"),
+        ("same, but two customers (missed links)", lambda c: f"{c.same_apart:,}"),
+        ("different, but one customer (false merges)", lambda c: f"{c.different_together:,}"),
+        ("precision on answered pairs", lambda c: share(c.precision)),
+        ("recall on answered pairs", lambda c: share(c.recall)),
+    )
+    for label, cell in rows:
+        table.add_row(label, cell(pending), cell(applied))
+    console.print(table)
+    console.print(
+        f"{answered.unsure:,} unsure answer(s) not counted; {answered.records_missing:,} answered pair(s) with a record "
+        "no longer resolved. Answers applied as decisions agree by construction: they show the decisions were obeyed."
+    )
 
 
 @app.command()

@@ -17,7 +17,9 @@ from rich.table import Table
 from customer360.cli.common import ConfigOption, console, err, print_error
 from customer360.cli.common import setup as _config
 
-users_app = typer.Typer(help="Console users and roles (agent, analyst, admin) and API tokens.", no_args_is_help=True)
+users_app = typer.Typer(
+    help="Console users and roles (agent, analyst, steward, admin) and API tokens.", no_args_is_help=True
+)
 
 
 def _store(config):  # noqa: ANN001, ANN202
@@ -306,7 +308,7 @@ def _password(password_stdin: bool) -> str:
 @users_app.command("add")
 def users_add(
     username: Annotated[str, typer.Argument(help="login name")],
-    role: Annotated[str, typer.Option(help="agent, analyst or admin")] = "agent",
+    role: Annotated[str, typer.Option(help="agent, analyst, steward or admin")] = "agent",
     display_name: Annotated[str | None, typer.Option(help="name shown in the console")] = None,
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin")] = False,
     config: ConfigOption = None,
@@ -349,7 +351,7 @@ def users_list(config: ConfigOption = None) -> None:
 @users_app.command("set-role")
 def users_set_role(
     username: Annotated[str, typer.Argument()],
-    role: Annotated[str, typer.Argument(help="agent, analyst or admin")],
+    role: Annotated[str, typer.Argument(help="agent, analyst, steward or admin")],
     config: ConfigOption = None,
 ) -> None:
     """Change a user's role (their sessions end: the new rights apply from the next login)."""

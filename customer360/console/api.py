@@ -19,6 +19,9 @@ from customer360.serving.models import (
     Me,
     NextBestAction,
     Profile,
+    ReviewAnswerOut,
+    ReviewAnswerRequest,
+    ReviewNext,
     SearchResponse,
     SnapshotInfo,
     TimelinePage,
@@ -265,6 +268,72 @@ def not_same_person(request: Request, customer_id: CustomerId, body: DecisionReq
         message=f"{body.record_key} is recorded as not the same person as {len(decisions)} other record(s); "
         "the next pipeline run separates it",
     )
+
+
+@router.get(
+    "/review/next",
+    response_model=ReviewNext,
+    responses={404: {"model": ErrorResponse, "description": "this snapshot has no review candidates"}},
+    summary="The next candidate pair for a data steward (both records and the evidence)",
+)
+def review_next(request: Request) -> ReviewNext:
+    """From the stratum (band of match probability, split by guard-rail veto) with the fewest answers, the unanswered
+    pair with the smallest seeded rank; `pair` is null when every candidate is answered. Needs the `review`
+    permission (steward, admin)."""
+    session = auth.api_session(request, "review")
+    console = auth.state(request)
+    queue = queries.review_next(console.snapshots.current(), console.state_dir)
+    if queue is None:
+        raise ApiError(404, "not_found", "the current snapshot has no review candidates: run the pipeline first")
+    if queue.pair is not None:
+        console.store.audit(
+            session.user,
+            "view_review_pair",
+            channel="api",
+            ip=auth.client_ip(request),
+            detail=f"{queue.pair.record_key_l} {queue.pair.record_key_r}",
+        )
+    return queue
+
+
+@router.post(
+    "/review/answers",
+    response_model=ReviewAnswerOut,
+    status_code=201,
+    responses={404: {"model": ErrorResponse, "description": "the pair is not a review candidate of this snapshot"}},
+    summary="Answer a candidate pair: same, different or unsure",
+)
+def review_answer(request: Request, body: ReviewAnswerRequest) -> ReviewAnswerOut:
+    """Stored in the state store next to the decisions: `same` records a must-link and `different` a cannot-link
+    decision the next pipeline run obeys; `unsure` records nothing but takes the pair out of the queue. Every answer
+    is a label for `c360 review report` and `c360 review train`. Needs the `review` permission; with a session
+    cookie, send the CSRF token in `X-CSRF-Token`."""
+    session = auth.api_session(request, "review")
+    auth.check_api_csrf(request, session)
+    console = auth.state(request)
+    try:
+        recorded = queries.record_review_answer(
+            console.snapshots.current(),
+            console.state_dir,
+            body.record_key_l,
+            body.record_key_r,
+            body.answer,
+            session.user.username,
+            body.reason,
+        )
+    except LookupError as error:
+        raise ApiError(404, "not_found", str(error)) from None
+    except ValueError as error:
+        raise ApiError(422, "invalid_request", str(error)) from None
+    console.store.audit(
+        session.user,
+        "review_answer",
+        channel="api",
+        ip=auth.client_ip(request),
+        detail=f"{recorded.record_key_l} {recorded.record_key_r}: {recorded.answer}"
+        + (f": {body.reason}" if body.reason else ""),
+    )
+    return recorded
 
 
 @router.get("/audit", response_model=AuditPage, summary="The audit log (who looked at which customer, when)")

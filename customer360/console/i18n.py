@@ -15,6 +15,7 @@ TEXT: dict[str, dict[str, str]] = {
     "nav.search": {"en": "Search", "de": "Suche"},
     "nav.audit": {"en": "Audit log", "de": "Protokoll"},
     "nav.users": {"en": "Users", "de": "Benutzer"},
+    "nav.review": {"en": "Review", "de": "Prüfen"},
     "nav.api": {"en": "API", "de": "API"},
     "nav.logout": {"en": "Log out", "de": "Abmelden"},
     "nav.language": {"en": "Language", "de": "Sprache"},
@@ -253,6 +254,68 @@ TEXT: dict[str, dict[str, str]] = {
     "role.agent": {"en": "agent", "de": "Service-Mitarbeiter"},
     "role.analyst": {"en": "analyst", "de": "Analyst"},
     "role.admin": {"en": "admin", "de": "Administrator"},
+    "role.steward": {"en": "data steward", "de": "Datenverantwortlicher"},
+    # review page (data stewards)
+    "review.title": {"en": "Review record pairs", "de": "Datensatzpaare prüfen"},
+    "review.intro": {
+        "en": "Are these two records the same person? Your answer is kept as a decision every pipeline run obeys, "
+        "and as a label that shows how well the matching works at each score.",
+        "de": "Sind diese beiden Datensätze dieselbe Person? Ihre Antwort gilt als Entscheidung, die jeder "
+        "Pipeline-Lauf befolgt, und als Beispiel, das zeigt, wie gut der Abgleich bei jedem Score funktioniert.",
+    },
+    "review.band": {"en": "Score band", "de": "Score-Bereich"},
+    "review.progress": {"en": "{answered} of {total} answered", "de": "{answered} von {total} beantwortet"},
+    "review.guard_rail": {"en": "Guard rail", "de": "Schutzregel"},
+    "review.guard_rail_hint": {
+        "en": "This rule keeps the records apart whatever the score.",
+        "de": "Diese Regel hält die Datensätze getrennt, egal wie hoch der Score ist.",
+    },
+    "review.vetoed": {"en": "vetoed", "de": "blockiert"},
+    "review.evidence": {"en": "Evidence per comparison", "de": "Hinweise je Vergleich"},
+    "review.same": {"en": "Same person", "de": "Dieselbe Person"},
+    "review.different": {"en": "Different people", "de": "Verschiedene Personen"},
+    "review.unsure": {"en": "Not sure", "de": "Unsicher"},
+    "review.answer_help": {
+        "en": "Same person: the records are merged from the next run on. Different people: they are kept apart. "
+        "Not sure: nothing changes, the pair leaves the queue.",
+        "de": "Dieselbe Person: Die Datensätze werden ab dem nächsten Lauf zusammengeführt. Verschiedene Personen: "
+        "Sie bleiben getrennt. Unsicher: Nichts ändert sich, das Paar verlässt die Warteschlange.",
+    },
+    "review.saved_same": {
+        "en": "Saved: same person (applies from the next pipeline run).",
+        "de": "Gespeichert: dieselbe Person (gilt ab dem nächsten Pipeline-Lauf).",
+    },
+    "review.saved_different": {
+        "en": "Saved: different people (applies from the next pipeline run).",
+        "de": "Gespeichert: verschiedene Personen (gilt ab dem nächsten Pipeline-Lauf).",
+    },
+    "review.saved_unsure": {
+        "en": "Saved: not sure. Nothing changes.",
+        "de": "Gespeichert: unsicher. Nichts ändert sich.",
+    },
+    "review.done": {
+        "en": "Every pair of the current data is answered ({answered} answers). New pairs come with the next run.",
+        "de": "Alle Paare des aktuellen Datenstands sind beantwortet ({answered} Antworten). Neue Paare kommen mit dem "
+        "nächsten Lauf.",
+    },
+    "review.no_candidates": {
+        "en": "The current data has no pairs to review yet. Run the pipeline (c360 run).",
+        "de": "Der aktuelle Datenstand enthält noch keine Paare zum Prüfen. Pipeline ausführen (c360 run).",
+    },
+    "review.not_candidate": {
+        "en": "This pair is not among the pairs to review in the current data.",
+        "de": "Dieses Paar gehört im aktuellen Datenstand nicht zu den zu prüfenden Paaren.",
+    },
+    "review.strata": {"en": "Answers per score band", "de": "Antworten je Score-Bereich"},
+    "review.strata_help": {
+        "en": "Pairs come from every score band in turn, so that the answers show how precise the matching is at "
+        "every threshold.",
+        "de": "Die Paare kommen der Reihe nach aus jedem Score-Bereich, damit die Antworten zeigen, wie genau der "
+        "Abgleich bei jedem Schwellenwert ist.",
+    },
+    "review.candidates": {"en": "Pairs", "de": "Paare"},
+    "review.answered": {"en": "Answered", "de": "Beantwortet"},
+    "review.field.source_system": {"en": "Source", "de": "Quelle"},
     # errors
     "error.title": {"en": "Something is not right", "de": "Da stimmt etwas nicht"},
     "error.forbidden": {

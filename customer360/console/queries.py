@@ -25,6 +25,8 @@ from customer360.serving.models import (
     NextBestAction,
     Order,
     Profile,
+    ReviewAnswerOut,
+    ReviewNext,
     RiskFlag,
     SearchHit,
     SearchResponse,
@@ -317,6 +319,74 @@ def record_not_same_person(
             )
         )
     return current, decided
+
+
+# -- the review loop (data stewards) ----------------------------------------------------------------------------
+
+
+def review_next(snapshot: Snapshot, state_dir: Path) -> ReviewNext | None:
+    """The next candidate pair for a steward, with both records and the evidence, and the progress per stratum;
+    None if the snapshot has no review candidates (customer360/serving/review.py)."""
+    from customer360.core.decisions import list_review_answers
+    from customer360.serving.review import load_candidates, load_pair, next_candidate, strata
+
+    if not snapshot.has("review_candidates"):
+        return None
+    cursor = snapshot.cursor()
+    candidates = load_candidates(cursor, SCHEMA)
+    answered = {(a.record_key_l, a.record_key_r) for a in list_review_answers(state_dir)}
+    chosen = next_candidate(candidates, answered)
+    progress = strata(candidates, answered)
+    done = sum(stratum.answered for stratum in progress)
+    return ReviewNext(
+        pair=load_pair(cursor, *chosen.pair, schema=SCHEMA) if chosen else None,
+        answered=done,
+        remaining=len(candidates) - done,
+        progress=progress,
+    )
+
+
+def record_review_answer(
+    snapshot: Snapshot,
+    state_dir: Path,
+    record_a: str,
+    record_b: str,
+    answer: str,
+    answered_by: str,
+    reason: str | None,
+) -> ReviewAnswerOut:
+    """A steward's answer for a candidate pair of this snapshot, in the state store: same / different also become a
+    decision the next run obeys. Raises LookupError (not a candidate) / ValueError (not an answer)."""
+    from customer360.core.decisions import add_review_answer
+    from customer360.serving.review import load_pair
+
+    pair = (
+        load_pair(snapshot.cursor(), record_a, record_b, schema=SCHEMA) if snapshot.has("review_candidates") else None
+    )
+    if pair is None:
+        raise LookupError(f"{record_a} and {record_b} are not a review candidate of the current snapshot")
+    recorded = add_review_answer(
+        state_dir,
+        pair.record_key_l,
+        pair.record_key_r,
+        answer,
+        answered_by,
+        reason or None,
+        match_probability=pair.match_probability,
+    )
+    applies = (
+        "a decision every run from the next one obeys"
+        if recorded.decision_id is not None
+        else "no decision; the pair leaves the queue"
+    )
+    return ReviewAnswerOut(
+        answer_id=recorded.answer_id,
+        record_key_l=recorded.record_key_l,
+        record_key_r=recorded.record_key_r,
+        answer=recorded.answer,
+        decision_id=recorded.decision_id,
+        message=f"{recorded.record_key_l} and {recorded.record_key_r}: {recorded.answer} ({applies})",
+    )
 
 
 # -- helpers ----------------------------------------------------------------------------------------------------

@@ -23,31 +23,39 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-ROLES = ("agent", "analyst", "admin")
+ROLES = ("agent", "analyst", "steward", "admin")
 # What each role may do (docs/console.md):
 #   agent    frontline staff: find customers, see everything about them, say "not the same person"
 #   analyst  data quality / data protection: find and view customers, read the audit log; no changes
-#   admin    manages users and API tokens, reads the audit log, and may do what an agent does
+#   steward  data steward: find and view customers, answer review pairs (same / different / unsure), which records
+#            decisions and labels that calibrate identity resolution
+#   admin    manages users and API tokens, reads the audit log, and may do what an agent and a steward do
 PERMISSIONS: dict[str, frozenset[str]] = {
     "agent": frozenset({"search", "view", "decide"}),
     "analyst": frozenset({"search", "view", "audit"}),
-    "admin": frozenset({"search", "view", "decide", "audit", "users"}),
+    "steward": frozenset({"search", "view", "review"}),
+    "admin": frozenset({"search", "view", "decide", "review", "audit", "users"}),
 }
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")
 MIN_PASSWORD_LENGTH = 10
 TOKEN_PREFIX = "c360_"
 
-_SCHEMA = """
-create table if not exists users (
+_USERS = """
+create table if not exists {table} (
     username text primary key collate nocase,
     password_hash text not null,
-    role text not null check (role in ('agent', 'analyst', 'admin')),
+    role text not null check (role in ({roles})),
     display_name text,
     lang text,
     is_active integer not null default 1,
     created_at text not null,
     password_changed_at text not null
 );
+"""
+_USER_COLUMNS = "username, password_hash, role, display_name, lang, is_active, created_at, password_changed_at"
+_SCHEMA = (
+    _USERS.format(table="users", roles=", ".join(f"'{role}'" for role in ROLES))
+    + """
 create table if not exists sessions (
     token_hash text primary key,
     username text not null collate nocase,
@@ -89,6 +97,7 @@ create table if not exists demo_logins (
     username text primary key, password text not null, role text not null, created_at text not null
 );
 """
+)
 
 
 class StoreError(ValueError):
@@ -144,7 +153,33 @@ class ConsoleStore:
         db = self._db()
         db.executescript(_SCHEMA)
         db.commit()
+        self._migrate_roles(db)
         os.chmod(path, 0o600)
+
+    @staticmethod
+    def _migrate_roles(db: sqlite3.Connection) -> None:
+        """A users table created before a role existed checks against the old role list: rebuild it (SQLite cannot
+        alter a check constraint). Once, in one transaction; other processes wait for it."""
+
+        def current() -> bool:
+            row = db.execute("select sql from sqlite_master where type = 'table' and name = 'users'").fetchone()
+            return row is None or all(f"'{role}'" in row[0] for role in ROLES)
+
+        if current():
+            return
+        db.execute("begin immediate")
+        try:
+            if not current():
+                roles = ", ".join(f"'{role}'" for role in ROLES)
+                db.execute("drop table if exists users_migrated")
+                db.execute(_USERS.format(table="users_migrated", roles=roles))
+                db.execute(f"insert into users_migrated ({_USER_COLUMNS}) select {_USER_COLUMNS} from users")
+                db.execute("drop table users")
+                db.execute("alter table users_migrated rename to users")
+            db.execute("commit")
+        except BaseException:
+            db.execute("rollback")
+            raise
 
     @classmethod
     def for_state_dir(cls, state_dir: Path, **kwargs: Any) -> ConsoleStore:

@@ -1,4 +1,5 @@
-"""Server-rendered pages: login, search, the customer page, "not the same person", audit log, users, API docs."""
+"""Server-rendered pages: login, search, the customer page, "not the same person", the review page (data stewards),
+audit log, users, API docs."""
 
 from __future__ import annotations
 
@@ -264,6 +265,73 @@ def not_same_person(
     return RedirectResponse(
         f"/customers/{quote(current)}?decided={quote(record_key)}&n={len(decisions)}#why", status_code=303
     )
+
+
+# -- review (data stewards) -------------------------------------------------------------------------------------
+
+REVIEW_ANSWERS = ("same", "different", "unsure")
+
+
+@router.get("/review", response_class=HTMLResponse)
+def review_page(
+    request: Request,
+    saved: Annotated[str | None, Query(max_length=20)] = None,
+) -> Response:
+    """The next candidate pair: both records side by side, the evidence, and same / different / unsure."""
+    session = auth.page_session(request, "review")
+    console = auth.state(request)
+    snapshot = console.snapshots.current()
+    queue = queries.review_next(snapshot, console.state_dir)
+    if queue is not None and queue.pair is not None:
+        console.store.audit(
+            session.user,
+            "view_review_pair",
+            channel="web",
+            detail=f"{queue.pair.record_key_l} {queue.pair.record_key_r}",
+            ip=auth.client_ip(request),
+        )
+    return render(request, "review.html", queue=queue, saved=saved if saved in REVIEW_ANSWERS else None)
+
+
+@router.post("/review/answer")
+def review_answer(
+    request: Request,
+    record_key_l: Annotated[str, Form(min_length=3, max_length=300)],
+    record_key_r: Annotated[str, Form(min_length=3, max_length=300)],
+    answer: Annotated[str, Form(max_length=20)],
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    session = auth.page_session(request, "review")
+    auth.check_csrf(request, session, csrf_token)
+    if answer not in REVIEW_ANSWERS:
+        return render(
+            request, "error.html", status_code=422, message=f"answer must be one of {', '.join(REVIEW_ANSWERS)}"
+        )
+    console = auth.state(request)
+    try:
+        recorded = queries.record_review_answer(
+            console.snapshots.current(),
+            console.state_dir,
+            record_key_l,
+            record_key_r,
+            answer,
+            session.user.username,
+            reason.strip() or None,
+        )
+    except LookupError:
+        return render(request, "error.html", status_code=404, message_key="review.not_candidate")
+    except ValueError as error:
+        return render(request, "error.html", status_code=422, message=str(error))
+    console.store.audit(
+        session.user,
+        "review_answer",
+        channel="web",
+        detail=f"{recorded.record_key_l} {recorded.record_key_r}: {recorded.answer}"
+        + (f": {reason.strip()}" if reason.strip() else ""),
+        ip=auth.client_ip(request),
+    )
+    return RedirectResponse(f"/review?saved={quote(recorded.answer)}", status_code=303)
 
 
 # -- admin ------------------------------------------------------------------------------------------------------

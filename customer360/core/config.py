@@ -554,7 +554,8 @@ class ResolutionConfig(_Strict):
     spec: str = Field(
         default="customer", description="a built-in model spec by name (customer), or the path of the project's own"
     )
-    match_probability_threshold: float = Field(default=0.99, gt=0, lt=1)
+    # pairs below 0.5 are never stored (entity_resolution/resolve.py), so they could never link
+    match_probability_threshold: float = Field(default=0.99, ge=0.5, lt=1)
     cluster_size_cap: int = Field(default=25, ge=2)
 
 

@@ -3,6 +3,10 @@
 Decisions are written by `c360 decisions add` and by the agent console while a pipeline run may be writing the
 warehouse, so they live in their own small SQLite file (state/decisions.sqlite) rather than in DuckDB. Every
 resolution run copies the latest decision per pair into entity_resolution.decisions and obeys them.
+
+Review answers (`c360 review`, the console's review page) live beside them: a steward's same / different / unsure
+for a candidate pair. "same" and "different" are recorded as a decision in the same transaction (so every later
+run obeys them); all answers are the labels the review report calibrates the model with (docs/entity-resolution.md).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import duckdb
 
 ER = "entity_resolution"
 DECISIONS = ("same", "different")
+ANSWERS = ("same", "different", "unsure")
 
 _SCHEMA = """
 create table if not exists decisions (
@@ -30,6 +35,18 @@ create table if not exists decisions (
     decided_at text not null
 );
 create index if not exists decisions_pair on decisions (record_key_l, record_key_r);
+create table if not exists review_answers (
+    answer_id integer primary key autoincrement,
+    record_key_l text not null,
+    record_key_r text not null,
+    answer text not null check (answer in ('same', 'different', 'unsure')),
+    match_probability real,
+    reason text,
+    answered_by text not null,
+    answered_at text not null,
+    decision_id integer
+);
+create index if not exists review_answers_pair on review_answers (record_key_l, record_key_r);
 """
 
 
@@ -42,6 +59,19 @@ class Decision:
     reason: str | None
     decided_by: str
     decided_at: str
+
+
+@dataclass(frozen=True)
+class ReviewAnswer:
+    answer_id: int
+    record_key_l: str
+    record_key_r: str
+    answer: str  # same, different, unsure
+    match_probability: float | None  # the model's score when the pair was shown
+    reason: str | None
+    answered_by: str
+    answered_at: str
+    decision_id: int | None  # the decision a same/different answer recorded
 
 
 def record_key(source_system: str, source_record_id: str) -> str:
@@ -72,21 +102,73 @@ def add_decision(
     """Record that two identity records are (or are not) the same person. The latest decision per pair wins."""
     if decision not in DECISIONS:
         raise ValueError(f"decision must be one of {DECISIONS}, got {decision!r}")
+    left, right = _pair(record_a, record_b)
+    with _store(state_dir) as con:
+        return _insert_decision(con, left, right, decision, decided_by, reason)
+
+
+def _pair(record_a: str, record_b: str) -> tuple[str, str]:
     if record_a == record_b:
         raise ValueError("a decision needs two different records")
     for key in (record_a, record_b):
         if ":" not in key:
             raise ValueError(f"record {key!r} is not of the form <source_system>:<source_record_id>")
     left, right = sorted((record_a, record_b))
+    return left, right
+
+
+def _insert_decision(
+    con: sqlite3.Connection, left: str, right: str, decision: str, decided_by: str, reason: str | None
+) -> Decision:
     decided_at = datetime.now(UTC).isoformat(timespec="seconds")
+    cursor = con.execute(
+        "insert into decisions (record_key_l, record_key_r, decision, reason, decided_by, decided_at)"
+        " values (?, ?, ?, ?, ?, ?)",
+        (left, right, decision, reason, decided_by, decided_at),
+    )
+    return Decision(int(cursor.lastrowid or 0), left, right, decision, reason, decided_by, decided_at)
+
+
+def add_review_answer(
+    state_dir: Path,
+    record_a: str,
+    record_b: str,
+    answer: str,
+    answered_by: str,
+    reason: str | None = None,
+    match_probability: float | None = None,
+) -> ReviewAnswer:
+    """A steward's answer for a pair. same/different also become a decision (the next run obeys it); unsure is
+    kept as an answer only, so the pair leaves the review queue. The latest answer per pair counts."""
+    if answer not in ANSWERS:
+        raise ValueError(f"answer must be one of {ANSWERS}, got {answer!r}")
+    left, right = _pair(record_a, record_b)
+    answered_at = datetime.now(UTC).isoformat(timespec="seconds")
     with _store(state_dir) as con:
+        decision = _insert_decision(con, left, right, answer, answered_by, reason) if answer in DECISIONS else None
+        decision_id = decision.decision_id if decision else None
         cursor = con.execute(
-            "insert into decisions (record_key_l, record_key_r, decision, reason, decided_by, decided_at)"
-            " values (?, ?, ?, ?, ?, ?)",
-            (left, right, decision, reason, decided_by, decided_at),
+            "insert into review_answers (record_key_l, record_key_r, answer, match_probability, reason, answered_by,"
+            " answered_at, decision_id) values (?, ?, ?, ?, ?, ?, ?, ?)",
+            (left, right, answer, match_probability, reason, answered_by, answered_at, decision_id),
         )
-        decision_id = int(cursor.lastrowid or 0)
-    return Decision(decision_id, left, right, decision, reason, decided_by, decided_at)
+        answer_id = int(cursor.lastrowid or 0)
+    return ReviewAnswer(
+        answer_id, left, right, answer, match_probability, reason, answered_by, answered_at, decision_id
+    )
+
+
+def list_review_answers(state_dir: Path) -> list[ReviewAnswer]:
+    """The latest answer per pair, oldest first."""
+    if not decisions_path(state_dir).exists():
+        return []
+    with _store(state_dir) as con:
+        rows = con.execute(
+            "select answer_id, record_key_l, record_key_r, answer, match_probability, reason, answered_by,"
+            " answered_at, decision_id from review_answers where answer_id in"
+            " (select max(answer_id) from review_answers group by record_key_l, record_key_r) order by answer_id"
+        ).fetchall()
+    return [ReviewAnswer(*row) for row in rows]
 
 
 def list_decisions(state_dir: Path, include_superseded: bool = False) -> list[Decision]:

@@ -7,7 +7,7 @@ them through rather than dropping them.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -246,3 +246,65 @@ class Me(BaseModel):
     display_name: str | None = None
     lang: str | None = None
     permissions: list[str]
+
+
+# -- the review loop (clerical review of candidate pairs, docs/entity-resolution.md "Review loop") ----------------
+
+
+class ReviewRecord(_Open):
+    record_key: str
+    source_system: str | None = None
+    source_record_id: str | None = None
+    full_name: str | None = None
+    email: str | None = None
+    phone_e164: str | None = None
+    date_of_birth: date | None = None
+    street: str | None = None
+    postcode: str | None = None
+    city: str | None = None
+
+
+class ReviewPair(BaseModel):
+    record_key_l: str
+    record_key_r: str
+    match_probability: float = Field(description="the model's probability that the two records are one person")
+    match_weight: float | None = Field(default=None, description="log2 of the odds: prior plus the evidence below")
+    band_id: int
+    band: str = Field(description="the match-probability band the pair was sampled from, e.g. 0.9–0.95")
+    guard_rail: str | None = Field(
+        default=None, description="the guard rail that keeps the pair apart whatever its score (null: none)"
+    )
+    left: ReviewRecord
+    right: ReviewRecord
+    evidence: list[Evidence] = Field(description="per comparison: the level that applied and its match weight")
+
+
+class ReviewBandProgress(BaseModel):
+    band_id: int
+    band: str
+    vetoed: bool = Field(description="pairs a guard rail keeps apart (reviewed as a stratum of their own)")
+    candidates: int
+    answered: int
+
+
+class ReviewNext(BaseModel):
+    pair: ReviewPair | None = Field(description="the next pair to review; null when every candidate is answered")
+    answered: int
+    remaining: int
+    progress: list[ReviewBandProgress]
+
+
+class ReviewAnswerRequest(BaseModel):
+    record_key_l: str = Field(min_length=3, max_length=300, pattern=r"^[A-Za-z0-9_]+:.+$")
+    record_key_r: str = Field(min_length=3, max_length=300, pattern=r"^[A-Za-z0-9_]+:.+$")
+    answer: Literal["same", "different", "unsure"]
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class ReviewAnswerOut(BaseModel):
+    answer_id: int
+    record_key_l: str
+    record_key_r: str
+    answer: str
+    decision_id: int | None = Field(description="the decision a same/different answer recorded (the next run obeys it)")
+    message: str

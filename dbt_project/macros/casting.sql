@@ -15,7 +15,7 @@
 {% macro c360_to_date(expression) -%}
     coalesce(
         try_cast(nullif(trim(cast({{ expression }} as varchar)), '') as date),
-        cast(try_strptime(nullif(trim(cast({{ expression }} as varchar)), ''), ['%d.%m.%Y', '%d.%m.%y', '%d/%m/%Y']) as date)
+        cast({{ c360_strptime("nullif(trim(cast(" ~ expression ~ " as varchar)), '')", ['%d.%m.%Y', '%d.%m.%y', '%d/%m/%Y']) }} as date)
     )
 {%- endmacro %}
 
@@ -84,9 +84,21 @@
             then try_cast({{ text }} as timestamptz)
         else timezone('{{ zone }}', coalesce(
             try_cast({{ text }} as timestamp)
-            {%- if formats %}, try_strptime({{ text }}, [{% for format in formats %}'{{ format }}'{% if not loop.last %}, {% endif %}{% endfor %}]){% endif %}
+            {%- if formats %}, {{ c360_strptime(text, formats) }}{% endif %}
         ))
     end
+{%- endmacro %}
+
+{#
+    try_strptime over `formats` (tried in order). DuckDB 1.5's strptime compares a format's literals without checking
+    the value's end, so a value that stops where the format goes on (`24.12.2023 10:15` against `%d.%m.%Y %H:%M:%S`)
+    is read one byte too far, which can crash the process. A sentinel byte closing both the value and every format
+    keeps each read inside the value. (expectations/values.py `strptime_of` does the same for the quality gate.)
+#}
+{% macro c360_strptime(text, formats) -%}
+    try_strptime(trim({{ text }}) || chr(31), [
+        {%- for format in formats %}'{{ format | replace("'", "''") }}' || chr(31){% if not loop.last %}, {% endif %}{% endfor -%}
+    ])
 {%- endmacro %}
 
 {# A calendar date of an instant in the project's time zone. #}

@@ -1,6 +1,6 @@
 """The development tools' commands on `c360` (entry point `customer360.cli` in devtools/pyproject.toml):
-`c360 generate`, `c360 demo`, `c360 bench`, `c360 bench-console`. They exist where the repository's devtools are
-installed (`make setup`), not in the product itself."""
+`c360 generate`, `c360 demo`, `c360 bench`, `c360 bench-accuracy`, `c360 bench-console`. They exist where the
+repository's devtools are installed (`make setup`), not in the product itself."""
 
 from __future__ import annotations
 
@@ -22,7 +22,33 @@ def register(app: typer.Typer) -> None:
     app.command()(generate)
     app.command()(demo)
     app.command()(bench)
+    app.command("bench-accuracy")(bench_accuracy)
     app.command("bench-console")(bench_console)
+
+
+def _variety_help() -> str:
+    from c360_devtools.demo.variety import Variety
+
+    defaults = Variety()
+    knobs = ", ".join(f"{name}={getattr(defaults, name)}" for name in Variety.knobs())
+    return f"KNOB=RATE, repeatable: change a rate of the harder variations (defaults: {knobs}; see docs/demo-silos.md)"
+
+
+VarietyOption = Annotated[
+    list[str] | None, typer.Option("--variety", metavar="KNOB=RATE", help=_variety_help(), show_default=False)
+]
+PlainOption = Annotated[
+    bool, typer.Option("--plain", help="no variation beyond the sources' baseline (the generator's 1.0 output)")
+]
+
+
+def _variety(settings: list[str] | None, plain: bool):
+    from c360_devtools.demo.variety import Variety
+
+    try:
+        return (Variety.none() if plain else Variety()).with_rates(settings or [])
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--variety") from error
 
 
 def generate(
@@ -31,15 +57,18 @@ def generate(
     deliveries: Annotated[int, typer.Option(help="how many deliveries the records are spread over")] = 2,
     upto: Annotated[int | None, typer.Option(help="write deliveries 1..UPTO only [default: all]")] = None,
     out: Annotated[Path | None, typer.Option(help="output folder [default: data/silos beside the config]")] = None,
+    variety: VarietyOption = None,
+    plain: PlainOption = False,
     config: ConfigOption = None,
 ) -> None:
     """Generate the demo silos of a German retailer (marketing CSV/JSONL, shop SQLite, helpdesk JSON) + labels
     into the demo project (examples/kaufhaus-nord, or --config)."""
     from c360_devtools.demo.generator import generate_silos
 
+    rates = _variety(variety, plain)
     cfg = _setup(config or DEMO_CONFIG)
     target = out or cfg.root / os.environ.get("C360_SILOS_DIR", "data/silos")
-    result = generate_silos(target, people=people, seed=seed, deliveries=deliveries, upto=upto)
+    result = generate_silos(target, people=people, seed=seed, deliveries=deliveries, upto=upto, variety=rates)
     table = Table("table", "rows", title=f"demo silos in {result.out_dir}")
     for name, rows in sorted(result.row_counts.items()):
         table.add_row(name, f"{rows:,}")
@@ -82,6 +111,96 @@ def bench(
         console.print(f"  {name}: {value}")
     if save:
         console.print(f"results saved to {benchmark.save(result)}")
+
+
+def bench_accuracy(
+    dataset: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--dataset",
+            "-d",
+            metavar="NAME",
+            help="a data set to measure, repeatable: demo, strangers, febrl1, febrl2, febrl3, febrl4, febrl4-default "
+            "[default: all]",
+            show_default=False,
+        ),
+    ] = None,
+    demo_people: Annotated[int, typer.Option(help="people in the demo world")] = 10_000,
+    demo_seed: Annotated[int, typer.Option(help="seed of the demo world")] = 42,
+    demo_variety: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--demo-variety", metavar="KNOB=RATE", help="change a rate of the demo's variety (see c360 generate --help)"
+        ),
+    ] = None,
+    strangers_people: Annotated[int, typer.Option(help="people in Gipfelwerk's world (the strangers)")] = 5_000,
+    strangers_seed: Annotated[int, typer.Option(help="seed of Gipfelwerk's world")] = 3,
+    strangers_plain: Annotated[
+        bool, typer.Option("--strangers-plain", help="Gipfelwerk without its variety (the world of issue 13)")
+    ] = False,
+    work_dir: Annotated[Path, typer.Option(help="scratch folder: one project per data set")] = Path(
+        "data/bench/accuracy"
+    ),
+    save: Annotated[bool, typer.Option(help="write bench/accuracy.json (with the machine and the parameters)")] = True,
+    docs: Annotated[
+        bool, typer.Option("--docs", help="rewrite the accuracy section of docs/entity-resolution.md from the results")
+    ] = False,
+) -> None:
+    """Accuracy of the product's defaults on every labelled data set: precision, recall, F1, false merges, merged
+    households, resolution time, and the missed true pairs by what the records share and by kind of variation."""
+    from c360_devtools import accuracy
+
+    chosen = tuple(dataset or accuracy.DATASETS)
+    unknown = set(chosen) - set(accuracy.DATASETS)
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown data set(s) {sorted(unknown)}; data sets are {', '.join(accuracy.DATASETS)}",
+            param_hint="--dataset",
+        )
+    _variety(demo_variety, plain=False)  # checks the settings
+    options = accuracy.Options(
+        demo_people=demo_people,
+        demo_seed=demo_seed,
+        demo_variety={
+            key.strip(): float(rate) for key, _, rate in (item.partition("=") for item in demo_variety or [])
+        },
+        strangers_people=strangers_people,
+        strangers_seed=strangers_seed,
+        strangers_variety=not strangers_plain,
+    )
+    console.print(f"accuracy benchmark: {', '.join(chosen)} in {work_dir}")
+    report = accuracy.run_all(work_dir.resolve(), options, chosen, progress=console.print)
+    table = Table(
+        "data set", "precision", "recall", "F1", "customers", "people", "false merges", "households merged", "resolve s"
+    )
+    for result in report["datasets"]:
+        if "error" in result:
+            table.add_row(result["title"], "failed", "", "", "", "", "", "", "")
+            continue
+        table.add_row(
+            result["title"],
+            f"{result['precision']:.4f}",
+            f"{result['recall']:.4f}",
+            f"{result['f1']:.4f}",
+            f"{result['customers']:,}",
+            f"{result['true_people']:,}",
+            f"{result['false_merge_pairs']:,}",
+            str(result.get("households_merged", "–")),
+            str(result["resolve_seconds"]),
+        )
+    console.print(table)
+    for result in report["datasets"]:
+        for entry in result.get("missed_by_kind", [])[:6]:
+            console.print(
+                f"  {result['name']}: {entry['kind']}: {entry['missed_pairs']:,} of {entry['true_pairs']:,} true pairs "
+                f"missed (recall {entry['recall']})"
+            )
+    if save:
+        console.print(f"results saved to {accuracy.save(report)}")
+    if docs:
+        console.print(f"accuracy section rewritten in {accuracy.write_docs(report)}")
+    if any("error" in result for result in report["datasets"]):
+        raise typer.Exit(1)
 
 
 def bench_console(

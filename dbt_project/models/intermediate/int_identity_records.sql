@@ -224,16 +224,45 @@ with_canonical_names as (
     left join nicknames on nicknames.nickname = standardised.first_name_first_word_loose
 ),
 
-final as (
+-- Whose e-mail address is it? Its name part often names its owner (imkepatberg81, karge.viktoria, l.zimmermann); a
+-- family address (familie.hahn) does not. A shared address that names both records' person is strong evidence
+-- of one person; one that names only one of them is what a household shares.
+email_owners as (
     select
         *,
+        nullif(regexp_replace(email_local_part, '[^a-z]+', '', 'g'), '') as email_local_letters,
+        split_part(first_name_folded, ' ', 1) as first_name_first_token,
+        replace(last_name_folded, ' ', '') as last_name_letters
+    from with_canonical_names
+),
+
+final as (
+    select
+        * exclude (first_name_first_token, last_name_letters),
+        -- true: the address names this record's person; false: it does not (or it is a family's); null: the
+        -- record lacks the name parts to tell (no last name to check l.zimmermann against)
+        case
+            when email_local_letters is null then null
+            when email_local_letters like '%famil%' or email_local_letters like 'fam%' then false
+            when length(first_name_first_token) >= 3 and contains(email_local_letters, first_name_first_token) then true
+            when first_initial is null or coalesce(length(last_name_letters), 0) < 3 then null
+            -- the initial begins what stands before the last name (l.zimmermann, imkepatberg for "I Patberg"), or
+            -- is all that follows it (zimmermann.l); a last name alone, or with other letters, names nobody
+            when starts_with(split_part(email_local_letters, last_name_letters, 1), first_initial)
+                and contains(email_local_letters, last_name_letters) then true
+            when email_local_letters = last_name_letters || first_initial then true
+            else false
+        end as email_names_person,
+        -- the initials of every first name (hans peter, hans-peter, h.-p. → hp)
+        nullif(list_aggregate(list_transform(string_split(first_name_folded, ' '), token -> left(token, 1)), 'string_agg', ''), '')
+            as first_initials,
         -- changes whenever anything matching looks at changes: incremental resolution re-scores such records
         md5(concat_ws('|',
             first_name_folded, last_name_folded, first_name_canonical, email_std, phone_e164,
             cast(date_of_birth as varchar), street_folded, postcode, city_folded, country_code,
             array_to_string(reference_numbers, ',')
         )) as record_fingerprint
-    from with_canonical_names
+    from email_owners
 )
 
 select * from final

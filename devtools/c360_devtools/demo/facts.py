@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from . import catalog as C
-from .silos import NEVER, NOISE, Records, render_people
+from . import variety as V
+from .silos import NEVER, NOISE, Records, render_people, variety_noise
 from .text import iso_berlin, iso_utc
 from .world import DAY, YEAR, World
 
@@ -476,31 +477,37 @@ class Helpdesk:
         return tickets, comments
 
 
-def _name_strings(p: dict, email, u_form: np.ndarray) -> np.ndarray:
+def _name_strings(p: dict, email, u_form: np.ndarray, swapped_string: np.ndarray | None = None):
+    """The requester's one name string as the helpdesk holds it, and the kinds of variation it shows."""
     f = pd.Series(p["first"], dtype=object)
     la = pd.Series(p["last"], dtype=object)
     title = pd.Series(p["title"], dtype=object)
     full = f + " " + la
     with_title = (title.fillna("") + " " + full).str.strip()
     local = pd.Series(email, dtype=object).str.split("@").str[0]
+    names = p["k_first"] | p["k_last"]
     forms = [
-        (with_title, 45),
-        (la + ", " + f, 12),
-        (f.str[0] + ". " + la, 8),
-        (with_title, 6),
-        (full.str.lower(), 8),
-        (la + " " + f, 5),
-        (full.str.upper(), 3),
-        (local.fillna(full), 5),
-        (f, 3),
+        (with_title, 45, names),
+        (la + ", " + f, 12, names),
+        (f.str[0] + ". " + la, 8, p["k_last"] | V.BIT["initial"]),
+        (with_title, 6, names),
+        (full.str.lower(), 8, names),
+        (la + " " + f, 5, names | V.BIT["swapped"]),
+        (full.str.upper(), 3, names),
+        (local.fillna(full), 5, np.where(local.notna().to_numpy(), V.BIT["name_from_email"], names)),
+        (f, 3, p["k_first"] | V.BIT["name_part_missing"]),
     ]
-    c = np.cumsum([wt for _, wt in forms])
+    c = np.cumsum([wt for _, wt, _ in forms])
     which = np.searchsorted(c / c[-1], u_form, side="right")
+    if swapped_string is not None:
+        which = np.where(swapped_string, 5, which)  # "Kolanko Natasza": last name first, no comma
     out = np.empty(len(f), dtype=object)
-    for k, (vals, _) in enumerate(forms):
+    kinds = np.zeros(len(f), dtype=np.int64)
+    for k, (vals, _, form_kinds) in enumerate(forms):
         m = which == k
         out[m] = vals.to_numpy(dtype=object)[m]
-    return out
+        kinds[m] = np.broadcast_to(form_kinds, len(f))[m]
+    return out, kinds
 
 
 def build_helpdesk(w: World, orders: Orders, seed: int) -> Helpdesk:
@@ -562,12 +569,17 @@ def build_helpdesk(w: World, orders: Orders, seed: int) -> Helpdesk:
     email_bit = w["email_changed"][te] & split_person[te] & (created >= w["event_time"][te])
     phone_bit = second_phone[te] & (channel == "phone")
     slot = email_bit.astype(np.int64) + 2 * phone_bit.astype(np.int64)
-    key = te.astype(np.int64) * 4 + slot
+    variety = w.variety
+    if variety.fresh_email:  # written from an address the person's other records do not have: a fourth user
+        fresh = (np.random.default_rng(np.random.SeedSequence([seed, 106])).random(w.n) < variety.fresh_email)[te]
+        slot = np.where(fresh, 4, slot)
+        channel = np.where(fresh & (channel == "phone"), "email", channel)
+    key = te.astype(np.int64) * 8 + slot
     kdf = pd.DataFrame({"key": key, "t": created})
     t0 = kdf.groupby("key")["t"].min()
     keys = t0.index.to_numpy()
-    re_ = keys // 4
-    rslot = keys % 4
+    re_ = keys // 8
+    rslot = keys % 8
     rt0 = t0.to_numpy()
     nr = len(keys)
     rorder = np.lexsort((rslot, w["entity_id"][re_], rt0))
@@ -592,19 +604,26 @@ def build_helpdesk(w: World, orders: Orders, seed: int) -> Helpdesk:
             )
         },
         rid,
+        variety_noise(seed, 107, nr),
     )
     p = render_people(w, rrec, rt0, "service")
     email = pd.Series(p["email"], dtype=object).str.strip().str.lower().to_numpy(dtype=object)
-    phone_only = (rslot >= 2) | pd.isna(email)
-    email = np.where(rslot >= 2, None, email)
+    by_phone = (rslot == 2) | (rslot == 3)
+    fresh_user = rslot == 4
+    email = np.where(fresh_user, w["fresh_email"][re_], email)
+    phone_only = by_phone | pd.isna(email)
+    email = np.where(by_phone, None, email)
+    k_email = np.where(fresh_user, V.BIT["fresh_email"], np.where(by_phone, 0, p["k_email"]))
     phone = np.where(
         pd.notna(p["mobile_phone"]) & ((rrec.u("phone_kind") < 0.75) | pd.isna(p["land_phone"])),
         p["mobile_phone"],
         p["land_phone"],
     )
-    phone = np.where(phone_only | (rrec.u("phone_present") < 0.2), phone, None)
-    phone = np.where(p["phone_junk"] & pd.notna(phone), p["junk_phone"], phone)
-    name = _name_strings(p, email, rrec.u("name_form"))
+    phone = np.where((phone_only | (rrec.u("phone_present") < 0.2)) & ~fresh_user, phone, None)
+    junk_phone = p["phone_junk"] & pd.notna(phone)
+    phone = np.where(junk_phone, p["junk_phone"], phone)
+    swapped_string = rrec.vu("swap_string") < variety.swapped_full_name
+    name, name_kinds = _name_strings(p, email, rrec.u("name_form"), swapped_string)
     requesters = (
         pd.DataFrame(
             {
@@ -615,6 +634,7 @@ def build_helpdesk(w: World, orders: Orders, seed: int) -> Helpdesk:
                 "phone": phone,
                 "t0": rt0,
                 "first": tl.delivery_of(rt0),
+                "kinds": name_kinds | k_email | V.bits(junk_phone, "junk_value"),
             }
         )
         .sort_values("id")

@@ -1,12 +1,19 @@
 """Generate the demo silos of Kaufhaus Nord GmbH (see docs/demo-silos.md for the file contract).
 
     from c360_devtools.demo.generator import generate_silos
-    result = generate_silos(Path("data/silos"), people=2000, seed=42, deliveries=2, upto=None)
+    result = generate_silos(Path("data/silos"), people=2000, seed=42, deliveries=2, upto=None, variety=Variety())
 
 One world of `people` persons is drawn from `seed`; its records are spread over `deliveries` deliveries, of
 which 1..`upto` are written. The same arguments always give the same files. Running again with a larger
 `upto` on the same directory adds the later deliveries on top (new CSV/JSONL files, upserts into the SQLite
 database, rewritten helpdesk store, labels and manifest) and ends with the same files as a direct run.
+
+`variety` (variety.Variety) sets the rates of the harder variations (initials, first-letter typos, first-name-only
+sign-ups, helpdesk users with a new address, transliterations, double names, ...); `Variety.none()` gives the
+output of generator version 1.0. Beside `labels.csv` (which records are one person) the generator writes the
+ground truth an accuracy report needs: `kinds.csv` (source_system, source_record_id, kinds: the record's kinds of
+variation, `;`-separated, see variety.KINDS; records without any are left out) and `households.csv` (entity_id,
+household_id, is_twin: the people who share a home with someone, so merged households can be counted).
 """
 
 from __future__ import annotations
@@ -25,9 +32,10 @@ import pandas as pd
 
 from .facts import build_campaign_events, build_helpdesk, build_orders
 from .silos import marketing_records, render_marketing, render_sales, sales_records
+from .variety import Variety, kind_strings
 from .world import Timeline, build_world
 
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "1.1.0"
 
 MARKETING_CONTACT_COLUMNS = [
     "Kontakt-ID",
@@ -282,6 +290,8 @@ _OWNED_GLOBS = [
     "service/tickets.json",
     "service/ticket_comments.json",
     "labels.csv",
+    "kinds.csv",
+    "households.csv",
     "manifest.json",
 ]
 
@@ -308,10 +318,17 @@ def events_file(out_dir: Path, date: str) -> Path:
 
 
 def generate_silos(
-    out_dir: Path, people: int = 2000, seed: int = 42, deliveries: int = 2, upto: int | None = None
+    out_dir: Path,
+    people: int = 2000,
+    seed: int = 42,
+    deliveries: int = 2,
+    upto: int | None = None,
+    variety: Variety | None = None,
 ) -> GenerationResult:
-    """Write deliveries 1..upto of the demo silos into out_dir (see docs/demo-silos.md)."""
+    """Write deliveries 1..upto of the demo silos into out_dir (see docs/demo-silos.md); `variety`: the rates of
+    the harder variations (default: `Variety()`, see variety.py)."""
     started = time.perf_counter()
+    variety = variety if variety is not None else Variety()
     out_dir = Path(out_dir)
     if people < 1:
         raise ValueError("people must be >= 1")
@@ -322,7 +339,7 @@ def generate_silos(
         raise ValueError(f"upto must be between 1 and deliveries ({deliveries}), got {upto}")
 
     tl = Timeline.build(deliveries)
-    world = build_world(people, seed, tl)
+    world = build_world(people, seed, tl, variety)
     mrec = marketing_records(world, seed)
     srec = sales_records(world, seed)
     orders = build_orders(world, srec, seed)
@@ -337,6 +354,7 @@ def generate_silos(
         and prev.get("people") == people
         and prev.get("seed") == seed
         and prev.get("deliveries") == deliveries
+        and prev.get("variety", Variety.none().as_dict()) == variety.as_dict()
         and isinstance(prev.get("upto"), int)
         and prev["upto"] <= upto
         and (out_dir / "sales" / "shop.sqlite").exists()
@@ -353,13 +371,17 @@ def generate_silos(
     db = out_dir / "sales" / "shop.sqlite"
     if prev_upto == 0:
         _create_sqlite(db)
+    # kinds of variation per record, of its latest version written (what staging resolves)
+    m_kinds = np.zeros(len(mrec), dtype=np.int64)
+    s_kinds = np.zeros(len(srec), dtype=np.int64)
     for k in range(1, upto + 1):
         date = tl.dates[k - 1]
         cut = int(tl.cut[k])
         # marketing: the export holds the contacts created or changed since the previous export
-        sel = mrec.in_delivery(tl, k)
-        sub = mrec.take(np.flatnonzero(sel))
-        contacts = render_marketing(world, sub, cut).sort_values("Kontakt-ID", kind="stable")
+        sel = np.flatnonzero(mrec.in_delivery(tl, k))
+        contacts = render_marketing(world, mrec.take(sel), cut)
+        m_kinds[sel] = contacts["_kinds"].to_numpy()
+        contacts = contacts.sort_values("Kontakt-ID", kind="stable")
         encoding = "cp1252" if k == 1 else "utf-8"
         cpath = contacts_file(out_dir, date)
         ev = events[events["delivery"] == k]
@@ -388,11 +410,14 @@ def generate_silos(
             }
         )
         # sales: upsert what is new or changed in this delivery
+        ssel = np.flatnonzero(srec.in_delivery(tl, k))
+        customers = render_sales(world, srec.take(ssel), cut)
+        s_kinds[ssel] = customers["_kinds"].to_numpy()
         if k > prev_upto:
-            ssel = srec.in_delivery(tl, k)
-            customers = render_sales(world, srec.take(np.flatnonzero(ssel)), cut).sort_values("customer_id")
             o, ln = orders.at(tl, k)
-            _apply_sales_delivery(db, {"customers": customers, "orders": o, "order_lines": ln})
+            _apply_sales_delivery(
+                db, {"customers": customers.sort_values("customer_id"), "orders": o, "order_lines": ln}
+            )
 
     cut = int(tl.cut[upto])
     tickets, comments = helpdesk.at(cut)
@@ -415,6 +440,7 @@ def generate_silos(
                     "source_record_id": "NL-" + pd.Series(mrec.record_id[m_ok]).astype(str).str.zfill(6),
                     "entity_id": eid[mrec.e[m_ok]],
                     "_k": mrec.record_id[m_ok],
+                    "kinds": m_kinds[m_ok],
                 }
             ),
             pd.DataFrame(
@@ -423,6 +449,7 @@ def generate_silos(
                     "source_record_id": pd.Series(srec.record_id[s_ok]).astype(str),
                     "entity_id": eid[srec.e[s_ok]],
                     "_k": srec.record_id[s_ok],
+                    "kinds": s_kinds[s_ok],
                 }
             ),
             pd.DataFrame(
@@ -431,6 +458,7 @@ def generate_silos(
                     "source_record_id": req["id"][r_ok].astype(str).to_numpy(),
                     "entity_id": eid[req["e"][r_ok].to_numpy()],
                     "_k": req["id"][r_ok].to_numpy(),
+                    "kinds": req["kinds"][r_ok].to_numpy(),
                 }
             ),
         ],
@@ -443,6 +471,22 @@ def generate_silos(
         .to_csv(index=False, lineterminator="\n")
         .encode("utf-8"),
     )
+    kinds = labels.assign(kinds=kind_strings(labels["kinds"].to_numpy()))
+    _atomic_write_bytes(
+        out_dir / "kinds.csv",
+        kinds.loc[kinds["kinds"] != "", ["source_system", "source_record_id", "kinds"]]
+        .to_csv(index=False, lineterminator="\n")
+        .encode("utf-8"),
+    )
+    shared = world["hh_size"] > 1
+    households = pd.DataFrame(
+        {
+            "entity_id": eid[shared],
+            "household_id": pd.Series(world["hh"][shared]).map("H{:07d}".format).to_numpy(),
+            "is_twin": world["is_twin"][shared].astype(int),
+        }
+    ).sort_values("entity_id")
+    _atomic_write_bytes(out_dir / "households.csv", households.to_csv(index=False, lineterminator="\n").encode("utf-8"))
 
     con = sqlite3.connect(db)
     try:
@@ -477,6 +521,8 @@ def generate_silos(
             "encoding": "utf-8",
         },
         {"path": "labels.csv", "delivery": upto, "rows": len(labels), "encoding": "utf-8"},
+        {"path": "kinds.csv", "delivery": upto, "rows": int((kinds["kinds"] != "").sum()), "encoding": "utf-8"},
+        {"path": "households.csv", "delivery": upto, "rows": len(households), "encoding": "utf-8"},
     ]
     manifest = {
         "generator": "c360_devtools.demo.generator",
@@ -486,6 +532,7 @@ def generate_silos(
         "seed": seed,
         "deliveries": deliveries,
         "upto": upto,
+        "variety": variety.as_dict(),
         "deliveries_written": list(range(1, upto + 1)),
         "delivery_dates": {str(k): tl.dates[k - 1] for k in range(1, deliveries + 1)},
         "row_counts": row_counts,

@@ -14,6 +14,7 @@ import pandas as pd
 
 from . import names as N
 from . import places as P
+from . import variety as V
 from .text import FOLD_GERMAN, FOLD_STRIP, fold, format_phone, german_date, iso_date, pick_from_lists, typo
 from .world import DAY, YEAR, World
 
@@ -63,6 +64,24 @@ NOISE = [
     "junk_pick",
 ]
 _NOISE_IDX = {k: i for i, k in enumerate(NOISE)}
+# the variety's noise (variety.Variety), drawn from its own random stream so that Variety.none() leaves every other
+# draw as it was
+VNOISE = [
+    "compound",
+    "compound_pick",
+    "compound_side",
+    "nick",
+    "translit",
+    "translit_pick",
+    "flt",
+    "flt_side",
+    "flt_pick",
+    "initial",
+    "initial_dot",
+    "first_only",
+    "swap_string",
+]
+_VNOISE_IDX = {k: i for i, k in enumerate(VNOISE)}
 
 # how carefully each source captures people
 PROFILES = {
@@ -199,12 +218,18 @@ class Records:
     noise: np.ndarray  # (n, len(NOISE)) uniforms
     extra: dict[str, np.ndarray]
     record_id: np.ndarray | None = None
+    vnoise: np.ndarray | None = None  # (n, len(VNOISE)) uniforms of the variety
 
     def __len__(self) -> int:
         return len(self.e)
 
     def u(self, name: str) -> np.ndarray:
         return self.noise[:, _NOISE_IDX[name]]
+
+    def vu(self, name: str) -> np.ndarray:
+        if self.vnoise is None:
+            return np.ones(len(self.e))  # no variety noise: never below a rate
+        return self.vnoise[:, _VNOISE_IDX[name]]
 
     def take(self, idx: np.ndarray) -> Records:
         return Records(
@@ -217,6 +242,7 @@ class Records:
             self.noise[idx],
             {k: v[idx] for k, v in self.extra.items()},
             None if self.record_id is None else self.record_id[idx],
+            None if self.vnoise is None else self.vnoise[idx],
         )
 
     def asof(self, cut: int) -> np.ndarray:
@@ -347,7 +373,12 @@ def marketing_records(w: World, seed: int) -> Records:
     )
     rank = _sorted_ids(t_create, e, slot, w)
     rec.record_id = rank + 1001
+    rec.vnoise = variety_noise(seed, 102, n)
     return rec
+
+
+def variety_noise(seed: int, stream: int, n: int) -> np.ndarray:
+    return np.random.default_rng(np.random.SeedSequence([seed, stream])).random((n, len(VNOISE)))
 
 
 def sales_records(w: World, seed: int) -> Records:
@@ -396,6 +427,7 @@ def sales_records(w: World, seed: int) -> Records:
         {"email_src": src, "t_deact": t_deact, "t_mobile": mod_mobile},
     )
     rec.record_id = _sorted_ids(t_create, e, slot, w) + 10001
+    rec.vnoise = variety_noise(seed, 103, n)
     return rec
 
 
@@ -437,9 +469,33 @@ def render_people(w: World, rec: Records, asof: np.ndarray, profile: str, email_
     area = np.where(moved, w["old_area"][e], w["area"][e]).astype(object)
     land = np.where(moved, w["old_land_sub"][e], w["land_sub"][e]).astype(object)
 
-    # --- names
-    nick = u("nick") < pr["nick"]
+    # --- names (k_first / k_last: the kinds of variation each name field shows, see variety.KINDS)
+    v = w.variety
+    vu = rec.vu
+    has = pd.notna
+    k_first = np.zeros(n, np.int64)
+    k_last = V.bits(stale & w["married"][e], "maiden_name")
+    k_addr = V.bits(moved, "moved")
+    if v.compound_variant:
+        dbl_f = pd.Series(first, dtype=object).str.contains("-", regex=False, na=False).to_numpy()
+        dbl_l = pd.Series(last, dtype=object).str.contains("-", regex=False, na=False).to_numpy()
+        on = vu("compound") < v.compound_variant
+        on_first = dbl_f & (~dbl_l | (vu("compound_side") < 0.5))
+        for mask, names, is_last, kinds in (
+            (on & on_first, first, False, k_first),
+            (on & dbl_l & ~on_first, last, True, k_last),
+        ):
+            idx = np.flatnonzero(mask)
+            names[idx] = [
+                V.compound_variant(x, q, last=is_last)
+                for x, q in zip(names[idx], vu("compound_pick")[idx], strict=True)
+            ]
+            kinds[idx] |= V.BIT["compound_name"]
+    before = first.copy()
+    nick = (u("nick") < pr["nick"]) | (vu("nick") < v.nickname)
     first = pick_from_lists(first, N.NICKNAMES, u("nick_pick"), nick)
+    k_first |= V.bits(first != before, "nickname")
+    f0, l0 = first.copy(), last.copy()
     fold_mode = np.where(u("fold") < pr["fold1"], 1, np.where(u("fold") < pr["fold1"] + pr["fold2"], 2, 0))
     for mode, table in ((1, FOLD_GERMAN), (2, FOLD_STRIP)):
         m = fold_mode == mode
@@ -448,10 +504,44 @@ def render_people(w: World, rec: Records, asof: np.ndarray, profile: str, email_
             last[m] = fold(last[m], table)
             street[m] = fold(street[m], table)
             city[m] = fold(city[m], table)
+    if v.transliteration:
+        m = vu("translit") < v.transliteration
+        pick = vu("translit_pick")
+        first = pick_from_lists(first, V.TRANSLITERATIONS, pick, m)
+        last = pick_from_lists(last, V.TRANSLITERATIONS, pick, m & (first == f0))
+        rest = m & (first == f0) & (last == l0)  # no other spelling known: write the umlauts out (or drop them)
+        for mask, table in ((rest & (pick < 0.7), FOLD_GERMAN), (rest & (pick >= 0.7), FOLD_STRIP)):
+            if mask.any():
+                first[mask] = fold(first[mask], table)
+                last[mask] = fold(last[mask], table)
+    k_first |= V.bits(first != f0, "transliteration")
+    k_last |= V.bits(last != l0, "transliteration")
+    f0, l0 = first.copy(), last.copy()
     first = typo(first, u("typo_f") < pr["typo"], u("typo_f_pos"), u("typo_f_kind"))
     last = typo(last, u("typo_l") < pr["typo"], u("typo_l_pos"), u("typo_l_kind"))
+    k_first |= V.bits(first != f0, "typo")
+    k_last |= V.bits(last != l0, "typo")
+    if v.first_letter_typo:
+        m = vu("flt") < v.first_letter_typo
+        on_first = vu("flt_side") < 0.5
+        for mask, names, kinds in (
+            (m & on_first & has(first), first, k_first),
+            (m & ~on_first & has(last), last, k_last),
+        ):
+            idx = np.flatnonzero(mask)
+            names[idx] = [V.first_letter_typo(x, q) for x, q in zip(names[idx], vu("flt_pick")[idx], strict=True)]
+            kinds[idx] |= V.BIT["first_letter_typo"]
+    if v.initial:
+        lengths = pd.Series(first, dtype=object).str.len().fillna(0).to_numpy()
+        m = (vu("initial") < v.initial) & (lengths > 1)
+        if m.any():
+            letter = pd.Series(first[m], dtype=object).str[0].str.upper()
+            first[m] = (letter + np.where(vu("initial_dot")[m] < 0.6, ".", "")).to_numpy(dtype=object)
+            k_first[m] = V.BIT["initial"]  # the first name's other variations are gone with it
     swap = u("swap") < pr["swap"]
     first, last = np.where(swap, last, first), np.where(swap, first, last)
+    k_first, k_last = np.where(swap, k_last, k_first), np.where(swap, k_first, k_last)
+    k_first |= V.bits(swap, "swapped")
     lower = u("case") < pr["lower"]
     upper = (u("case") >= pr["lower"]) & (u("case") < pr["lower"] + pr["upper"])
     if lower.any():
@@ -461,18 +551,29 @@ def render_people(w: World, rec: Records, asof: np.ndarray, profile: str, email_
         last[upper] = pd.Series(last[upper], dtype=object).str.upper().to_numpy()
 
     # --- e-mail
-    personal = np.where(stale & w["email_changed"][e], w["alt_email"][e], w["email"][e])
+    personal_is_alt = stale & w["email_changed"][e]
+    personal = np.where(personal_is_alt, w["alt_email"][e], w["email"][e])
     src = rec.extra.get("email_src", np.zeros(n, np.int64))
     email = np.select(
         [src == 1, src == 2, src == 3],
         [w["fam_email"][e], w["alt_email"][e], w["email"][e]],
         default=personal,
     ).astype(object)
+    used_fam = (src == 1) | pd.isna(email)
+    used_alt = ~used_fam & ((src == 2) | ((src == 0) & personal_is_alt))
+    opaque = (used_alt & w["alt_opaque"][e]) | (~used_fam & ~used_alt & w["email_opaque"][e])
     email = np.where(pd.isna(email), w["fam_email"][e], email).astype(object)
     if email_override is not None:
         email = email_override
     email = np.where(u("email_present") < pr["email_present"], email, None).astype(object)
     junk = (u("email_junk") < pr["email_junk"]) & pd.notna(email)
+    given = pd.notna(email) & ~junk
+    k_email = (
+        V.bits(given & used_fam, "family_email")
+        | V.bits(given & used_alt, "other_email")
+        | V.bits(given & opaque, "opaque_email")
+        | V.bits(junk, "junk_value")
+    )
     junk_pool = N.JUNK_EMAILS + (N.JUNK_EMAIL_TEXT if profile.startswith("sales") else [])
     email[junk] = np.asarray(junk_pool, dtype=object)[(u("email_junk_pick")[junk] * len(junk_pool)).astype(int)]
     es = pd.Series(email, dtype=object)
@@ -535,6 +636,10 @@ def render_people(w: World, rec: Records, asof: np.ndarray, profile: str, email_
 
     sal = np.where(w["sex"][e] == "F", "Frau", "Herr").astype(object)
     return dict(
+        k_first=k_first,
+        k_last=k_last,
+        k_email=k_email,
+        k_addr=k_addr,
         stale=stale,
         first=first,
         last=last,
@@ -575,6 +680,20 @@ def render_marketing(w: World, rec: Records, cut: int) -> pd.DataFrame:
     street = np.where(p["addr_full"], p["street"], None)
     plz = np.where(p["addr_full"] | p["addr_part"], p["postcode"], None)
     ort = np.where(p["addr_full"] | p["addr_part"], p["city"], None)
+    kinds = (
+        p["k_first"]
+        | p["k_last"]
+        | p["k_email"]
+        | np.where(p["addr_full"] | p["addr_part"], p["k_addr"], 0)
+        | V.bits(p["phone_junk"] | p["birth_junk"], "junk_value")
+    )
+    last, title = p["last"], p["title"]
+    if w.variety.first_name_only:  # a web sign-up: a first name and an e-mail address, nothing else
+        only = (rec.vu("first_only") < w.variety.first_name_only) & pd.notna(p["first"])
+        last, title, phone, birth, street, plz, ort = (
+            np.where(only, None, column) for column in (last, title, phone, birth, street, plz, ort)
+        )
+        kinds = np.where(only, p["k_first"] | p["k_email"] | V.BIT["name_part_missing"], kinds)
     opted = rec.extra["opted"]
     t_unsub = rec.extra["t_unsub"]
     unsubscribed = t_unsub <= asof
@@ -586,9 +705,9 @@ def render_marketing(w: World, rec: Records, cut: int) -> pd.DataFrame:
         {
             "Kontakt-ID": ("NL-" + kid).to_numpy(dtype=object),
             "Anrede": p["salutation"],
-            "Titel": p["title"],
+            "Titel": title,
             "Vorname": p["first"],
-            "Nachname": p["last"],
+            "Nachname": last,
             "E-Mail": p["email"],
             "Telefon": phone,
             "Geburtsdatum": birth,
@@ -599,6 +718,7 @@ def render_marketing(w: World, rec: Records, cut: int) -> pd.DataFrame:
             "Angemeldet am": angemeldet,
             "Abgemeldet am": abgemeldet,
             "Letzte Änderung": german_datetime(asof) if n else np.empty(0, dtype=object),
+            "_kinds": kinds,  # not written: the record's kinds of variation (kinds.csv)
         }
     )
 
@@ -629,6 +749,13 @@ def render_sales(w: World, rec: Records, cut: int) -> pd.DataFrame:
     birth = np.where(p["birth_junk"], "1900-01-01", birth)
     full = p["addr_full"] | p["addr_part"]
     active = ~(rec.extra["t_deact"] <= asof)
+    kinds = (
+        p["k_first"]
+        | p["k_last"]
+        | p["k_email"]
+        | np.where(full, p["k_addr"], 0)
+        | V.bits(p["phone_junk"] | p["birth_junk"], "junk_value")
+    )
     return pd.DataFrame(
         {
             "customer_id": rec.record_id,
@@ -648,5 +775,6 @@ def render_sales(w: World, rec: Records, cut: int) -> pd.DataFrame:
             "created_at": iso_utc(rec.t_create),
             "updated_at": iso_utc(asof),
             "is_active": active.astype(np.int64),
+            "_kinds": kinds,  # not written: the record's kinds of variation (kinds.csv)
         }
     )

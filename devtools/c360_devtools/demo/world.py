@@ -14,6 +14,7 @@ import pandas as pd
 
 from . import names as N
 from . import places as P
+from . import variety as V
 from .text import ascii_slug, digits
 
 DAY = 86_400
@@ -80,6 +81,7 @@ class World:
     n: int
     timeline: Timeline
     cols: dict[str, np.ndarray] = field(default_factory=dict)
+    variety: V.Variety = field(default_factory=V.Variety)
 
     def __getitem__(self, key: str) -> np.ndarray:
         return self.cols[key]
@@ -237,10 +239,59 @@ def _make_unique(rng, emails: np.ndarray, taken: np.ndarray | None = None) -> np
     return out
 
 
-def build_world(n: int, seed: int, timeline: Timeline) -> World:
+def _double_first_names(rng_v, variety: V.Variety, first, sex, origin, hh) -> np.ndarray:
+    """Some German-origin people get a double first name (Hans-Peter); never one a sibling already has."""
+    if not variety.double_first_name:
+        return first
+    n = len(first)
+    pick = rng_v.random(n)
+    chosen = (rng_v.random(n) < variety.double_first_name) & (origin == "de")
+    out = first.copy()
+    for sx in ("M", "F"):
+        names = V.DOUBLE_FIRST_NAMES[sx]
+        m = chosen & (sex == sx)
+        out[m] = np.asarray(names, dtype=object)[(pick[m] * len(names)).astype(np.int64)]
+    clash = pd.DataFrame({"hh": hh, "f": out}).duplicated(keep="first").to_numpy() & chosen
+    out[clash] = first[clash]
+    return out
+
+
+def _double_last_names(rng_v, variety: V.Variety, last, maiden, took_name) -> np.ndarray:
+    """Some who took a partner's family name carry both (Schmidt-Weber or Weber-Schmidt)."""
+    if not variety.double_last_name:
+        return last
+    n = len(last)
+    both = took_name & pd.notna(maiden) & (rng_v.random(n) < variety.double_last_name)
+    order = rng_v.random(n) < 0.5
+    out = last.copy()
+    m = both & order
+    out[m] = pd.Series(maiden[m], dtype=object) + "-" + pd.Series(last[m], dtype=object)
+    m = both & ~order
+    out[m] = pd.Series(last[m], dtype=object) + "-" + pd.Series(maiden[m], dtype=object)
+    return out
+
+
+def _opaque(rng_v, variety: V.Variety, emails: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Replace the local part of a share of addresses by one that does not carry the name (sonnenschein77@…)."""
+    n = len(emails)
+    if not variety.opaque_email:
+        return emails, np.zeros(n, dtype=bool)
+    opaque = (rng_v.random(n) < variety.opaque_email) & pd.notna(emails)
+    words = np.asarray(V.OPAQUE_WORDS, dtype=object)[(rng_v.random(n) * len(V.OPAQUE_WORDS)).astype(np.int64)]
+    numbers = pd.Series(rng_v.integers(1, 999, n)).astype(str).to_numpy(dtype=object)
+    domains = pd.Series(emails, dtype=object).str.split("@").str[1].to_numpy(dtype=object)
+    out = emails.copy()
+    out[opaque] = words[opaque] + numbers[opaque] + "@" + domains[opaque]
+    return out, opaque
+
+
+def build_world(n: int, seed: int, timeline: Timeline, variety: V.Variety | None = None) -> World:
     """Draw n people in households with all their true attributes and life events."""
     rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
-    w = World(n, timeline)
+    # the variety's draws come from their own stream: with Variety.none() the world is the one of version 1.0
+    rng_v = np.random.default_rng(np.random.SeedSequence([seed, 101]))
+    variety = variety if variety is not None else V.Variety()
+    w = World(n, timeline, variety=variety)
     t1 = timeline.t1
     t1_day = t1 // DAY
 
@@ -325,6 +376,7 @@ def build_world(n: int, seed: int, timeline: Timeline) -> World:
         if not dup.any():
             break
         first[dup] = _sample_first_names(rng, origin[dup], sex[dup], birth_year[dup])
+    first = _double_first_names(rng_v, variety, first, sex, origin, hh)
     title = np.where(
         age >= 28,
         _choice(
@@ -365,6 +417,7 @@ def build_world(n: int, seed: int, timeline: Timeline) -> World:
     for arr in (last, maiden):
         fem = (origin == "pl") & (sex == "F") & pd.Series(arr, dtype=object).str.endswith("ski", na=False).to_numpy()
         arr[fem] = pd.Series(arr[fem], dtype=object).str[:-1].to_numpy(dtype=object) + "a"
+    last = _double_last_names(rng_v, variety, last, maiden, took_name & ~namesake)
 
     # ---- addresses, phones ---------------------------------------------------------------------------------
     country_hh = _choice(rng, list(P.COUNTRY_SHARE), list(P.COUNTRY_SHARE.values()), n_hh)
@@ -403,6 +456,13 @@ def build_world(n: int, seed: int, timeline: Timeline) -> World:
     email = _make_unique(rng, email)
     alt = _email_locals(rng, f_slug, l_slug, birth_year, n_slug) + "@" + _providers(rng, country)
     alt = _make_unique(rng, alt, taken=email[pd.notna(email)])
+    if variety.opaque_email:
+        email, email_opaque = _opaque(rng_v, variety, email)
+        email = _make_unique(rng_v, email)
+        alt, alt_opaque = _opaque(rng_v, variety, alt)
+        alt = _make_unique(rng_v, alt, taken=email[pd.notna(email)])
+    else:
+        email_opaque = alt_opaque = np.zeros(n, dtype=bool)
     has_email = rng.random(n) < np.clip(0.98 - 0.01 * np.maximum(age - 62, 0), 0.55, 0.98)
     # family addresses: familie.mueller@web.de
     fam_pat = rng.integers(0, 5, n_hh)
@@ -419,6 +479,21 @@ def build_world(n: int, seed: int, timeline: Timeline) -> World:
     )
     fam_email = pd.Series(fam_local, dtype=object) + "@" + pd.Series(_providers(rng, country_hh), dtype=object)
     fam_email = _make_unique(rng, fam_email.to_numpy(dtype=object), taken=np.concatenate([email, alt]))
+    # a new address someone writes to the helpdesk from (an employer's, a new provider's): carries the name
+    if variety.fresh_email:
+        fs, ls = pd.Series(f_slug, dtype=object), pd.Series(l_slug, dtype=object)
+        form = rng_v.random(n)
+        fresh_local = np.select(
+            [form < 0.5, form < 0.75],
+            [(fs + "." + ls).to_numpy(), (fs + ls).to_numpy()],
+            (fs.str[:1] + "." + ls).to_numpy(),
+        )
+        domains = np.asarray(list(V.FRESH_DOMAINS), dtype=object)
+        weights = np.array(list(V.FRESH_DOMAINS.values()), dtype=float)
+        fresh = fresh_local + "@" + domains[rng_v.choice(len(domains), n, p=weights / weights.sum())]
+        fresh = _make_unique(rng_v, fresh, taken=np.concatenate([email[pd.notna(email)], alt, fam_email]))
+    else:
+        fresh = np.full(n, None, dtype=object)
     has_fam = (sizes > 1) & (rng.random(n_hh) < 0.35)
     uses_fam = has_fam[hh] & (rng.random(n) < np.where(is_child, 0.25, 0.65))
     # some people only ever give the family address
@@ -491,6 +566,9 @@ def build_world(n: int, seed: int, timeline: Timeline) -> World:
         has_mobile=has_mobile,
         email=email,
         alt_email=alt,
+        email_opaque=email_opaque,
+        alt_opaque=alt_opaque,
+        fresh_email=fresh,
         fam_email=np.where(has_fam, fam_email, None)[hh],
         uses_fam=uses_fam,
         moved=moved,

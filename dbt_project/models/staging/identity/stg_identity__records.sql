@@ -29,7 +29,7 @@ mapped as (
         {%- endfor %}
         cast({{ mapping.fields.date_of_birth or 'null' }} as varchar) as date_of_birth_text,
         coalesce(
-            try_cast(try_strptime(cast({{ mapping.fields.date_of_birth or 'null' }} as varchar), {{ mapping.date_formats | tojson | replace('"', "'") }}) as date),
+            try_cast({{ c360_strptime("cast(" ~ (mapping.fields.date_of_birth or 'null') ~ " as varchar)", mapping.date_formats) }} as date),
             try_cast({{ mapping.fields.date_of_birth or 'null' }} as date)
         ) as date_of_birth,
         {{ c360_parse_timestamp(mapping.fields.updated_at, mapping.timestamp_formats) if mapping.fields.updated_at else 'cast(null as timestamptz)' }} as updated_at,

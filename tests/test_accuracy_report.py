@@ -1,0 +1,58 @@
+"""The accuracy report of `c360 bench-accuracy` (c360_devtools.accuracy) as the docs show it: the section between
+the markers of docs/entity-resolution.md is rewritten from a report, and nothing else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from c360_devtools.accuracy import BEGIN, DOCS, END
+
+
+def test_the_docs_have_an_accuracy_section() -> None:
+    text = DOCS.read_text(encoding="utf-8")
+    assert text.count(BEGIN) == 1 and text.count(END) == 1 and text.index(BEGIN) < text.index(END)
+
+
+def test_the_docs_section_is_written_from_a_report(tmp_path: Path) -> None:
+    from c360_devtools.accuracy import write_docs
+
+    report = {
+        "options": {
+            "demo_people": 10,
+            "demo_seed": 1,
+            "strangers_people": 10,
+            "strangers_seed": 2,
+            "strangers_variety": True,
+        },
+        "machine": {"cores": 2, "splink": "5", "duckdb": "1.5"},
+        "code": {"commit": "abc1234", "uncommitted_changes": []},
+        "finished_at": "2026-12-01T00:00:00+00:00",
+        "datasets": [
+            {
+                "name": "demo",
+                "title": "demo (Kaufhaus Nord)",
+                "spec": "customer-v4",
+                "threshold": 0.9,
+                "records": 12,
+                "true_people": 10,
+                "customers": 11,
+                "precision": 1.0,
+                "recall": 0.5,
+                "f1": 0.6667,
+                "false_merge_pairs": 0,
+                "households_merged": 0,
+                "resolve_seconds": 1.0,
+                "missed_by_evidence": [{"evidence": "same e-mail", "true_pairs": 2, "missed_pairs": 1}],
+                "missed_by_kind": [
+                    {"kind": "initial", "true_pairs": 2, "missed_pairs": 1, "recall": 0.5, "missed_by_evidence": {}}
+                ],
+            }
+        ],
+    }
+    doc = tmp_path / "doc.md"
+    doc.write_text(f"# title\n\nbefore\n\n{BEGIN}\nold\n{END}\n\nafter\n", encoding="utf-8")
+    write_docs(report, doc)
+    text = doc.read_text(encoding="utf-8")
+    assert text.startswith("# title\n\nbefore\n\n") and text.endswith("\n\nafter\n") and "\nold\n" not in text
+    assert "| demo (Kaufhaus Nord) | customer-v4, 0.9 | 12 | 10 | 11 | 1.0000 | 0.5000 |" in text
+    assert "| initial | 1 / 2 (0.5000; 0/0/0/0/0/0) |" in text
