@@ -27,8 +27,10 @@ from customer360.core.errors import (  # noqa: F401 - re-exported for the CLI an
     C360Error,
     QualityGateBlocked,
     StageFailed,
+    WarehouseBusy,
 )
 from customer360.core.runs import new_run_id
+from customer360.core.writer import writer_lock
 
 log = logging.getLogger(__name__)
 
@@ -177,9 +179,23 @@ def default_stages(full: bool = False, sources: list[str] | None = None, progres
 
 def run_pipeline(ctx: RunContext, stages: list[Stage]) -> RunSummary:
     """Run stages in order, record the run in meta.runs; a failing stage stops the chain (later stages keep the
-    last good outputs). An ingest with failed sources continues with what loaded and ends with EXIT_PARTIAL."""
+    last good outputs). An ingest with failed sources continues with what loaded and ends with EXIT_PARTIAL.
+
+    The run holds the warehouse's writer lock from start to end: another writer is refused (WarehouseBusy, exit
+    code 5) before anything is recorded. Every stage commits all of its effect or none, so a run killed at any
+    point is recovered by the next plain run; its meta.runs row, left `running`, becomes `interrupted` then.
+    """
     summary = RunSummary(run_id=ctx.run_id)
-    record_run(ctx, summary, command="run")
+    try:
+        with writer_lock(ctx.config.warehouse_path, "c360 run", ctx.run_id):
+            _run_stages(ctx, stages, summary)
+    except WarehouseBusy as error:  # the lock was not ours: nothing ran, nothing is recorded
+        summary.status, summary.exit_code, summary.message = "refused", error.exit_code, str(error)
+    return summary
+
+
+def _run_stages(ctx: RunContext, stages: list[Stage], summary: RunSummary) -> None:
+    record_run(ctx, summary, command="run", mark_interrupted=True)
     try:
         for name, stage in stages:
             log.info("stage %s", name)
@@ -189,6 +205,7 @@ def run_pipeline(ctx: RunContext, stages: list[Stage]) -> RunSummary:
             summary.stages[name] = report
             if getattr(report, "exit_code", EXIT_OK) == EXIT_PARTIAL:
                 summary.exit_code = EXIT_PARTIAL
+            record_run(ctx, summary, command="run")  # how far it got, should it be interrupted
         summary.status = "succeeded" if summary.exit_code == EXIT_OK else "partial"
     except C360Error as error:
         summary.status, summary.exit_code, summary.message = (
@@ -196,15 +213,25 @@ def run_pipeline(ctx: RunContext, stages: list[Stage]) -> RunSummary:
             error.exit_code,
             str(error),
         )
+    except Exception as error:  # a defect: recorded as failed, then shown with its traceback
+        summary.status, summary.exit_code, summary.message = "failed", EXIT_FAILED, f"{type(error).__name__}: {error}"
+        raise
     finally:
         record_run(ctx, summary, command="run")
-    return summary
 
 
-def record_run(ctx: RunContext, summary: RunSummary, command: str) -> None:
-    """One row per run in meta.runs (status, stage summaries): `c360 run` and the Airflow DAG both record theirs."""
+def record_run(ctx: RunContext, summary: RunSummary, command: str, mark_interrupted: bool = False) -> None:
+    """One row per run in meta.runs (status, stage summaries): `c360 run` and the Airflow DAG both record theirs.
+
+    `mark_interrupted`: the caller holds the writer lock for a whole run, so a run still `running` was killed."""
     with warehouse.session(ctx.config) as con:
         warehouse.ensure_schemas(con, ctx.config)
+        if mark_interrupted:
+            interrupted = con.execute(
+                f"update {warehouse.META}.runs set status = 'interrupted' where status = 'running' returning run_id"
+            ).fetchall()
+            for (run_id,) in interrupted:
+                log.warning("run %s was interrupted (killed or crashed); this run recovers its work", run_id)
         details = {name: _summary_of(report) for name, report in summary.stages.items()}
         con.execute(
             f"""

@@ -14,6 +14,7 @@ write compiled SQL over the project's own files.)
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import re
@@ -21,7 +22,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +37,7 @@ from customer360.core.rules import load_rules
 
 # the run's start (ISO 8601): int_reference_time's fallback when no touchpoint exists
 RUN_STARTED_AT = "C360_RUN_STARTED_AT"
+PR_SET_PDEATHSIG = 1  # linux/prctl.h: the signal a process gets when its parent dies
 # the folders of the dbt project c360 runs, as links (see dbt_project_dir): the product's keep their names (Cosmos
 # expects a `models` folder in the project it renders), the project's are prefixed
 PRODUCT_FOLDERS = {"models": "models", "macros": "macros", "seeds": "seeds", "tests": "tests"}
@@ -399,12 +401,28 @@ def run_dbt(
         capture_output=quiet,
         text=True,
         check=False,
+        preexec_fn=die_with_parent(),
     )
     failures, nodes = _failures(run_results)
     result = DbtResult(command=command, success=outcome.returncode == 0, failures=failures, nodes=nodes)
     if raise_on_failure and not result.success:
         raise DbtError(f"dbt {' '.join(args)} failed:\n{_failure_detail(outcome, failures, environment).strip()}")
     return result
+
+
+def die_with_parent() -> Callable[[], None]:
+    """For subprocess's preexec_fn: the kernel kills the child when this process dies, however it dies (kill -9
+    included), so no orphaned dbt keeps writing the warehouse and holding its lock."""
+    parent = os.getpid()
+
+    def arrange() -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return arrange
 
 
 def _failure_detail(outcome: subprocess.CompletedProcess[str], failures: list[str], environment: dict[str, str]) -> str:

@@ -100,9 +100,30 @@ def resolve(
     cluster_size_cap: int,
     full: bool = False,
 ) -> ResolutionReport:
-    spec = model.spec
+    """Resolve in one transaction: a run killed or failing halfway leaves the previous resolution as it was, and
+    the next run resolves what this one would have (an incremental run resumes from consistent tables)."""
     con.execute(DDL)
     con.execute(stable_ids.DDL)
+    con.begin()
+    try:
+        report = _resolve(con, model, run_id, state_dir, threshold, cluster_size_cap, full)
+    except BaseException:
+        con.rollback()
+        raise
+    con.commit()
+    return report
+
+
+def _resolve(
+    con: duckdb.DuckDBPyConnection,
+    model: TrainedModel,
+    run_id: str,
+    state_dir: Path,
+    threshold: float,
+    cluster_size_cap: int,
+    full: bool,
+) -> ResolutionReport:
+    spec = model.spec
     timer = _Timer()
 
     previous = con.execute(

@@ -203,3 +203,42 @@ def test_demo_logins_are_created_once(tmp_path: Path) -> None:
     assert store.verify_password(*first).role == "agent"
     roles = {role for _, _, role in ensure_demo_users(config)}
     assert roles == {"agent", "admin"}
+
+
+def test_a_number_two_systems_use_shows_both_and_what_each_is(tmp_path: Path) -> None:
+    """A helpdesk ticket number that is also another person's shop customer number: both customers are found,
+    each labelled with what the number is for them, and only the system prefix makes the record id unambiguous."""
+    import duckdb
+    from c360_devtools.synthetic_snapshot import generate_snapshot
+
+    from customer360.console.web import _opens_at_once
+    from customer360.serving.search_index import SearchIndex, build_search_index
+
+    snapshot = tmp_path / "snapshot.duckdb"
+    generate_snapshot(snapshot, customers=60)
+    with duckdb.connect(str(snapshot)) as con:
+        number, record_customer = con.execute(
+            "select source_record_id, customer_id from marts.customer_identity_map"
+            " where source_system = 'sales' order by 1 limit 1"
+        ).fetchone()
+        ticket_customer = con.execute(
+            "update marts.fct_touchpoints set source_id = ?"
+            " where touchpoint_id = (select min(touchpoint_id) from marts.fct_touchpoints"
+            "                        where kind = 'ticket' and customer_id <> ?)"
+            " returning customer_id",
+            [number, record_customer],
+        ).fetchone()[0]
+    build_search_index(snapshot, tmp_path / "search.sqlite")
+    index = SearchIndex(tmp_path / "search.sqlite")
+    try:
+        hits = {hit.customer_id: hit for hit in index.search(number).hits}
+        assert set(hits) == {record_customer, ticket_customer}
+        assert hits[record_customer].matched_ids == [f"sales record {number}"]
+        assert hits[ticket_customer].matched_ids == [f"service ticket {number}"]
+        prefixed = index.search(f"sales:{number}").hits
+        assert [hit.customer_id for hit in prefixed] == [record_customer]
+    finally:
+        index.close()
+    assert not _opens_at_once(number, ["record_id"])  # a bare number never opens a profile by itself
+    assert _opens_at_once(f"sales:{number}", ["record_id"])
+    assert _opens_at_once("anna@example.org", ["email"])

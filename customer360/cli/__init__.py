@@ -21,6 +21,7 @@ from customer360.cli.plugins import register_plugins
 from customer360.cli.quarantine import quarantine_app
 from customer360.cli.review import review_app
 from customer360.cli.snapshots import snapshots_app
+from customer360.core.writer import WAIT_ENV_VAR
 
 app = typer.Typer(
     name="c360",
@@ -102,11 +103,16 @@ def resolve(
 def run(
     full: Annotated[bool, typer.Option("--full", help="resolve every record again, not only new ones")] = False,
     source: Annotated[list[str] | None, typer.Option("--source", "-s", help="ingest only these sources")] = None,
+    wait: Annotated[
+        float, typer.Option("--wait", help="seconds to wait while another process writes the warehouse", min=0)
+    ] = 0,
     config: ConfigOption = None,
     verbose: VerboseOption = False,
 ) -> None:
     """Run the whole chain: ingest → quality gate → staging → resolution → marts → publish."""
     cfg = _setup(config, verbose)
+    if wait:
+        os.environ[WAIT_ENV_VAR] = str(wait)
     summary = run_and_report(cfg, full=full, sources=source)
     raise typer.Exit(summary.exit_code)
 

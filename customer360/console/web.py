@@ -18,7 +18,10 @@ from customer360.console.store import ROLES, StoreError
 
 router = APIRouter(include_in_schema=False)
 CUSTOMER_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-IDENTIFIER_MATCHES = {"customer_id", "record_id", "reference", "email", "phone"}
+# A search that finds exactly one customer by one of these opens the profile at once. Not a bare record id or order
+# or ticket number: the same number may be a shop customer number and a helpdesk ticket (another person) — the
+# list shows what each number is; with its system prefix (`sales:10794`) a record id is unambiguous.
+PERSON_MATCHES = {"customer_id", "email", "phone"}
 
 
 def _safe_next(target: str | None) -> str:
@@ -155,9 +158,13 @@ def search_page(
         if console.settings.audit_searches:
             console.store.audit(session.user, "search", detail=q, channel="web", ip=auth.client_ip(request))
         hits = result.results
-        if not list_ and len(hits) == 1 and hits[0].score >= 1.0 and IDENTIFIER_MATCHES & set(hits[0].matched_on):
+        if not list_ and len(hits) == 1 and hits[0].score >= 1.0 and _opens_at_once(q, hits[0].matched_on):
             return RedirectResponse(f"/customers/{quote(hits[0].customer_id)}?q={quote(q)}", status_code=303)
     return render(request, "search.html", q=q, result=result)
+
+
+def _opens_at_once(query: str, matched_on: list[str]) -> bool:
+    return bool(PERSON_MATCHES & set(matched_on)) or (":" in query and "record_id" in matched_on)
 
 
 # -- the customer -----------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL, EXIT_BLOCKED = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL, EXIT_BLOCKED, EXIT_BUSY = 0, 1, 2, 3, 4, 5
 
 
 class C360Error(Exception):
@@ -26,3 +26,16 @@ class ConfigurationMismatch(StageFailed):
     configuration; nothing was built."""
 
     exit_code = EXIT_USAGE
+
+
+class UsageError(C360Error):
+    """A setting or an argument is invalid: nothing was done."""
+
+    exit_code = EXIT_USAGE
+
+
+class WarehouseBusy(C360Error):
+    """Another process is writing the warehouse (customer360/core/writer.py): nothing was done; run again when it
+    has finished."""
+
+    exit_code = EXIT_BUSY

@@ -6,7 +6,9 @@ for a connection and speak SQL; they never configure DuckDB themselves.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from customer360.core.config import Config
+from customer360.core.writer import writer_lock
 
 # Fixed schemas (raw_<source> schemas come from the configuration).
 META = "meta"
@@ -44,7 +47,7 @@ create table if not exists {META}.runs (
     command varchar not null,
     started_at timestamptz not null,
     finished_at timestamptz,
-    status varchar not null,          -- running, succeeded, failed, blocked
+    status varchar not null,          -- running, succeeded, partial, failed, blocked, interrupted
     summary json
 );
 create table if not exists {META}.batches (
@@ -105,12 +108,21 @@ def connect(config: Config, read_only: bool = False) -> duckdb.DuckDBPyConnectio
 
 @contextmanager
 def session(config: Config, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection that is closed afterwards, so that dbt or another process can open the file next."""
-    con = connect(config, read_only=read_only)
-    try:
-        yield con
-    finally:
-        con.close()
+    """A connection that is closed afterwards, so that dbt or another process can open the file next. A writing
+    session holds the writer lock (customer360/core/writer.py), unless the process holds it already (a run)."""
+    with contextlib.nullcontext() if read_only else writer_lock(config.warehouse_path, _process_name()):
+        con = connect(config, read_only=read_only)
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+def _process_name() -> str:
+    """What a person would call this process in the busy message: `c360 ingest`, `airflow tasks`, `pytest`."""
+    if not sys.argv or sys.argv[0] in {"", "-c", "-m"}:
+        return "a Python process"
+    return " ".join([Path(sys.argv[0]).name, *sys.argv[1:2]])
 
 
 def ensure_schemas(con: duckdb.DuckDBPyConnection, config: Config) -> None:

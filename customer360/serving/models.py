@@ -33,6 +33,9 @@ class SearchHit(BaseModel):
     customer_id: str
     score: float = Field(description="1.0 = exact (ID, e-mail, phone or name); lower = similar (typos, variants)")
     matched_on: list[str] = Field(description="customer_id, record_id, reference, email, phone, name")
+    matched_ids: list[str] = Field(
+        default=[], description="the systems' numbers that matched, with what they are: 'service ticket 10794'"
+    )
     full_name: str | None = None
     email: str | None = None
     phone_e164: str | None = None

@@ -10,9 +10,12 @@ in microseconds. The index holds, per customer, search keys and a short display 
         nk:<code>_<code>        phonetic code pairs of two tokens of one name (Anna Müller → nk:06_657, nk:657_06)
         em:<email>              every e-mail (golden and of every source record), lower case
         ph:<number>             national significant number of every phone (0151/2345678 → ph:1512345678)
-        rec:<id>                source record IDs (10234, nl-001234, nl001234, sales:10234)
         id:<customer id>        customer IDs, merged ones pointing to the surviving customer
-        ref:<reference>         numbers people quote (an order number: touchpoint streams' `reference`)
+    ids(key, customer_id, label) the numbers of the source systems, with what they are: one number may be a shop
+                                customer number in one system and a ticket number in another
+        rec:<id>                source record IDs (10234, nl-001234, nl001234, sales:10234) · "sales record"
+        ref:<reference>         numbers people quote: touchpoint streams' `reference` (an order number) and the
+                                ids of orders and tickets · "sales order", "service ticket"
     customers(customer_id, ...) the golden display record and all loose name tokens (for Jaro-Winkler ranking)
     meta(key, value)            which snapshot it was built from, when, counts
 
@@ -51,7 +54,7 @@ from customer360.serving.text import (
 
 log = logging.getLogger(__name__)
 
-INDEX_VERSION = "5"
+INDEX_VERSION = "6"
 SIDECAR_SUFFIX = ".search.sqlite"
 _CUSTOMER_ID = re.compile(r"^c\d{3,}$", re.IGNORECASE)
 _BATCH = 50_000
@@ -242,13 +245,37 @@ def build_search_index(snapshot: Path, target: Path, schema: str = "marts", thre
         )
 
         references = ""
-        if "fct_touchpoints" in tables and "reference" in _columns(con, schema, "fct_touchpoints"):
-            references = f"""
+        if "fct_touchpoints" in tables:
+            touchpoint_columns = _columns(con, schema, "fct_touchpoints")
+            labelled = "source_system || ' ' || replace(kind, '_', ' ')"
+            if "reference" in touchpoint_columns:
+                references += f"""
+                    union all
+                    select 'ref:' || lower(reference), customer_id, {labelled} from {s}.fct_touchpoints
+                    where reference is not null and customer_id is not null
+                """
+            if {"source_id", "kind"} <= touchpoint_columns:
+                references += f"""
+                    union all
+                    select 'ref:' || lower(source_id), customer_id, {labelled} from {s}.fct_touchpoints
+                    where kind in ('order', 'ticket') and source_id is not null and customer_id is not null
+                """
+        ids_sql = f"""
+            select distinct key, customer_id, label from (
+                select 'rec:' || lower(source_record_id) as key, customer_id, source_system || ' record' as label
+                from members
                 union all
-                select 'ref:' || lower(reference), customer_id from {s}.fct_touchpoints
-                where reference is not null and customer_id is not null
-            """
-        keys_sql = f"""
+                select 'rec:' || lower(regexp_replace(source_record_id, '[^A-Za-z0-9]', '', 'g')), customer_id,
+                       source_system || ' record'
+                from members
+                union all
+                select 'rec:' || lower(record_key), customer_id, source_system || ' record' from members
+                where record_key is not null
+                {references}
+            ) where key is not null and length(key) > 4 and label is not null
+            order by key, customer_id, label
+        """
+        keys_sql = """
             select distinct key, customer_id from (
                 select 'n:' || token as key, customer_id from (select customer_id, unnest(tokens) as token from name_tokens)
                 union all
@@ -274,16 +301,9 @@ def build_search_index(snapshot: Path, target: Path, schema: str = "marts", thre
                 from (select customer_id, phone_e164 from docs union all select customer_id, phone_e164 from members) as x
                 join phone_numbers as p on p.phone = x.phone_e164 where p.number is not null
                 union all
-                select 'rec:' || lower(source_record_id), customer_id from members
-                union all
-                select 'rec:' || lower(regexp_replace(source_record_id, '[^A-Za-z0-9]', '', 'g')), customer_id from members
-                union all
-                select 'rec:' || lower(record_key), customer_id from members where record_key is not null
-                union all
                 select 'id:' || lower(customer_id), customer_id from docs
                 union all
                 select key, customer_id from merged_ids
-                {references}
             ) where key is not null and length(key) > 3
             order by key, customer_id
         """
@@ -310,12 +330,17 @@ def build_search_index(snapshot: Path, target: Path, schema: str = "marts", thre
                 ) without rowid;
                 create table keys (key text not null, customer_id text not null, primary key (key, customer_id))
                     without rowid;
+                create table ids (
+                    key text not null, customer_id text not null, label text not null,
+                    primary key (key, customer_id, label)
+                ) without rowid;
                 """
             )
             stats.customers = _copy(
                 con.execute(customers_sql), db, "insert into customers values (?,?,?,?,?,?,?,?,?,?)"
             )
             stats.keys = _copy(con.execute(keys_sql), db, "insert into keys values (?, ?)")
+            stats.keys += _copy(con.execute(ids_sql), db, "insert into ids values (?, ?, ?)")
             table_columns: dict[str, list[tuple[str, str]]] = {}
             for table, column, data_type in con.execute(
                 "select table_name, column_name, data_type from duckdb_columns()"
@@ -408,6 +433,7 @@ class SearchHit:
     customer_id: str
     score: float
     matched_on: list[str]
+    matched_ids: list[str] = field(default_factory=list)
     full_name: str | None = None
     email: str | None = None
     phone_e164: str | None = None
@@ -431,6 +457,7 @@ class SearchResult:
 class _Candidate:
     pre: float = 0.0
     reasons: dict[str, str] = field(default_factory=dict)  # reason → the key value that matched
+    ids: set[str] = field(default_factory=set)  # which systems' numbers matched: "service ticket 10794"
     tokens_hit: set[int] = field(default_factory=set)
 
 
@@ -474,6 +501,10 @@ class SearchIndex:
     def _exact(self, key: str, limit: int = _KEY_LIMIT) -> list[str]:
         rows = self._db().execute("select customer_id from keys where key = ? limit ?", (key, limit)).fetchall()
         return [row[0] for row in rows]
+
+    def _ids(self, key: str, limit: int = _KEY_LIMIT) -> list[tuple[str, str]]:
+        rows = self._db().execute("select customer_id, label from ids where key = ? limit ?", (key, limit)).fetchall()
+        return [(row[0], row[1]) for row in rows]
 
     def _prefix(self, prefix: str, limit: int = _PREFIX_LIMIT) -> list[tuple[str, str]]:
         upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
@@ -528,13 +559,13 @@ class SearchIndex:
             add(found, _PRE_EXACT_ID, "customer_id", compact.upper())
             exact_hits += len(found)
         if " " not in lowered or compact.isalnum():
-            for key in {f"rec:{compact}", f"rec:{re.sub(r'[^a-z0-9:]', '', compact)}"}:
-                found = self._exact(key)
-                add(found, _PRE_EXACT_ID, "record_id", query)
-                exact_hits += len(found)
-            found = self._exact(f"ref:{compact}")
-            add(found, _PRE_EXACT_ID, "reference", query)
-            exact_hits += len(found)
+            keys = {f"rec:{compact}": "record_id", f"rec:{re.sub(r'[^a-z0-9:]', '', compact)}": "record_id"}
+            keys[f"ref:{compact}"] = "reference"
+            for key, reason in keys.items():
+                for cid, label in self._ids(key):
+                    add([cid], _PRE_EXACT_ID, reason, query)
+                    candidates[cid].ids.add(f"{label} {query}")
+                    exact_hits += 1
         if is_email:
             found = self._exact(f"em:{compact}")
             add(found, _PRE_EXACT_ID, "email", compact)
@@ -671,6 +702,7 @@ def _hit(cid: str, score: float, candidate: _Candidate, doc: tuple[Any, ...]) ->
         customer_id=cid,
         score=round(score, 4),
         matched_on=sorted(candidate.reasons),
+        matched_ids=sorted(candidate.ids),
         full_name=doc[1],
         email=doc[2],
         phone_e164=doc[3],
