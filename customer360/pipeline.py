@@ -25,6 +25,7 @@ from customer360.core.errors import (  # noqa: F401 - re-exported for the CLI an
     EXIT_PARTIAL,
     EXIT_USAGE,
     C360Error,
+    ConfigurationMismatch,
     QualityGateBlocked,
     StageFailed,
     WarehouseBusy,
@@ -50,6 +51,30 @@ class RunContext:
 # -- stages ------------------------------------------------------------------------------------------------------
 
 
+@dataclass
+class CheckReport:
+    spec: str
+    expressions: int  # configured SQL expressions bound against raw tables loaded so far
+
+    def summary(self) -> dict[str, Any]:
+        return {"spec": self.spec, "expressions_checked": self.expressions}
+
+
+def check(ctx: RunContext) -> CheckReport:
+    """Before anything is read: the model spec is found and valid, and every configured SQL expression binds against
+    the raw tables loaded so far — a typo in a mapped column or a config copied to another folder fails here, in
+    seconds, naming the key, not in dbt or the resolution minutes later (`c360 check` runs this alone)."""
+    from customer360 import transform
+    from entity_resolution.spec import SpecError, find_spec, load_spec
+
+    config = ctx.config
+    try:
+        spec = load_spec(find_spec(config.resolution.spec, config.root))
+    except SpecError as error:
+        raise ConfigurationMismatch(f"{config.file}: resolution.spec: {error}") from None
+    return CheckReport(spec.key, transform.check_expressions(config))
+
+
 def ingest(ctx: RunContext, sources: list[str] | None = None, progress: bool = False) -> Any:
     from customer360.ingest import ingest as run_ingest
 
@@ -71,6 +96,12 @@ def staging(ctx: RunContext) -> Any:
     from customer360 import transform
 
     transform.check_expressions(ctx.config)
+    quarantined = transform.quarantine_identity_rows_without_id(ctx.config, ctx.started_at)
+    if quarantined:
+        log.warning(
+            "%s identity row(s) without their record id quarantined (rule identity_id_missing): c360 quarantine list",
+            quarantined,
+        )
     return transform.build(
         ctx.config,
         select="resource_type:seed staging intermediate",
@@ -167,6 +198,7 @@ Stage = tuple[str, Callable[[RunContext], Any]]
 
 def default_stages(full: bool = False, sources: list[str] | None = None, progress: bool = False) -> list[Stage]:
     return [
+        ("check", check),
         ("ingest", lambda ctx: ingest(ctx, sources=sources, progress=progress)),
         ("validate", validate),
         ("staging", staging),

@@ -251,6 +251,58 @@ def check_expressions(config: Config) -> int:
     return checked
 
 
+def quarantine_identity_rows_without_id(config: Config, at: datetime) -> int:
+    """Quarantine (stage `staging`, rule `identity_id_missing`) the rows of identity tables whose configured id
+    (`source_record_id`) is empty where the mapping applies: staging would otherwise leave them out without a
+    trace. A row another identity mapping of the same table gives an id stays, and so does a row held in
+    quarantine already; a released row whose id is still empty comes back. Returns how many were quarantined."""
+    from customer360.core import quarantine, warehouse
+
+    by_table: dict[tuple[str, str], list[tuple[SourceConfig, Any]]] = {}
+    for _system, source, mapping in config.identity_mappings():
+        by_table.setdefault((source.name, mapping.table), []).append((source, mapping))
+    total = 0
+    if not config.warehouse_path.exists():
+        return total
+    with warehouse.session(config) as con:
+        for (source_name, table), mappings in by_table.items():
+            source = mappings[0][0]
+            if not warehouse.table_exists(con, source.raw_schema, table):
+                continue
+            applies = [f"coalesce(({m.where}), false)" if m.where else "true" for _, m in mappings]
+            without_id = " or ".join(
+                f"({a} and ({m.source_record_id}) is null)" for a, (_, m) in zip(applies, mappings, strict=True)
+            )
+            with_id = " or ".join(
+                f"({a} and ({m.source_record_id}) is not null)" for a, (_, m) in zip(applies, mappings, strict=True)
+            )
+            expressions = " / ".join(repr(m.source_record_id.strip()) for _, m in mappings)
+            reason = (
+                f"identity mapping of {source_name}.{table}: the record id ({expressions}) is empty, so this row "
+                "cannot be a customer record; fix the data or `source_record_id`, then `c360 quarantine release`"
+            )
+            known = quarantine.ensure_table(con, source_name, table)
+            relation = f"{source.raw_schema}.{warehouse.quote_identifier(table)}"
+            total += quarantine.insert(
+                con,
+                source_name,
+                table,
+                f"""
+                select source_rows.{warehouse.BATCH_ID}, source_rows.{warehouse.ROW_NUMBER},
+                       source_rows.{warehouse.SOURCE_LOCATION}, 'identity_id_missing' as {quarantine.RULE},
+                       $reason as {quarantine.REASON}, to_json(source_rows) as {quarantine.RECORD}
+                from {relation} as source_rows
+                anti join (select * from {known} where {quarantine.RELEASED_AT} is null) as held
+                    using ({warehouse.BATCH_ID}, {warehouse.ROW_NUMBER})
+                where ({without_id}) and not ({with_id})
+                """,
+                {"reason": reason},
+                stage=quarantine.STAGE_STAGING,
+                quarantined_at=at,
+            )
+    return total
+
+
 def sources_yaml(config: Config) -> dict[str, Any]:
     """Every configured raw table as a dbt source (`source('<source>', '<table>')` in a project's own models),
     with the columns and descriptions declared in customer360.yml."""

@@ -126,6 +126,9 @@ def train(con: duckdb.DuckDBPyConnection, records_table: str, spec: ModelSpec, m
     settings = linker.misc.save_model_to_json()
     report["clamped"] = _clamp_m_probabilities(settings, spec.m_limits())
     report["u_corrected"] = _correct_u_for_matches(settings, training.get("u_correction"))
+    record_count = int(report["records"])
+    sampled_pairs = min(float(training.get("u_max_pairs", 5e6)), record_count * (record_count - 1) / 2)
+    report["u_bounded"] = _bound_unobserved_u(settings, sampled_pairs)
     report["m_u"] = _parameter_table(settings)
 
     model_id = spec.key + "-" + hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
@@ -237,6 +240,24 @@ def _correct_u_for_matches(settings: dict[str, Any], correction: dict[str, Any] 
                         "corrected_u": corrected,
                     }
                 )
+    return changes
+
+
+def _bound_unobserved_u(settings: dict[str, Any], sampled_pairs: float) -> list[dict[str, Any]]:
+    """Give a level that no random pair showed the u its absence proves: with none among n random pairs, u < 3/n
+    (95 %, the rule of three). Left unset, Splink falls back to a generic default (about 1/1000 for an exact
+    match), which on a million records makes "same e-mail address" nearly worthless: at that size a random sample
+    of millions of pairs holds no two records with one e-mail address. Returns what was set."""
+    bound = 3.0 / max(sampled_pairs, 3.0)
+    changes = []
+    for comparison in settings["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            if level.get("is_null_level") or level.get("u_probability") is not None:
+                continue
+            level["u_probability"] = bound
+            changes.append(
+                {"comparison": comparison["output_column_name"], "level": level.get("label_for_charts"), "u": bound}
+            )
     return changes
 
 

@@ -148,7 +148,9 @@ class Gate:
     ) -> tuple[BatchResult, list[str]]:
         started = time.perf_counter()
         rows, _ = profile
-        delivered, missing, new = ledger.delivered_columns(info, profile, history, pending, self.settings)
+        delivered, missing, new = ledger.delivered_columns(
+            info, profile, history, pending, self.settings, declared=batch.columns
+        )
         ctx = self.context(
             info,
             batch.batch_id,

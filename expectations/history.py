@@ -45,9 +45,16 @@ class PendingBatch:
     rows_rejected: int
     loaded_at: datetime
     message: str | None
+    delivered_columns: str | None = None  # JSON: the columns the delivery itself had (None: not known)
+
+    @property
+    def columns(self) -> set[str] | None:
+        return {name.lower() for name in json.loads(self.delivered_columns)} if self.delivered_columns else None
 
 
-_BATCH_COLUMNS = "batch_id, source_name, table_name, location, status, rows_rejected, loaded_at, message"
+_BATCH_COLUMNS = (
+    "batch_id, source_name, table_name, location, status, rows_rejected, loaded_at, message, delivered_columns"
+)
 
 
 def pending_batches(con: duckdb.DuckDBPyConnection) -> list[PendingBatch]:
@@ -195,12 +202,14 @@ def delivered_columns(
     history: History,
     pending: Sequence[Profile],
     settings: QualitySettings,
+    declared: set[str] | None = None,
 ) -> tuple[list[str], list[str], list[str]]:
     """(columns the batch delivered, baseline columns it misses, new columns with values).
 
-    A raw table holds the union of every delivery's columns, so an empty column may mean "not delivered"
-    or "nothing to say". It counts as not delivered when the chance of it being empty by accident, given
-    how often it is filled elsewhere, is below `missing_column_chance`.
+    `declared`: the columns the delivery itself had (lower case), where ingestion recorded them: a column in it is
+    delivered however empty, one not in it is missing. Otherwise — a raw table holds the union of every delivery's
+    columns — an empty column may mean "not delivered" or "nothing to say": it counts as not delivered when the
+    chance of it being empty by accident, given how often it is filled elsewhere, is below `missing_column_chance`.
     """
     rows, filled = profile
     baseline = history.baseline(settings.history_batches)
@@ -216,6 +225,8 @@ def delivered_columns(
     def absent(column: str) -> bool:
         if filled.get(column, 0) > 0 or rows == 0:
             return False
+        if declared is not None:
+            return column.lower() not in declared
         p = fill_rate(column)
         if not p or p < settings.missing_column_min_fill:
             return False

@@ -105,7 +105,8 @@ def _release(
             f"{result.not_releasable} row(s) could not be parsed at ingestion (stage ingest): they are not "
             "in raw, so they cannot be released; correct the source and deliver them again"
         )
-    candidates = sorted({(r[BATCH_ID], r[ROW_NUMBER]) for r in held if r[quarantine.STAGE] == quarantine.STAGE_QUALITY})
+    releasable = (quarantine.STAGE_QUALITY, quarantine.STAGE_STAGING)  # rows that are in raw
+    candidates = sorted({(r[BATCH_ID], r[ROW_NUMBER]) for r in held if r[quarantine.STAGE] in releasable})
     result.selected = len(candidates)
     if not candidates:
         if not result.batches:

@@ -284,6 +284,8 @@ def test_merged_customer_id_answers_with_the_survivor(tmp_path: Path, demo_pipel
         assert response.headers["content-location"].endswith("/api/v1/customers/C000000008")
         page = client.get("/customers/C000000308", follow_redirects=False)
         assert page.status_code == 303 and page.headers["location"].startswith("/customers/C000000008")
+        merged = client.get(page.headers["location"] + "&lang=en").text
+        assert "Customer ID C000000308 was merged into C000000008" in merged
         assert (
             client.get("/api/v1/search", params={"q": "C000000308"}).json()["results"][0]["customer_id"] == "C000000008"
         )

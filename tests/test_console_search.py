@@ -184,9 +184,25 @@ def test_store_users_sessions_tokens_and_throttling(tmp_path: Path) -> None:
     store.set_active("maria", False)
     assert store.token_session(api_token) is None and store.verify_password("maria", "a-long-password") is None
     for _ in range(5):
-        store.record_login_failure("maria", "10.0.0.1")
-    assert store.login_blocked("maria", "10.0.0.1", per_user_ip=5, per_ip=30) > 0
-    assert store.login_blocked("maria", "10.0.0.2", per_user_ip=5, per_ip=30) == 0
+        assert store.reserve_login_attempt("maria", "10.0.0.1", per_user_ip=5, per_ip=30) == 0
+    assert store.reserve_login_attempt("maria", "10.0.0.1", per_user_ip=5, per_ip=30) > 0
+    assert store.reserve_login_attempt("maria", "10.0.0.2", per_user_ip=5, per_ip=30) == 0
+    store.clear_login_failures("maria", "10.0.0.2")
+
+
+def test_parallel_login_attempts_are_counted_before_any_is_checked(tmp_path: Path) -> None:
+    """Thirty guesses at once from one address: five get a password check, the rest wait (issue 15)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from customer360.console.store import ConsoleStore
+
+    store = ConsoleStore(tmp_path / "console.sqlite")
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        waits = list(
+            pool.map(lambda _: store.reserve_login_attempt("maria", "10.0.0.1", per_user_ip=5, per_ip=30), range(30))
+        )
+    assert sum(wait == 0 for wait in waits) == 5
+    assert all(wait >= 1 for wait in waits if wait)
 
 
 def test_demo_logins_are_created_once(tmp_path: Path) -> None:
@@ -242,3 +258,30 @@ def test_a_number_two_systems_use_shows_both_and_what_each_is(tmp_path: Path) ->
     assert not _opens_at_once(number, ["record_id"])  # a bare number never opens a profile by itself
     assert _opens_at_once(f"sales:{number}", ["record_id"])
     assert _opens_at_once("anna@example.org", ["email"])
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "trusted", "expected"),
+    [
+        ("203.0.113.9", "198.51.100.7", "", "203.0.113.9"),  # no trusted proxy: the header is ignored
+        ("10.0.0.2", "198.51.100.7", "10.0.0.0/8", "198.51.100.7"),  # the proxy says who it serves
+        ("10.0.0.2", "6.6.6.6, 198.51.100.7", "10.0.0.0/8", "198.51.100.7"),  # the left part is the client's to write
+        ("10.0.0.2", "198.51.100.7, 10.0.0.3", "10.0.0.0/8", "198.51.100.7"),  # two proxies of ours
+        ("203.0.113.9", "198.51.100.7", "10.0.0.0/8", "203.0.113.9"),  # an untrusted peer's header is not believed
+        ("10.0.0.2", "not-an-address", "10.0.0.0/8", "10.0.0.2"),
+    ],
+)
+def test_the_client_address_behind_a_trusted_proxy(
+    peer: str, forwarded: str, trusted: str, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    from starlette.requests import Request
+
+    from customer360.console import auth
+    from customer360.console.settings import ConsoleSettings
+
+    monkeypatch.setenv("C360_CONSOLE_TRUSTED_PROXIES", trusted)
+    app = SimpleNamespace(state=SimpleNamespace(console=SimpleNamespace(settings=ConsoleSettings())))
+    scope = {"type": "http", "client": (peer, 4711), "headers": [(b"x-forwarded-for", forwarded.encode())], "app": app}
+    assert auth.client_ip(Request(scope)) == expected

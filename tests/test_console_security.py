@@ -111,7 +111,9 @@ def test_admin_manages_users(client_for, console_env: ConsoleEnv) -> None:  # no
         data={"csrf_token": token, "username": "new-agent", "password": "long-enough-pw", "role": "agent"},
         follow_redirects=False,
     )
-    assert created.status_code == 303 and "saved=1" in created.headers["location"]
+    assert created.status_code == 303 and "notice=" in created.headers["location"]
+    assert 'role="status"' in admin.get(created.headers["location"]).text  # "Saved.", shown once
+    assert 'role="status"' not in admin.get(created.headers["location"]).text
     changed = admin.post(
         "/admin/users/new-agent",
         data={"csrf_token": token, "change": "role", "role": "analyst"},
@@ -126,7 +128,7 @@ def test_admin_manages_users(client_for, console_env: ConsoleEnv) -> None:  # no
         data={"csrf_token": token, "username": "weak", "password": "short", "role": "agent"},
         follow_redirects=False,
     )
-    assert "error=" in weak.headers["location"]
+    assert "a password needs at least 10 characters" in admin.get(weak.headers["location"]).text
     no_csrf = admin.post("/admin/users", data={"username": "sneaky", "password": "long-enough-pw", "role": "admin"})
     assert no_csrf.status_code == 403
     assert ConsoleStore.for_state_dir(console_env.state_dir).get_user("sneaky") is None
@@ -173,12 +175,26 @@ def test_not_same_person_form_records_decision_and_audit(client_for, customer, c
         data={"csrf_token": token, "record_key": record, "reason": "form test"},
         follow_redirects=False,
     )
-    assert response.status_code == 303 and "decided=" in response.headers["location"]
+    assert response.status_code == 303 and "notice=" in response.headers["location"]
     decisions = [d for d in list_decisions(console_env.state_dir) if record in (d.record_key_l, d.record_key_r)]
     assert decisions and all(d.decision == "different" for d in decisions)
-    page = client.get(response.headers["location"].split("#")[0] + "&lang=en")
-    assert "is not the same person as the other" in page.text
+    notice = response.headers["location"].split("#")[0] + "&lang=en"
+    assert "Recorded: " not in client_for("admin").get(notice).text  # the agent's notice, not the admin's
+    page = client.get(notice)
+    assert "Recorded: " in page.text
     assert "applies from the next run" in page.text
+
+
+def test_banners_come_from_the_server_not_from_the_link(client_for, customer) -> None:  # noqa: ANN001
+    """A link anyone can write cannot make the console say that a decision was saved or a customer merged."""
+    client = client_for("agent")
+    forged = client.get(
+        f"/customers/{customer['customer_id']}?lang=en&decided={customer['record_keys'][0]}&n=3"
+        "&merged_from=C000000999&notice=forged-notice-id"
+    )
+    assert forged.status_code == 200
+    assert "Recorded: " not in forged.text and "was merged into" not in forged.text
+    assert client_for("admin").get("/admin/users?saved=1&error=Call+0800+now").text.count("Call 0800 now") == 0
 
 
 # -- injection and escaping ----------------------------------------------------------------------------------------

@@ -252,3 +252,26 @@ def test_retry_after_header_is_honoured(retry_after):
         headers = {"Retry-After": retry_after}
 
     assert _retry_after(Response()) == 0.0
+
+
+@pytest.mark.parametrize("pagination", ["next_link", "page_number"])
+def test_an_error_page_that_answers_200_fails_the_read(tmp_path, fake_api, pagination):
+    """{"error": ...} with HTTP 200 on page 2: nobody knows how many pages were left, so nothing is loaded and the
+    source fails with the page's text (issue 15); before, paging stopped there and the run ended with exit 0."""
+    fake_api.collections["tickets"] = [ticket(i, f"2024-01-0{i}") for i in range(1, 7)]
+    fake_api.pages["tickets"] = {2: {"error": "rate limit exceeded, try later", "next_page": None}}
+    settings = {"type": pagination, "page_size": 2}
+    if pagination == "next_link":
+        settings["next_field"] = "next_page"
+    tables = {
+        "tickets": {"endpoint": "/tickets", "records_field": "tickets", "pagination": settings, "primary_key": "id"}
+    }
+    config = api_config(tmp_path, fake_api, tables=tables)
+
+    report = run(config)
+
+    assert report.failed_sources == ["service"] and report.exit_code == 1  # the only source: nothing loaded
+    error = report.result("service", "tickets").errors[0]
+    assert "(page 2) has no list of records at 'tickets' and no next page" in error
+    assert "rate limit exceeded" in error and "nothing from this read was loaded" in error
+    assert counts(config, "service", "tickets")[0] == 0

@@ -124,6 +124,22 @@ def test_cursor_incremental_loads_only_new_and_changed_rows(tmp_path):
     assert ledger_balanced(config)
 
 
+def test_rows_without_a_cursor_value_are_loaded_and_flagged(tmp_path):
+    """Rows whose cursor is NULL: loaded on the first incremental read after they appear, once (issue 15)."""
+    db = make_shop(tmp_path / "silos/shop.sqlite", customers=3)
+    config = shop_config(tmp_path)
+    assert ingest(config, run_id="r1", loaded_at=T0).result("sales", "customers").rows_loaded == 3
+    with sqlite3.connect(db) as con:
+        con.execute("insert into customers values (4, 'Ohne', 'Datum', 'o@x.de', 1, null)")
+
+    second = ingest(config, run_id="r2", loaded_at=T1).result("sales", "customers")
+    third = ingest(config, run_id="r3", loaded_at=datetime(2024, 3, 3, tzinfo=UTC)).result("sales", "customers")
+
+    assert second.rows_loaded == 1 and third.rows_loaded == 0  # loaded once, by its content
+    assert any("1 row(s) have no updated_at" in message.text for message in second.messages)
+    assert query(config, "select customer_id from raw_sales.customers where updated_at is null") == [("4",)]
+
+
 def test_table_without_cursor_is_read_in_full_and_deduplicated(tmp_path):
     db = make_shop(tmp_path / "silos/shop.sqlite", customers=2)
     config = shop_config(tmp_path)

@@ -174,6 +174,26 @@ def test_a_sparse_column_may_be_empty_in_a_delivery(quality_setup):
     assert not report.blocked, report.message()
 
 
+def test_a_usually_filled_column_left_empty_under_its_header_is_delivered(quality_setup):
+    """New tickets have no solved_at yet: a column the file's header has is delivered, however empty and however
+    often earlier deliveries filled it (issue 15); only a column the header lacks is missing (the test above)."""
+    config, root = quality_setup
+    first = contacts(100)
+    for row in first[10:]:
+        row["abgemeldet_am"] = "01.01.2026 10:00"  # 90 % filled so far
+    deliver(root, "silos/contacts/c1.csv", contacts_csv(first))
+    gate(config)
+    deliver(root, "silos/contacts/c2.csv", contacts_csv(contacts(30, start=101)))  # header has it, no value
+
+    _, report = gate(config, run_id="r2", at=LATER)
+
+    assert not report.blocked, report.message()
+    assert query(config, "select delivered_columns like '%abgemeldet_am%' from meta.batches order by loaded_at") == [
+        (True,),
+        (True,),
+    ]
+
+
 def test_a_first_delivery_without_a_required_column_is_rejected(quality_setup):
     config, root = quality_setup
     deliver(root, "silos/contacts/c1.csv", contacts_csv(contacts(5), drop=("kontakt_id",)))

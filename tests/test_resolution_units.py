@@ -210,3 +210,27 @@ def test_a_same_decision_is_obeyed_even_where_a_guard_rail_would_refuse() -> Non
     # a human "different" between a and c wins over the chain of "same"
     result = constrained_clusters(["a", "b", "c"], links, rules, cap=25, must_link=decided, decided_apart=rules)
     assert len(set(result.cluster_of.values())) == 2 and result.refused
+
+
+def test_a_level_no_random_pair_showed_gets_the_u_its_absence_proves() -> None:
+    """At a million records, millions of random pairs hold no two with one e-mail address: u is below 3/n (the
+    rule of three), not Splink's generic default (about 1/1000), which made "same e-mail" nearly worthless."""
+    from entity_resolution.model import _bound_unobserved_u
+
+    settings = {
+        "comparisons": [
+            {
+                "output_column_name": "email",
+                "comparison_levels": [
+                    {"is_null_level": True},
+                    {"label_for_charts": "same e-mail", "m_probability": 0.9},
+                    {"label_for_charts": "different e-mail", "m_probability": 0.1, "u_probability": 1.0},
+                ],
+            }
+        ]
+    }
+    changes = _bound_unobserved_u(settings, sampled_pairs=5e6)
+    levels = settings["comparisons"][0]["comparison_levels"]
+    assert levels[1]["u_probability"] == pytest.approx(6e-7)
+    assert levels[2]["u_probability"] == 1.0 and "u_probability" not in levels[0]
+    assert changes == [{"comparison": "email", "level": "same e-mail", "u": pytest.approx(6e-7)}]

@@ -45,6 +45,18 @@ app.command()(init)  # c360 init DIR: a new project (cli/init.py)
 
 
 @app.command()
+def check(config: ConfigOption = None, verbose: VerboseOption = False) -> None:
+    """Check the project without reading any source: the configuration, the model spec, and every configured SQL
+    expression against the raw tables loaded so far (every `c360 run` starts with this)."""
+    cfg = _setup(config, verbose)
+    report = pipeline.check(pipeline.RunContext.new(cfg))
+    console.print(
+        f"{cfg.file}: configuration valid, model spec {report.spec}, "
+        f"{report.expressions} expression(s) bound against the raw tables loaded so far"
+    )
+
+
+@app.command()
 def ingest(
     source: Annotated[list[str] | None, typer.Option("--source", "-s", help="only these sources (repeatable)")] = None,
     config: ConfigOption = None,

@@ -13,6 +13,7 @@ import hmac
 import threading
 import time
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import TYPE_CHECKING, Any
 
 from fastapi import HTTPException, Request
@@ -58,7 +59,26 @@ def state(request: Request) -> ConsoleState:
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The user's address: the peer, or — when the peer is a trusted proxy — the nearest address in
+    X-Forwarded-For that is not a trusted proxy (the header's left part is the client's to write)."""
+    peer = request.client.host if request.client else "unknown"
+    trusted = state(request).settings.trusted_proxies
+    if not trusted or not _within(peer, trusted):
+        return peer
+    forwarded = [hop.strip() for hop in request.headers.get("x-forwarded-for", "").split(",") if hop.strip()]
+    for hop in reversed(forwarded):
+        if not _within(hop, trusted):
+            return hop if _within(hop, None) else peer  # a hop that is not an address: do not believe the header
+    return forwarded[0] if forwarded else peer
+
+
+def _within(address: str, networks: tuple[IPv4Network | IPv6Network, ...] | None) -> bool:
+    """Is `address` an IP address (networks None), or one inside `networks`?"""
+    try:
+        ip = ip_address(address)
+    except ValueError:
+        return False
+    return networks is None or any(ip in network for network in networks)
 
 
 def principal(request: Request) -> Session | None:

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 
 
 def _bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     return default if value is None else value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _networks(name: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """Comma-separated addresses or networks (10.0.0.5, 10.0.0.0/8, ::1); an invalid entry is a startup error."""
+    entries = [entry.strip() for entry in os.environ.get(name, "").split(",") if entry.strip()]
+    try:
+        return tuple(ip_network(entry, strict=False) for entry in entries)
+    except ValueError as error:
+        raise ValueError(f"{name}: {error} (give addresses or networks, e.g. 10.0.0.5,10.0.0.0/8)") from None
 
 
 def _float(name: str, default: float) -> float:
@@ -43,3 +53,8 @@ class ConsoleSettings:
     )
     # Audit every search (the query text) as well as every customer view
     audit_searches: bool = field(default_factory=lambda: _bool("C360_CONSOLE_AUDIT_SEARCHES", True))
+    # Reverse proxies whose X-Forwarded-For is believed (none by default: the header is anyone's to write). Behind a
+    # TLS proxy every request comes from the proxy; naming it gives the login limit and the audit the user's address.
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = field(
+        default_factory=lambda: _networks("C360_CONSOLE_TRUSTED_PROXIES")
+    )

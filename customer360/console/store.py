@@ -9,6 +9,7 @@ WAL mode, so several console workers and the CLI can use the file at the same ti
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import secrets
@@ -38,6 +39,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 }
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")
 MIN_PASSWORD_LENGTH = 10
+NOTICE_SECONDS = 600  # a notice not shown within ten minutes is dropped
 TOKEN_PREFIX = "c360_"
 
 _USERS = """
@@ -91,6 +93,11 @@ create table if not exists audit_log (
 create index if not exists audit_customer on audit_log (customer_id, audit_id);
 create index if not exists audit_user on audit_log (username, audit_id);
 create table if not exists login_failures (username text not null, ip text not null, at real not null);
+-- what a page says after a redirect ("decision saved", "merged into"): from here, never from the URL, which anyone
+-- can write into a link
+create table if not exists notices (
+    id text primary key, username text not null, kind text not null, payload text not null, at real not null
+);
 create index if not exists login_failures_key on login_failures (username, ip, at);
 create index if not exists login_failures_ip on login_failures (ip, at);
 create table if not exists demo_logins (
@@ -398,37 +405,59 @@ class ConsoleStore:
         return self._write("update api_tokens set is_revoked = 1 where token_prefix = ?", (token_prefix,)).rowcount
 
     # -- login throttling --------------------------------------------------------------------------------------
-    def login_blocked(self, username: str, ip: str, per_user_ip: int, per_ip: int, window: float = 60.0) -> float:
-        """Seconds to wait if this user+IP (or this IP across users) failed too often within the window, else 0."""
-        since = time.time() - window
-        key = username.lower()[:100]
-        rows = (
-            self._db()
-            .execute(
-                "select count(*), min(at) from login_failures where username = ? and ip = ? and at > ?",
-                (key, ip, since),
-            )
-            .fetchone()
-        )
-        if rows[0] >= per_user_ip:
-            return max(1.0, rows[1] + window - time.time())
-        rows = (
-            self._db()
-            .execute("select count(*), min(at) from login_failures where ip = ? and at > ?", (ip, since))
-            .fetchone()
-        )
-        if rows[0] >= per_ip:
-            return max(1.0, rows[1] + window - time.time())
-        return 0.0
-
-    def record_login_failure(self, username: str, ip: str) -> None:
+    def reserve_login_attempt(
+        self, username: str, ip: str, per_user_ip: int, per_ip: int, window: float = 60.0
+    ) -> float:
+        """Seconds to wait if this user+IP (or this IP across users) tried too often within the window, else 0 —
+        and then the attempt is counted at once, in the same transaction, before the slow password check: thirty
+        parallel guesses get five checks, not thirty. A successful login clears its count (clear_login_failures)."""
         now = time.time()
-        self._write("insert into login_failures values (?, ?, ?)", (username.lower()[:100], ip, now))
+        since, key = now - window, username.lower()[:100]
+        db = self._db()
+        db.execute("begin immediate")  # one writer at a time: the count and the insert are one step
+        try:
+            wait = 0.0
+            for sql, params, limit in (
+                ("username = ? and ip = ?", (key, ip), per_user_ip),
+                ("ip = ?", (ip,), per_ip),
+            ):
+                count, first = db.execute(
+                    f"select count(*), min(at) from login_failures where {sql} and at > ?", (*params, since)
+                ).fetchone()
+                if count >= limit:
+                    wait = max(1.0, first + window - now)
+                    break
+            if not wait:
+                db.execute("insert into login_failures values (?, ?, ?)", (key, ip, now))
+            db.execute("commit")
+        except BaseException:
+            db.execute("rollback")
+            raise
         if secrets.randbelow(20) == 0:
             self._write("delete from login_failures where at < ?", (now - 3600,))
+        return wait
 
     def clear_login_failures(self, username: str, ip: str) -> None:
         self._write("delete from login_failures where username = ? and ip = ?", (username.lower()[:100], ip))
+
+    # -- notices after a redirect -------------------------------------------------------------------------------
+    def add_notice(self, username: str, kind: str, **values: Any) -> str:
+        """A notice for the next page this user opens with `?notice=<id>`; returns the id."""
+        notice_id = secrets.token_urlsafe(12)
+        now = time.time()
+        self._write("insert into notices values (?, ?, ?, ?, ?)", (notice_id, username, kind, json.dumps(values), now))
+        self._write("delete from notices where at < ?", (now - NOTICE_SECONDS,))
+        return notice_id
+
+    def pop_notice(self, username: str, notice_id: str | None) -> tuple[str, dict[str, Any]] | None:
+        """The notice, once, if it is this user's and recent; else None (a link someone else wrote shows nothing)."""
+        if not notice_id:
+            return None
+        row = self._write(
+            "delete from notices where id = ? and username = ? and at > ? returning kind, payload",
+            (notice_id, username, time.time() - NOTICE_SECONDS),
+        ).fetchone()
+        return (row[0], json.loads(row[1])) if row else None
 
     # -- audit log ---------------------------------------------------------------------------------------------
     def audit(

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from customer360.console import auth, queries
 from customer360.console.app import render
-from customer360.console.store import ROLES, StoreError
+from customer360.console.store import ROLES, ConsoleStore, StoreError
 
 router = APIRouter(include_in_schema=False)
 CUSTOMER_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -86,7 +86,7 @@ def login(
     auth._check_origin(request)
     ip = auth.client_ip(request)
     settings = console.settings
-    wait = console.store.login_blocked(
+    wait = console.store.reserve_login_attempt(
         username, ip, settings.login_failures_per_minute, settings.login_failures_per_ip_per_minute
     )
     if wait:
@@ -102,7 +102,6 @@ def login(
         return response
     user = console.store.verify_password(username, password)
     if user is None:
-        console.store.record_login_failure(username, ip)
         console.store.audit(None, "login_failed", channel="web", ip=ip, username=username[:100])
         return _login_form(
             request, next=next, status_code=401, username=username, error=render_text(request, "login.failed")
@@ -177,9 +176,7 @@ def customer_page(
     channel: Annotated[str | None, Query(max_length=50)] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     q: Annotated[str, Query(max_length=200)] = "",
-    decided: Annotated[str | None, Query(max_length=300)] = None,
-    n: Annotated[int, Query(ge=0, le=1000)] = 0,
-    merged_from: Annotated[str | None, Query(max_length=64)] = None,
+    notice: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Response:
     session = auth.page_session(request, "view")
     console = auth.state(request)
@@ -209,8 +206,10 @@ def customer_page(
             message_values={"id": customer_id},
         )
     if profile.redirected:
-        target = f"/customers/{quote(profile.customer_id)}?merged_from={quote(customer_id)}"
+        merged = console.store.add_notice(session.user.username, "merged", requested=customer_id)
+        target = f"/customers/{quote(profile.customer_id)}?notice={merged}"
         return RedirectResponse(target + (f"&q={quote(q)}" if q else ""), status_code=303)
+    kind, values = console.store.pop_notice(session.user.username, notice) or ("", {})
     console.store.audit(
         session.user,
         "view_customer",
@@ -224,9 +223,9 @@ def customer_page(
         profile=profile,
         channel=channel or "",
         q=q,
-        decided=decided,
-        decided_count=n,
-        merged_from=merged_from,
+        decided=values.get("record") if kind == "decided" else None,
+        decided_count=values.get("count", 0),
+        merged_from=values.get("requested") if kind == "merged" else None,
     )
 
 
@@ -269,9 +268,8 @@ def not_same_person(
         detail=f"{record_key}" + (f": {reason.strip()}" if reason.strip() else ""),
         ip=auth.client_ip(request),
     )
-    return RedirectResponse(
-        f"/customers/{quote(current)}?decided={quote(record_key)}&n={len(decisions)}#why", status_code=303
-    )
+    decided = console.store.add_notice(session.user.username, "decided", record=record_key, count=len(decisions))
+    return RedirectResponse(f"/customers/{quote(current)}?notice={decided}#why", status_code=303)
 
 
 # -- review (data stewards) -------------------------------------------------------------------------------------
@@ -384,16 +382,17 @@ def audit_page(
 
 
 @router.get("/admin/users", response_class=HTMLResponse)
-def users_page(request: Request, saved: int = 0, error: str | None = None) -> Response:
-    auth.page_session(request, "users")
+def users_page(request: Request, notice: Annotated[str | None, Query(max_length=40)] = None) -> Response:
+    session = auth.page_session(request, "users")
     console = auth.state(request)
+    kind, values = console.store.pop_notice(session.user.username, notice) or ("", {})
     return render(
         request,
         "users.html",
         users=console.store.list_users(),
         roles=ROLES,
-        saved=saved,
-        error=error[:300] if error else None,
+        saved=kind == "saved",
+        error=values.get("error") if kind == "error" else None,
         tokens=console.store.list_tokens(),
     )
 
@@ -413,9 +412,9 @@ def users_add(
     try:
         console.store.add_user(username, password, role, display_name or None)
     except StoreError as error:
-        return RedirectResponse(f"/admin/users?error={quote(str(error))}", status_code=303)
+        return _users_notice(console.store, session.user.username, "error", error=str(error))
     console.store.audit(session.user, "user_add", detail=f"{username} ({role})", ip=auth.client_ip(request))
-    return RedirectResponse("/admin/users?saved=1", status_code=303)
+    return _users_notice(console.store, session.user.username, "saved")
 
 
 @router.post("/admin/users/{username}")
@@ -445,9 +444,13 @@ def users_change(
         else:
             raise StoreError(f"unknown change {change!r}")
     except StoreError as error:
-        return RedirectResponse(f"/admin/users?error={quote(str(error))}", status_code=303)
+        return _users_notice(store, session.user.username, "error", error=str(error))
     store.audit(session.user, f"user_{change}", detail=detail, ip=auth.client_ip(request))
-    return RedirectResponse("/admin/users?saved=1", status_code=303)
+    return _users_notice(store, session.user.username, "saved")
+
+
+def _users_notice(store: ConsoleStore, username: str, kind: str, **values: str) -> Response:
+    return RedirectResponse(f"/admin/users?notice={store.add_notice(username, kind, **values)}", status_code=303)
 
 
 # -- API docs and health ----------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import duckdb
 
 from customer360.core.warehouse import BATCH_ID, QUARANTINE, ROW_NUMBER, SOURCE_LOCATION, quote_identifier, table_exists
 
-STAGE = "_c360_stage"  # ingest | quality
+STAGE = "_c360_stage"  # ingest | quality | staging
 RULE = "_c360_rule"  # e.g. parse_error, not_an_object, or the expectation's name
 REASON = "_c360_reason"  # a sentence a person understands, naming file/URL and line/page
 RECORD = "_c360_record"  # the row as delivered, as JSON; for unparseable input the raw text
@@ -22,6 +22,7 @@ RELEASED_AT = "_c360_released_at"
 
 STAGE_INGEST = "ingest"
 STAGE_QUALITY = "quality"
+STAGE_STAGING = "staging"  # a valid row the configuration cannot use (an identity row without its id)
 
 # What a SELECT handed to `insert` must yield (stage and timestamps are added here).
 ROW_COLUMNS = (BATCH_ID, ROW_NUMBER, SOURCE_LOCATION, RULE, REASON, RECORD)
@@ -65,7 +66,7 @@ def insert(
     source: str,
     table: str,
     select_sql: str,
-    params: list[object] | None = None,
+    params: list[object] | dict[str, object] | None = None,
     *,
     stage: str,
     quarantined_at: datetime,
@@ -74,8 +75,8 @@ def insert(
 
     `_c360_record` may be any type: it is stored as text (JSON for rows, the raw text for unparseable input).
     """
-    if stage not in (STAGE_INGEST, STAGE_QUALITY):
-        raise ValueError(f"quarantine stage must be '{STAGE_INGEST}' or '{STAGE_QUALITY}', got {stage!r}")
+    if stage not in (STAGE_INGEST, STAGE_QUALITY, STAGE_STAGING):
+        raise ValueError(f"quarantine stage must be one of {STAGE_INGEST}, {STAGE_QUALITY}, {STAGE_STAGING}: {stage!r}")
     name = ensure_table(con, source, table)
     columns = ", ".join(ROW_COLUMNS)
     row = con.execute(
@@ -170,7 +171,8 @@ def rows(
 
 
 def release(con: duckdb.DuckDBPyConnection, source: str, table: str, identities_sql: str, released_at: datetime) -> int:
-    """Release the held quality-stage rows whose (_c360_batch_id, _c360_row_number) the SELECT yields.
+    """Release the held quality- and staging-stage rows whose (_c360_batch_id, _c360_row_number) the SELECT
+    yields.
 
     Returns how many rows (not entries) were released. Ingest-stage rows are never released (not in raw).
     """
@@ -178,7 +180,7 @@ def release(con: duckdb.DuckDBPyConnection, source: str, table: str, identities_
         return 0
     name = qualified_name(source, table)
     held = (
-        f"{RELEASED_AT} is null and {STAGE} = '{STAGE_QUALITY}' and ({BATCH_ID}, {ROW_NUMBER}) in "
+        f"{RELEASED_AT} is null and {STAGE} in ('{STAGE_QUALITY}', '{STAGE_STAGING}') and ({BATCH_ID}, {ROW_NUMBER}) in "
         f"(select ({BATCH_ID}, {ROW_NUMBER}) from ({identities_sql}))"
     )
     count = f"select count(distinct ({BATCH_ID}, {ROW_NUMBER})) from {name} where {held}"

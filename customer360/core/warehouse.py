@@ -70,6 +70,9 @@ create table if not exists {META}.batches (
 -- quality gate (expectations/runner.py): when a batch was checked (null: not yet) and what it found
 alter table {META}.batches add column if not exists validated_at timestamptz;
 alter table {META}.batches add column if not exists quality json;
+-- the columns the delivery itself had (a file's header, the keys of its records, a table's columns): a column in
+-- that list is delivered even when every value is empty (new tickets have no solved_at yet)
+alter table {META}.batches add column if not exists delivered_columns json;
 """
 
 

@@ -164,8 +164,12 @@ def load_table(ctx: TableContext, alias: str) -> None:
     params: list[object] = []
     if cursor and cursor_type and previous is not None:
         c = q(cursor)
+        # a row without a cursor value cannot say whether it is new: it is read every time (and loaded once, by
+        # its content), never skipped for good
+        no_cursor = f"{c} is null"
         if cursor_type == "VARCHAR":
             if is_number(previous):
+                no_cursor = f"try_cast({c} as double) is null"
                 where, params, bound = f" where try_cast({c} as double) >= ?", [float(previous)], previous
             else:
                 bound = text_lower_bound(previous, lookback)
@@ -175,6 +179,7 @@ def load_table(ctx: TableContext, alias: str) -> None:
             if lookback and cursor_type.startswith(_TIME_TYPES):
                 expression = f"({expression} - to_seconds({lookback}))"
             where, params, bound = f" where {c} >= {expression}", [previous], previous
+        where += f" or {no_cursor}"
 
     order_columns = ([cursor] if cursor else []) + [k for k in ctx.table.primary_key if k.lower() in types]
     order = f"order by {', '.join(q(c) for c in order_columns)}" if order_columns else ""
@@ -204,6 +209,12 @@ def load_table(ctx: TableContext, alias: str) -> None:
             ).fetchone()
             cursor_to = row[0] if row else previous
     if cursor:
+        row = con.execute(f"select count(*) from {STAGE} where {q(cursor)} is null").fetchone()
+        if row and row[0]:
+            ctx.result.warn(
+                f"{ctx.label}: {row[0]:,} row(s) have no {cursor} (incremental.cursor): they are read on every run "
+                "and loaded once; give them a cursor value in the source"
+            )
         extent = f"{cursor} >= '{bound}'" if bound is not None else "full read"
         location = f"{_database_label(ctx)}#{schema}.{name} [{extent}; up to '{cursor_to}']"
     else:

@@ -322,7 +322,8 @@ def write_batch(ctx: TableContext, batch: Batch) -> Counts:
         # brought nothing new is not a batch, so re-running with no new data adds no rows anywhere.
         recorded = not batch.dedupe or bool(loaded or rejected)
         if recorded:
-            record_batch(ctx, batch, "loaded" if counts.delivered else "empty", counts)
+            columns = [name for name, _ in data] if batch.stage else None
+            record_batch(ctx, batch, "loaded" if counts.delivered else "empty", counts, columns=columns)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -348,13 +349,18 @@ def _forget_known_rejects(ctx: TableContext, rejects: str) -> int:
 
 
 def record_batch(
-    ctx: TableContext, batch: Batch, status: str, counts: Counts | None = None, message: str | None = None
+    ctx: TableContext,
+    batch: Batch,
+    status: str,
+    counts: Counts | None = None,
+    message: str | None = None,
+    columns: list[str] | None = None,
 ) -> None:
     counts = counts or Counts(0, 0, 0, 0)
     ctx.con.execute(
         f"insert into {META}.batches (batch_id, run_id, source_name, table_name, location, content_hash, "
         "cursor_from, cursor_to, rows_delivered, rows_loaded, rows_duplicate, rows_rejected, loaded_at, "
-        "status, message) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "status, message, delivered_columns) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             batch.batch_id,
             ctx.run_id,
@@ -371,6 +377,7 @@ def record_batch(
             ctx.loaded_at,
             status,
             message,
+            json.dumps(columns) if columns is not None else None,
         ],
     )
     ctx.result.batches.append(batch.batch_id)

@@ -181,6 +181,14 @@ def load_table(ctx: TableContext, http: httpx.Client) -> None:
         ):
             page_number += 1
             next_url, next_params = url, {**params, pagination.page_param: str(page_number)}
+        if next_url is None and not isinstance(page_records, list):
+            # a 200 that says {"error": ...}: no records and no way on — whether pages were left, nobody knows
+            where = f"'{table.records_field}'" if table.records_field else "the top level"
+            raise SourceError(
+                f"{ctx.label}: GET {page_url} (page {len(urls)}) has no list of records at {where} and no next page: "
+                f"{response.text[:200]!r} — the API reported an error or changed its format; nothing from this read "
+                "was loaded (fix `records_field` if the format changed, else run again)"
+            )
 
     _load_pages(ctx, folder, urls, first, previous, bound)
 

@@ -102,7 +102,7 @@ def bench(
 
     _setup(DEMO_CONFIG)
     console.print(f"benchmark: {people:,} people in {work_dir}")
-    result = benchmark.run_bench(work_dir / f"people-{people}", people, seed, progress=console.print)
+    result = benchmark.run_bench(work_dir.resolve() / f"people-{people}", people, seed, progress=console.print)
     table = Table("stage", "seconds", "peak memory (MiB)", title=f"customer360 benchmark, {people:,} people")
     for timing in result.stages:
         table.add_row(timing.stage, f"{timing.seconds:,.1f}", f"{timing.peak_memory_mib:,.0f}")
