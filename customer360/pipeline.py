@@ -75,10 +75,14 @@ def check(ctx: RunContext) -> CheckReport:
     return CheckReport(spec.key, transform.check_expressions(config))
 
 
-def ingest(ctx: RunContext, sources: list[str] | None = None, progress: bool = False) -> Any:
+def ingest(
+    ctx: RunContext, sources: list[str] | None = None, progress: bool = False, reload: list[str] | None = None
+) -> Any:
     from customer360.ingest import ingest as run_ingest
 
-    return run_ingest(ctx.config, sources=sources, run_id=ctx.run_id, loaded_at=ctx.started_at, progress=progress)
+    return run_ingest(
+        ctx.config, sources=sources, run_id=ctx.run_id, loaded_at=ctx.started_at, progress=progress, reload=reload
+    )
 
 
 def validate(ctx: RunContext) -> Any:
@@ -91,23 +95,50 @@ def validate(ctx: RunContext) -> Any:
     return report
 
 
-def staging(ctx: RunContext) -> Any:
+@dataclass
+class StagingReport:
+    """What staging held back and blanked, so that nothing it leaves out goes without a trace."""
+
+    dbt: Any
+    held: dict[str, int]  # identity rows quarantined now, by rule
+    blanked: dict[str, int]  # identity values standardisation turned into NULL (current records), by field:rule
+    dropped: dict[str, int]  # rows standardisation left out, by touchpoints:<stream>:<rule>
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "nodes": getattr(self.dbt, "nodes", 0),
+            "held": self.held,
+            "blanked": self.blanked,
+            "dropped": self.dropped,
+        }
+
+    def render(self) -> str:
+        lines = []
+        if self.held:
+            held = ", ".join(f"{count:,} {rule}" for rule, count in sorted(self.held.items()))
+            lines.append(f"identity rows held in quarantine at staging: {held} (c360 quarantine list)")
+        if self.blanked:
+            blanked = ", ".join(f"{count:,} {rule}" for rule, count in sorted(self.blanked.items()))
+            lines.append(f"identity values blanked by standardisation (field:rule): {blanked}")
+        if self.dropped:
+            dropped = ", ".join(f"{count:,} {rule}" for rule, count in sorted(self.dropped.items()))
+            lines.append(f"rows left out by standardisation: {dropped}")
+        return "\n".join(lines)
+
+
+def staging(ctx: RunContext) -> StagingReport:
     """dbt: seeds, staging views and intermediate tables: everything upstream of entity resolution."""
     from customer360 import transform
 
     transform.check_expressions(ctx.config)
-    quarantined = transform.quarantine_identity_rows_without_id(ctx.config, ctx.started_at)
-    if quarantined:
-        log.warning(
-            "%s identity row(s) without their record id quarantined (rule identity_id_missing): c360 quarantine list",
-            quarantined,
-        )
-    return transform.build(
+    held = transform.quarantine_unusable_identity_rows(ctx.config, ctx.started_at)
+    result = transform.build(
         ctx.config,
         select="resource_type:seed staging intermediate",
         exclude="source:entity_resolution+",
         run_started_at=ctx.started_at,
     )
+    return StagingReport(result, held, *transform.standardisation_losses(ctx.config))
 
 
 def train(ctx: RunContext) -> Any:

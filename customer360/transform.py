@@ -251,56 +251,130 @@ def check_expressions(config: Config) -> int:
     return checked
 
 
-def quarantine_identity_rows_without_id(config: Config, at: datetime) -> int:
-    """Quarantine (stage `staging`, rule `identity_id_missing`) the rows of identity tables whose configured id
-    (`source_record_id`) is empty where the mapping applies: staging would otherwise leave them out without a
-    trace. A row another identity mapping of the same table gives an id stays, and so does a row held in
-    quarantine already; a released row whose id is still empty comes back. Returns how many were quarantined."""
+# Control characters other than tab and line breaks: never part of a name, an address or a number (NUL, bell,
+# escape sequences), and they break the screens and exports that show them.
+CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+_PERSON_FIELDS = ("first_name", "last_name", "full_name", "email", "phone", "date_of_birth")
+_TEXT_FIELDS = ("first_name", "last_name", "full_name", "email", "phone", "street", "postcode", "city", "country")
+
+
+def quarantine_unusable_identity_rows(config: Config, at: datetime) -> dict[str, int]:
+    """Quarantine (stage `staging`) the rows of identity tables that no identity mapping can use, each with its
+    rule, instead of leaving them out or letting them through without a trace:
+
+        identity_id_missing   the record id (`source_record_id`) is empty
+        identity_empty        an id, but no name, e-mail address, phone number or birth date: nobody to match
+                              or to show
+        control_characters    a mapped value holds a control character (NUL, escape ...)
+        value_too_long        a mapped value is longer than quality.max_identity_value_length
+
+    A row another mapping of the same table can use stays, and so does a row held already; a released row that
+    still fails comes back (fix the data or the mapping). Returns how many rows were quarantined, by rule."""
     from customer360.core import quarantine, warehouse
 
     by_table: dict[tuple[str, str], list[tuple[SourceConfig, Any]]] = {}
     for _system, source, mapping in config.identity_mappings():
         by_table.setdefault((source.name, mapping.table), []).append((source, mapping))
-    total = 0
+    totals: dict[str, int] = {}
     if not config.warehouse_path.exists():
-        return total
+        return totals
+    limit = config.quality.max_identity_value_length
     with warehouse.session(config) as con:
         for (source_name, table), mappings in by_table.items():
             source = mappings[0][0]
             if not warehouse.table_exists(con, source.raw_schema, table):
                 continue
-            applies = [f"coalesce(({m.where}), false)" if m.where else "true" for _, m in mappings]
-            without_id = " or ".join(
-                f"({a} and ({m.source_record_id}) is null)" for a, (_, m) in zip(applies, mappings, strict=True)
-            )
-            with_id = " or ".join(
-                f"({a} and ({m.source_record_id}) is not null)" for a, (_, m) in zip(applies, mappings, strict=True)
-            )
-            expressions = " / ".join(repr(m.source_record_id.strip()) for _, m in mappings)
-            reason = (
-                f"identity mapping of {source_name}.{table}: the record id ({expressions}) is empty, so this row "
-                "cannot be a customer record; fix the data or `source_record_id`, then `c360 quarantine release`"
-            )
+            checks = [_identity_row_checks(mapping, limit) for _, mapping in mappings]
+            rule = "coalesce(" + ", ".join(f"case when {applies} then {failure} end" for applies, failure in checks)
+            rule += ", null)"
+            usable = " or ".join(f"({applies} and ({failure}) is null)" for applies, failure in checks)
             known = quarantine.ensure_table(con, source_name, table)
             relation = f"{source.raw_schema}.{warehouse.quote_identifier(table)}"
-            total += quarantine.insert(
+            label = f"identity mapping of {source_name}.{table}"
+            ids = " / ".join(repr(m.source_record_id.strip()) for _, m in mappings)
+            counted = con.execute(
+                f"""
+                create or replace temp table _c360_unusable as
+                select source_rows.{warehouse.BATCH_ID}, source_rows.{warehouse.ROW_NUMBER},
+                       source_rows.{warehouse.SOURCE_LOCATION}, {rule} as {quarantine.RULE},
+                       to_json(source_rows) as {quarantine.RECORD}
+                from {relation} as source_rows
+                anti join (select * from {known} where {quarantine.RELEASED_AT} is null) as held
+                    using ({warehouse.BATCH_ID}, {warehouse.ROW_NUMBER})
+                where {rule} is not null and not ({usable});
+                select {quarantine.RULE}, count(*) from _c360_unusable group by all
+                """
+            ).fetchall()
+            if not counted:
+                continue
+            quarantine.insert(
                 con,
                 source_name,
                 table,
                 f"""
-                select source_rows.{warehouse.BATCH_ID}, source_rows.{warehouse.ROW_NUMBER},
-                       source_rows.{warehouse.SOURCE_LOCATION}, 'identity_id_missing' as {quarantine.RULE},
-                       $reason as {quarantine.REASON}, to_json(source_rows) as {quarantine.RECORD}
-                from {relation} as source_rows
-                anti join (select * from {known} where {quarantine.RELEASED_AT} is null) as held
-                    using ({warehouse.BATCH_ID}, {warehouse.ROW_NUMBER})
-                where ({without_id}) and not ({with_id})
+                select * exclude ({quarantine.RECORD}), case {quarantine.RULE}
+                    when 'identity_id_missing' then $label || ': the record id (' || $ids || ') is empty, so this '
+                        || 'row cannot be a customer record; fix the data or `source_record_id`'
+                    when 'identity_empty' then $label || ': the record has an id but no name, e-mail address, '
+                        || 'phone number or birth date: nobody to match or to show; fix the data or the mapping'
+                    when 'control_characters' then $label || ': a mapped value holds control characters (such as '
+                        || 'NUL or escape), which are never part of a name, address or number; fix the data'
+                    else $label || ': a mapped value is longer than ' || $limit || ' characters '
+                        || '(quality.max_identity_value_length); fix the data or raise the limit'
+                    end || ', then `c360 quarantine release`' as {quarantine.REASON}, {quarantine.RECORD}
+                from _c360_unusable
                 """,
-                {"reason": reason},
+                {"label": label, "ids": ids, "limit": str(limit)},
                 stage=quarantine.STAGE_STAGING,
                 quarantined_at=at,
             )
-    return total
+            con.execute("drop table _c360_unusable")
+            for name, count in counted:
+                totals[name] = totals.get(name, 0) + int(count)
+    return totals
+
+
+def _identity_row_checks(mapping: Any, limit: int) -> tuple[str, str]:
+    """SQL: whether the mapping applies to a row, and the first rule the row fails under it (NULL: none)."""
+    fields = {name: value for name, value in mapping.expressions().items() if value}
+    text = [f"cast(({fields[name]}) as varchar)" for name in _TEXT_FIELDS if name in fields]
+    person = [f"nullif(trim(cast(({fields[name]}) as varchar)), '')" for name in _PERSON_FIELDS if name in fields]
+    checks = [
+        f"when ({mapping.source_record_id}) is null then 'identity_id_missing'",
+        f"when coalesce({', '.join(person)}) is null then 'identity_empty'" if person else "",
+    ]
+    if text:
+        checks.append(
+            f"when regexp_matches(concat({', '.join(text)}), '{CONTROL_CHARACTERS}') then 'control_characters'"
+        )
+        longest = ", ".join(f"coalesce(length({value}), 0)" for value in text)
+        checks.append(f"when greatest({longest}) > {limit} then 'value_too_long'")
+    applies = f"coalesce(({mapping.where}), false)" if mapping.where else "true"
+    return applies, f"case {' '.join(c for c in checks if c)} end"
+
+
+def standardisation_losses(config: Config) -> tuple[dict[str, int], dict[str, int]]:
+    """What standardisation left out, counted: values of the current identity records it blanked, by
+    `field:rule` (a malformed e-mail address, a placeholder name, a phone number that cannot be placed ...), and
+    touchpoint rows it dropped, by `touchpoints:<stream>:<rule>` (no touchpoint id)."""
+    from customer360.core import warehouse
+
+    blanked: dict[str, int] = {}
+    dropped: dict[str, int] = {}
+    with warehouse.session(config, read_only=True) as con:
+        if warehouse.table_exists(con, "staging", "int_identity_records"):
+            rows = con.execute(
+                "select blanked, count(*) from (select unnest(blanked_values) as blanked "
+                "from staging.int_identity_records) group by blanked order by blanked"
+            ).fetchall()
+            blanked = {str(name): int(count) for name, count in rows}
+        if warehouse.table_exists(con, "staging", "stg_touchpoints__records"):
+            rows = con.execute(
+                "select 'touchpoints:' || stream || ':id_missing', count(*) from staging.stg_touchpoints__records "
+                "where touchpoint_id is null group by all order by 1"
+            ).fetchall()
+            dropped = {str(name): int(count) for name, count in rows}
+    return blanked, dropped
 
 
 def sources_yaml(config: Config) -> dict[str, Any]:

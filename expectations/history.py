@@ -182,7 +182,7 @@ def table_history(
         params += [before.batch_id, before.loaded_at, before.batch_id]
     rows = con.execute(
         f"select quality from {META}.batches where source_name = ? and table_name = ? "
-        f"and validated_at is not null and status <> 'rejected' and quality is not null{where} "
+        f"and validated_at is not null and status not in ('rejected', 'superseded') and quality is not null{where} "
         "order by loaded_at desc, batch_id desc limit ?",
         [*params, limit],
     ).fetchall()

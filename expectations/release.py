@@ -103,7 +103,8 @@ def _release(
     if result.not_releasable:
         result.messages.append(
             f"{result.not_releasable} row(s) could not be parsed at ingestion (stage ingest): they are not "
-            "in raw, so they cannot be released; correct the source and deliver them again"
+            "in raw, so they cannot be released; correct the source and deliver them again, or fix the table's "
+            "configuration and read it again with `c360 ingest --reload <source.table>`"
         )
     releasable = (quarantine.STAGE_QUALITY, quarantine.STAGE_STAGING)  # rows that are in raw
     candidates = sorted({(r[BATCH_ID], r[ROW_NUMBER]) for r in held if r[quarantine.STAGE] in releasable})
@@ -202,7 +203,8 @@ def _release_batch(
             result.messages.append(
                 f"batch {batch.batch_id} still fails and stays rejected: "
                 + "; ".join(batch.reasons)
-                + ". Accept it as delivered with --force, or fix the source and deliver again"
+                + ". Accept it as delivered with --force, fix the source and deliver again, or fix the table's "
+                "configuration and read it again with `c360 ingest --reload <source.table>`"
             )
         else:
             note = " (forced)" if force else ""

@@ -172,7 +172,8 @@ class QualityReport:
             "Rejected batches are excluded from staging (meta.batches.status = 'rejected'); see "
             "`c360 quarantine list`. After checking a batch, accept it with "
             "`c360 quarantine release <source.table> --batch <id> --force`, or fix the source and deliver "
-            "again."
+            "again; after fixing the table's configuration, read it again with "
+            "`c360 ingest --reload <source.table>`."
         )
         if self.docs:
             lines.append(f"Data Docs: {self.docs}")

@@ -20,7 +20,9 @@ import duckdb
 import pytest
 from support.strangers import write_project
 
+from customer360.core.config import load_config
 from customer360.core.errors import EXIT_BUSY
+from customer360.serving.snapshots import current_snapshot, run_id_of
 
 pytestmark = pytest.mark.integration
 
@@ -118,16 +120,58 @@ def first_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(first_run: Path, tmp_path_factory: pytest.TempPathFactory) -> set[frozenset[str]]:
-    """The customers after the second delivery, run without interruption."""
+def reference(first_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project after the second delivery, run without interruption."""
     root = tmp_path_factory.mktemp("crash") / "reference"
     shutil.copytree(first_run, root)
     second_delivery(root)
     outcome = c360_run(root)
     assert outcome.returncode == 0, outcome.stderr
-    result = customers(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(first_run: Path, reference: Path) -> set[frozenset[str]]:
+    result = customers(reference)
     assert result != customers(first_run)  # the new member joined an existing customer
     return result
+
+
+def raw_rows(root: Path) -> dict[str, int]:
+    """Rows per raw table and in quarantine (loaded twice or lost shows here)."""
+    with duckdb.connect(str(root / WAREHOUSE), read_only=True) as con:
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema like 'raw_%' or table_schema = 'quarantine'"
+        ).fetchall()
+        return {f"{s}.{t}": con.execute(f'select count(*) from {s}."{t}"').fetchone()[0] for s, t in tables}
+
+
+@pytest.mark.parametrize(
+    ("stage", "after_seconds"),
+    [("ingest", 0.5), ("validate", 1.0), ("staging", 2.0), ("publish", 1.0)],
+)
+def test_kill_in_any_stage_then_a_plain_run_ends_where_an_uninterrupted_run_ends(
+    first_run: Path,
+    reference: Path,
+    uninterrupted: set[frozenset[str]],
+    tmp_path: Path,
+    stage: str,
+    after_seconds: float,
+) -> None:
+    root = copy_with_second_delivery(first_run, tmp_path / "project")
+    process = start_run(root)
+    wait_for_line(process, f"stage {stage}")
+    time.sleep(after_seconds)
+    kill(process)
+
+    outcome = c360_run(root)
+    assert outcome.returncode == 0, outcome.stderr
+    assert customers(root) == uninterrupted
+    assert raw_rows(root) == raw_rows(reference)  # nothing lost, nothing loaded twice
+    current = current_snapshot(load_config(root / "customer360.yml"))
+    assert current is not None and runs(root)[run_id_of(current)] == "succeeded"  # the rerun published
+    assert not [*root.rglob(".*.tmp-*"), *root.rglob("c360-ingest-*")]  # what the killed run left is gone
 
 
 def copy_with_second_delivery(first_run: Path, target: Path) -> Path:

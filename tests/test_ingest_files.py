@@ -10,6 +10,7 @@ import duckdb
 import pytest
 from support.configs import counts, ledger_balanced, make_config, query, scalar
 
+from customer360.core.config import ConfigError
 from customer360.ingest import ingest, normalise_name
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
@@ -191,6 +192,56 @@ def test_malformed_lines_go_to_quarantine_with_their_line_numbers(tmp_path):
     ) == [(5, 2, 0, 3)]
 
 
+def _contact(number: int, first_name: str = "Jürgen") -> str:
+    return f"NL-{number};Herr;{first_name};Weiß;j{number}@x.de;Straße {number};5000{number % 10};Köln;01.03.2024 10:00"
+
+
+def test_an_unclosed_quote_quarantines_its_record_alone_and_reading_goes_on(tmp_path):
+    """The fault as reported: a 30-row `;`/cp1252 file with a broken quote in row 5 loaded 4 rows and folded rows
+    5-30 into one quarantined "line". Now only the broken records are held; a quoted line break stays valid."""
+    config = contacts_config(tmp_path)
+    rows = [_contact(n) for n in range(1, 31)]
+    rows[4] = _contact(5, '"Jürgen')  # row 5 (line 6): the quote is never closed
+    rows[9] = _contact(10, '"Jürgen\r\nPaul"')  # row 10: a valid value over two lines
+    rows[19] = _contact(20) + ";extra"  # row 20: one column too many
+    rows[24] = _contact(25, '"Jürgen')  # row 25: another quote never closed
+    path = write(tmp_path / "silos/contacts/c.csv", HEADER + "\r\n".join(rows) + "\r\n", "cp1252")
+
+    report = run(config)
+
+    result = report.result("marketing", "contacts")
+    assert report.ok
+    assert (result.rows_delivered, result.rows_loaded, result.rows_rejected) == (30, 27, 3)
+    held = query(
+        config, "select _c360_row_number, _c360_rule, _c360_reason, _c360_record from quarantine.marketing__contacts"
+    )
+    by_rule = {rule: sorted(number for number, r, _, _ in held if r == rule) for _, rule, _, _ in held}
+    assert by_rule == {"unclosed_quote": [6, 26], "parse_error": [21]}
+    unclosed = [h for h in held if h[1] == "unclosed_quote"]
+    assert all(h[3].startswith(f'NL-{h[0] - 1};Herr;"Jürgen;') and "\n" not in h[3] for h in unclosed)
+    assert all(f"line {h[0]} of {path}" in h[2] and "never closed" in h[2] for h in unclosed)
+    loaded = query(config, "select _c360_row_number, kontakt_id, vorname from raw_marketing.contacts order by 1")
+    assert [kontakt_id for _, kontakt_id, _ in loaded] == [f"NL-{n}" for n in range(1, 31) if n not in (5, 20, 25)]
+    assert ("NL-10", "Jürgen\r\nPaul") in [(k, v) for _, k, v in loaded]
+    # every record keeps its own number: raw and quarantine together are lines 2..31, each once
+    numbers = sorted([n for n, _, _ in loaded] + [h[0] for h in held])
+    assert numbers == list(range(2, 32))
+    assert ledger_balanced(config)
+
+
+def test_a_file_with_many_unclosed_quotes_is_rejected_whole_with_the_reason(tmp_path):
+    config = contacts_config(tmp_path)
+    rows = [_contact(n, '"Jürgen' if n % 2 else "Jürgen") for n in range(1, 60)]
+    path = write(tmp_path / "silos/contacts/c.csv", HEADER + "\r\n".join(rows) + "\r\n")
+
+    report = run(config)
+
+    result = report.result("marketing", "contacts")
+    assert result.status == "failed" and result.rows_loaded == 0
+    assert any(str(path) in e and "never closed" in e and "csv.quote" in e for e in result.errors)
+    assert query(config, f"select status from meta.batches where location = '{path}'") == [("failed",)]
+
+
 def test_second_run_adds_nothing_and_a_redelivered_file_is_not_loaded_twice(tmp_path):
     config = contacts_config(tmp_path)
     first = write(
@@ -225,6 +276,45 @@ def test_second_run_adds_nothing_and_a_redelivered_file_is_not_loaded_twice(tmp_
         handle.write(b"NL-3;Frau;C;D;c@x.de;S;3;Y;02.03.2024 10:00\r\n")
     report = run(config, "r5")
     assert report.result("marketing", "contacts").rows_loaded == 2
+    assert ledger_balanced(config)
+
+
+def test_a_file_read_with_the_wrong_settings_is_read_again_on_request(tmp_path):
+    """Loaded once with the wrong delimiter, a file would never be read again (same bytes): `--reload` reads it
+    under the fixed configuration and supersedes what it delivered before; nothing leaves raw."""
+    config = contacts_config(tmp_path, delimiter=",")
+    path = write(tmp_path / "silos/contacts/a.csv", HEADER + _contact(1) + "\r\nNL-2,Frau;E\r\n")
+    duplicate = tmp_path / "silos/contacts/b.csv"
+    shutil.copy(path, duplicate)
+    run(config, "r1")
+    assert query(config, "select count(*) from information_schema.columns where table_name = 'contacts'") == [(6,)]
+    assert counts(config, "marketing", "contacts") == (1, 1, 2)  # one row, one broken line; b.csv a duplicate
+
+    fixed = contacts_config(tmp_path)  # delimiter ";"
+    assert run(fixed, "r2").result("marketing", "contacts").status == "unchanged"  # same bytes: not read again
+    with pytest.raises(ConfigError, match="no table named marketing.kontakte"):
+        run(fixed, "r3", reload=["marketing.kontakte"])
+
+    report = run(fixed, "r3", reload=["marketing.contacts"])
+
+    result = report.result("marketing", "contacts")
+    assert (result.rows_loaded, result.rows_rejected) == (1, 1)
+    assert any("2 earlier batch(es) superseded" in m.text for m in result.messages)
+    assert query(config, "select run_id, status, location from meta.batches order by run_id, location") == [
+        ("r1", "superseded", str(path)),
+        ("r1", "superseded", str(duplicate)),
+        ("r3", "loaded", str(path)),
+        ("r3", "duplicate", str(duplicate)),
+    ]
+    assert query(config, "select vorname from raw_marketing.contacts where vorname is not null") == [("Jürgen",)]
+    assert scalar(config, "select count(*) from raw_marketing.contacts") == 2  # the first reading stays in raw
+    # the first reading's broken line is no longer held; the new reading holds its own
+    assert query(
+        config,
+        "select b.run_id, q._c360_released_at is not null from quarantine.marketing__contacts q "
+        "join meta.batches b on b.batch_id = q._c360_batch_id order by 1",
+    ) == [("r1", True), ("r3", False)]
+    assert run(fixed, "r4").result("marketing", "contacts").status == "unchanged"
     assert ledger_balanced(config)
 
 

@@ -137,6 +137,48 @@ def test_cursor_incremental_against_postgres(tmp_path, shop):
     assert ledger_balanced(config)
 
 
+def test_a_read_that_breaks_off_midway_commits_nothing_and_a_rerun_loads_all(tmp_path, shop):
+    """The server fails in the middle of a read (here: a view that divides by zero at the 15th row): nothing of
+    the read is committed, the failure is in the ledger, and the next read after the fix loads every row once."""
+    fragile = (
+        "create or replace view shop.customer_view as select *, 100 / (customer_id - {}) as ratio from shop.customers"
+    )
+    with psycopg.connect(shop, autocommit=True) as con:
+        con.execute(fragile.format(15))
+    config = make_config(
+        tmp_path,
+        {
+            "sales": {
+                "connector": "postgres",
+                "dsn": shop,
+                "schema": "shop",
+                "tables": {
+                    "customers": {
+                        "source_table": "customer_view",
+                        "primary_key": "customer_id",
+                        "incremental": {"cursor": "updated_at"},
+                    }
+                },
+            }
+        },
+    )
+
+    broken = ingest(config, run_id="r1", loaded_at=T0)
+
+    assert broken.exit_code == 1 and broken.failed_sources == ["sales"]
+    assert "division by zero" in broken.result("sales", "customers").errors[0]
+    assert counts(config, "sales", "customers")[:2] == (0, 0)  # nothing partial
+    assert query(config, "select status from meta.batches") == [("failed",)]
+
+    with psycopg.connect(shop, autocommit=True) as con:
+        con.execute(fragile.format(-1))
+    fixed = ingest(config, run_id="r2", loaded_at=T0 + timedelta(hours=1))
+
+    assert fixed.ok and fixed.result("sales", "customers").rows_loaded == 20
+    assert query(config, "select count(distinct customer_id), count(*) from raw_sales.customers") == [(20, 20)]
+    assert ledger_balanced(config)
+
+
 def test_unreachable_postgres_is_reported_without_the_password(tmp_path, postgres_server):
     dsn = f"host=127.0.0.1 port={postgres_server.port} user=postgres password=s3cr3t dbname=does_not_exist"
     report = ingest(pg_config(tmp_path, dsn), run_id="r1", loaded_at=T0)

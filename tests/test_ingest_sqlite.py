@@ -171,6 +171,24 @@ def test_lookback_rereads_a_window_and_deduplicates(tmp_path):
     ]
 
 
+def test_reload_reads_a_table_again_from_the_first_cursor_value(tmp_path):
+    make_shop(tmp_path / "silos/shop.sqlite", customers=5)
+    config = shop_config(tmp_path)
+    ingest(config, run_id="r1", loaded_at=T0)
+
+    report = ingest(config, run_id="r2", loaded_at=T1, reload=["sales.customers"])
+
+    assert report.result("sales", "customers").rows_loaded == 5  # the same rows, read again in full
+    assert report.result("sales", "countries").rows_loaded == 0  # not reloaded: nothing new
+    assert query(
+        config, "select run_id, status, rows_loaded from meta.batches where table_name = 'customers' order by 1"
+    ) == [("r1", "superseded", 5), ("r2", "loaded", 5)]
+    assert counts(config, "sales", "customers")[0] == 10  # both readings stay in raw
+    again = ingest(config, run_id="r3", loaded_at=T1)
+    assert again.result("sales", "customers").rows_loaded == 0  # the cursor continues from the reload
+    assert ledger_balanced(config)
+
+
 def test_missing_database_fails_the_source_and_the_others_still_load(tmp_path):
     config = shop_config(tmp_path)
     (tmp_path / "in").mkdir()

@@ -86,10 +86,10 @@ def test_rows_that_could_not_be_parsed_cannot_be_released(quality_setup):
     deliver(root, "silos/contacts/c1.csv", text)
     gate(config)
 
-    result = release(config, "marketing.contacts", rule="parse_error", as_of=LATER)
+    result = release(config, "marketing.contacts", rule="unclosed_quote", as_of=LATER)
 
     assert result.not_releasable == 1 and result.released == 0
-    assert "cannot be released" in result.messages[0]
+    assert "cannot be released" in result.messages[0] and "c360 ingest --reload" in result.messages[0]
 
 
 def test_a_rejected_batch_is_rechecked_and_accepted_only_when_forced(quality_setup):

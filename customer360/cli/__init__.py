@@ -59,13 +59,21 @@ def check(config: ConfigOption = None, verbose: VerboseOption = False) -> None:
 @app.command()
 def ingest(
     source: Annotated[list[str] | None, typer.Option("--source", "-s", help="only these sources (repeatable)")] = None,
+    reload: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--reload",
+            metavar="SOURCE.TABLE",
+            help="read this table again whole, superseding what it delivered before (e.g. after a config fix)",
+        ),
+    ] = None,
     config: ConfigOption = None,
     verbose: VerboseOption = False,
 ) -> None:
     """Load new data from every configured source into raw_<source> tables (incremental, idempotent)."""
     cfg = _setup(config, verbose)
     ctx = pipeline.RunContext.new(cfg)
-    report = pipeline.ingest(ctx, sources=source, progress=sys.stderr.isatty())
+    report = pipeline.ingest(ctx, sources=source, progress=sys.stderr.isatty(), reload=reload)
     console.print(report.render())
     raise typer.Exit(report.exit_code)
 
@@ -135,9 +143,9 @@ def run_and_report(cfg, full: bool, sources: list[str] | None) -> pipeline.RunSu
     summary = pipeline.run_pipeline(
         ctx, pipeline.default_stages(full=full, sources=sources, progress=sys.stderr.isatty())
     )
-    for name in ("ingest", "validate"):
-        if name in summary.stages:
-            console.print(summary.stages[name].render())
+    for name in ("ingest", "validate", "staging"):
+        if name in summary.stages and (text := summary.stages[name].render()):
+            console.print(text)
     if "resolve" in summary.stages:
         _print_resolution(summary.stages["resolve"])
     if summary.message:
@@ -382,13 +390,17 @@ register_plugins(app)  # commands of installed extensions, e.g. the repository's
 
 def main() -> None:
     """Entry point: errors users can act on are printed without a traceback, with their exit code."""
-    from customer360.core.errors import C360Error
+    from customer360.core.config import ConfigError
+    from customer360.core.errors import EXIT_USAGE, C360Error
 
     try:
         app()
     except C360Error as error:
         print_error(error)
         sys.exit(error.exit_code)
+    except ConfigError as error:  # e.g. a table named on the command line that the configuration lacks
+        print_error(error, "configuration error")
+        sys.exit(EXIT_USAGE)
 
 
 if __name__ == "__main__":

@@ -571,6 +571,9 @@ class QualityConfig(_Strict):
     missing_column_chance: float = Field(default=1e-6, gt=0, lt=1)
     missing_column_min_fill: float = Field(default=0.5, ge=0, le=1)
     allow_new_columns: bool = False
+    max_identity_value_length: int = Field(
+        default=200, ge=20, description="longer mapped identity values quarantine their row (value_too_long)"
+    )
 
 
 class RulesConfig(_Strict):

@@ -64,7 +64,7 @@ create table if not exists {META}.batches (
     rows_duplicate bigint not null default 0,
     rows_rejected bigint not null default 0,   -- could not be parsed: kept in quarantine with the reason
     loaded_at timestamptz not null,
-    status varchar not null,          -- loaded, empty, failed; the quality gate sets rejected (see validated_at)
+    status varchar not null,          -- loaded, empty, duplicate, failed; the gate sets rejected, a reload superseded
     message varchar
 );
 -- quality gate (expectations/runner.py): when a batch was checked (null: not yet) and what it found

@@ -13,6 +13,7 @@ rest.py; the shared append/quarantine/ledger logic: loader.py.
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -37,12 +38,14 @@ from customer360.ingest.loader import (
     first_line,
     normalise_name,
     record_failure,
+    supersede_earlier,
 )
 from customer360.ingest.report import FAILED, IngestReport, Message, TableResult
 
 __all__ = ["IngestReport", "Message", "SourceError", "TableResult", "ingest", "normalise_name", "plan"]
 
 log = logging.getLogger("customer360.ingest")
+_TMP_PREFIX = "c360-ingest-"  # transcoded copies and CSV remainders, beside the warehouse
 
 
 def plan(
@@ -76,13 +79,17 @@ def ingest(
     loaded_at: datetime | None = None,
     progress: bool = False,
     con: duckdb.DuckDBPyConnection | None = None,
+    reload: list[str] | None = None,
 ) -> IngestReport:
     """Load the selected sources (default: all) into their raw schemas; never raises for a source's problem.
 
     Raises ConfigError for unknown source or table names. `con`: an open warehouse connection (not inside a
-    transaction: every batch is committed on its own) to use instead of opening and closing one.
+    transaction: every batch is committed on its own) to use instead of opening and closing one. `reload`:
+    `source.table` names to read again whole (files already loaded, rows already in raw, from the first cursor
+    value); what they deliver supersedes their earlier batches (e.g. after a fix of the table's configuration).
     """
     selected = plan(config, sources, tables)
+    reloaded = _reload_labels(config, selected, reload or [])
     run_id = run_id or f"ingest-{uuid.uuid4().hex[:12]}"
     loaded_at = _utc(loaded_at or datetime.now(UTC))
     report = IngestReport(run_id=run_id, loaded_at=loaded_at)
@@ -90,8 +97,10 @@ def ingest(
         connection = con if con is not None else stack.enter_context(session(config))
         bar = stack.enter_context(_progress()) if progress else None
         config.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+        for leftover in config.warehouse_path.parent.glob(f"{_TMP_PREFIX}*"):  # of a killed ingest (we write alone)
+            shutil.rmtree(leftover, ignore_errors=True)
         tmpdir = Path(
-            stack.enter_context(tempfile.TemporaryDirectory(prefix="c360-ingest-", dir=config.warehouse_path.parent))
+            stack.enter_context(tempfile.TemporaryDirectory(prefix=_TMP_PREFIX, dir=config.warehouse_path.parent))
         )
         ensure_schemas(connection, config)
         for source, table_configs in selected:
@@ -106,12 +115,31 @@ def ingest(
                     result=TableResult(source.name, table.name, source.connector),
                     tmpdir=tmpdir,
                     progress=ProgressHandle(bar, f"{source.name}.{table.name}"),
+                    reload=f"{source.name}.{table.name}" in reloaded,
                 )
                 for table in table_configs
             ]
             report.results.extend(ctx.result for ctx in contexts)
             _run_source(source, contexts)
+            for ctx in contexts:
+                if ctx.reload and (ctx.source.connector == "files" or ctx.result.status != FAILED):
+                    superseded = supersede_earlier(ctx)
+                    ctx.result.info(f"{ctx.label}: read again; {superseded} earlier batch(es) superseded")
     return report
+
+
+def _reload_labels(
+    config: Config, selected: list[tuple[SourceConfig, list[TableConfig]]], names: list[str]
+) -> set[str]:
+    """`source.table` of the tables to reload; each must be named in full and be among those read."""
+    read = {f"{source.name}.{table.name}" for source, tables in selected for table in tables}
+    known = [f"{source.name}.{table.name}" for source in config.sources for table in source.tables]
+    for name in names:
+        if name not in known:
+            raise ConfigError(f"{config.file}: --reload: no table named {name} (tables: {', '.join(known)})")
+        if name not in read:
+            raise ConfigError(f"--reload {name}: its source is not among the sources read (--source)")
+    return set(names)
 
 
 def _run_source(source: SourceConfig, contexts: list[TableContext]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import glob
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -48,6 +49,10 @@ CSV_ERRORS = "_c360_ingest_csv_errors"
 CSV_SCANS = "_c360_ingest_csv_scans"
 MAX_LINE_SIZE = 8 * 1024 * 1024  # DuckDB sizes its read buffer from this: keep it modest
 BUFFER_SIZE = 4 * MAX_LINE_SIZE
+MAX_RESYNCS = 20  # records with a quote never closed that a CSV file may have before it is rejected whole
+_CSV_SEGMENT_TABLES = [
+    f"{name}_{number}" for number in range(MAX_RESYNCS + 1) for name in (READ, REJECTS, CSV_ERRORS)
+] + [f"{REJECTS}_broken"]
 _LINE_DELIMITER = chr(31) + chr(30)  # never inside a valid JSON line (control characters must be escaped)
 
 
@@ -79,7 +84,7 @@ def load_table(ctx: TableContext) -> None:
             record_failure(ctx, ctx.new_batch_id(), str(path), message)
             ctx.result.fail(message)
         finally:
-            drop_temp(ctx.con, STAGE_VIEW, STAGE, REJECTS, RECORDS, READ, LINES, PAGES, CSV_ERRORS, CSV_SCANS)
+            drop_temp(ctx.con, STAGE_VIEW, STAGE, REJECTS, RECORDS, LINES, PAGES, CSV_SCANS, *_CSV_SEGMENT_TABLES)
             done += sizes[path]
             ctx.progress.update(completed=done)
     ctx.progress.done(f"{ctx.label}: {len(paths)} file(s), {ctx.result.rows_loaded:,} rows loaded")
@@ -128,7 +133,7 @@ def load_file(ctx: TableContext, path: Path) -> None:
             else:
                 _stage_json(ctx, path, readable)
             batch.rejects = REJECTS
-    except encoding.EncodingProblem as problem:
+    except (encoding.EncodingProblem, SourceError) as problem:
         record_failure(ctx, batch.batch_id, location, str(problem), scan.sha256)
         raise SourceError(str(problem)) from None
     except duckdb.Error as error:
@@ -178,6 +183,11 @@ def _header(path: Path, delimiter: str, quote: str) -> list[str] | None:
 def _stage_csv(ctx: TableContext, path: Path, readable: Path) -> str | None:
     """Stage a CSV file: every column as VARCHAR, malformed lines to REJECTS.
 
+    A quote that is never closed makes the CSV reader take every later line as part of one value, so that one
+    broken record would swallow the rest of the file. Such a record is quarantined alone (`unclosed_quote`) and
+    the file is read again from the line after it; more than MAX_RESYNCS of them reject the file whole (the
+    quote character is then most likely wrong for it).
+
     Returns the stage relation, or None when the file has no header (nothing at all to read).
     """
     options = ctx.table.csv
@@ -188,56 +198,157 @@ def _stage_csv(ctx: TableContext, path: Path, readable: Path) -> str | None:
         names = unique_names([normalise_name(name) for name in first])
     else:
         names = [f"column_{i}" for i in range(1, len(first) + 1)]
-    columns = "{" + ", ".join(f"{literal(name)}: 'VARCHAR'" for name in names) + "}"
     header_lines = 1 if options.header else 0
-    con = ctx.con
-    drop_temp(con, CSV_ERRORS, CSV_SCANS)
-    con.execute(
-        f"create or replace temp table {READ} as select * from read_csv({literal(str(readable))}, "
-        f"columns = {columns}, header = {str(options.header).lower()}, delim = {literal(options.delimiter)}, "
-        f"quote = {literal(options.quote)}, escape = {literal(options.quote)}, auto_detect = false, "
-        f"strict_mode = true, store_rejects = true, rejects_table = '{CSV_ERRORS}', "
-        f"rejects_scan = '{CSV_SCANS}', max_line_size = {MAX_LINE_SIZE}, buffer_size = {BUFFER_SIZE})"
-    )
-    # One quarantine row per malformed line (DuckDB may report several errors for one line).
-    con.execute(
-        f"""
-        create or replace temp table {REJECTS} as
-        select line as {ROW_NUMBER}, null::varchar as {SOURCE_LOCATION}, 'parse_error' as {quarantine.RULE},
-            'line ' || line || ' of ' || {literal(str(path))} || ' is not valid CSV with '
-                || {literal(repr(options.delimiter))} || ' as delimiter: '
-                || string_agg(distinct lower(error_type) || ' (' || error_message || ')', '; ')
-                as {quarantine.REASON},
-            trim(first(csv_line), chr(13) || chr(10)) as {quarantine.RECORD}
-        from {CSV_ERRORS} group by line
-        """
-    )
-    # _c360_row_number is the record's line number as DuckDB counts it (header = line 1): loaded rows take the
-    # line numbers the rejected lines leave free, so (batch, row number) is unique across raw and quarantine.
     data = ", ".join(f"read.{q(n)}" for n in names)
-    if not count_rows(con, REJECTS):
+    con = ctx.con
+    reader = _CsvReader(ctx, path, names, header_lines)
+    fold = reader.read(readable, 0)
+    if fold is None and not count_rows(con, reader.rejects(0)):
         con.execute(
             f"create or replace temp view {STAGE_VIEW} as "
-            f"select rowid + 1 + {header_lines} as {ROW_NUMBER}, {data} from {READ} as read"
+            f"select rowid + 1 + {header_lines} as {ROW_NUMBER}, {data} from {reader.read_table(0)} as read"
         )
+        create_empty_rejects(con)
         return STAGE_VIEW
-    con.execute(
-        f"""
-        create or replace temp table {STAGE} as
-        with rejected as (
-            select {ROW_NUMBER} - {header_lines} - row_number() over (order by {ROW_NUMBER}) as good_before,
-                   row_number() over (order by {ROW_NUMBER}) as j
-            from {REJECTS} where {ROW_NUMBER} > {header_lines}
-        ), steps as (
-            select good_before, max(j) as j from rejected group by good_before
-        ), read as (
-            select rowid + 1 as k, * from {READ}
+    header = _header_bytes(readable) if options.header else b""
+    segments: list[tuple[int, int | None]] = []  # (offset of its row numbers, first local number not kept)
+    offset, start, segment = 0, 0, readable
+    while fold is not None:
+        if len(segments) == MAX_RESYNCS:
+            raise SourceError(
+                f"{ctx.label}: {path}: more than {MAX_RESYNCS} records open a quote ({options.quote!r}) that is "
+                "never closed; the file is rejected whole (is `csv.quote` right for it? '' reads quotes as text)"
+            )
+        local_line, local_byte = fold
+        segments.append((offset, local_line))
+        start += local_byte - (len(header) if segments[1:] else 0)
+        broken = _line_at(readable, start)
+        reader.broken(len(segments) - 1, offset + local_line, broken)
+        offset += local_line - header_lines
+        start += len(broken)
+        segment = _rest_of(ctx, readable, header, start, len(segments))
+        fold = reader.read(segment, len(segments))
+    segments.append((offset, None))
+    stages, rejects = [], []
+    for number, (row_offset, until) in enumerate(segments):
+        keep = f" where {ROW_NUMBER} < {until}" if until is not None else ""
+        stages.append(
+            f"select {ROW_NUMBER} + {row_offset} as {ROW_NUMBER}, * exclude ({ROW_NUMBER}) "
+            f"from ({reader.numbered(number, data)}){keep}"
         )
-        select {header_lines} + read.k + coalesce(steps.j, 0) as {ROW_NUMBER}, {data}
-        from read asof left join steps on read.k > steps.good_before
-        """
+        rejects.append(
+            f"select {ROW_NUMBER} + {row_offset} as {ROW_NUMBER}, * exclude ({ROW_NUMBER}) "
+            f"from {reader.rejects(number)}{keep}"
+        )
+    con.execute(f"create or replace temp table {STAGE} as {' union all '.join(stages)}")
+    con.execute(
+        f"create or replace temp table {REJECTS} as {' union all '.join(rejects)} "
+        f"union all select * from {reader.broken_table}"
     )
     return STAGE
+
+
+class _CsvReader:
+    """Reads a CSV file (or the rest of one) with DuckDB's reader into numbered temp tables, one per segment."""
+
+    def __init__(self, ctx: TableContext, path: Path, names: list[str], header_lines: int) -> None:
+        self.ctx, self.path, self.names, self.header_lines = ctx, path, names, header_lines
+        self.broken_table = f"{REJECTS}_broken"
+        create_empty_rejects(ctx.con, self.broken_table)
+
+    def read_table(self, number: int) -> str:
+        return f"{READ}_{number}"
+
+    def rejects(self, number: int) -> str:
+        return f"{REJECTS}_{number}"
+
+    def read(self, file: Path, number: int) -> tuple[int, int] | None:
+        """Read one segment; returns (line, byte position) of a record that swallowed later lines, if any."""
+        options, con = self.ctx.table.csv, self.ctx.con
+        errors = f"{CSV_ERRORS}_{number}"
+        columns = "{" + ", ".join(f"{literal(name)}: 'VARCHAR'" for name in self.names) + "}"
+        drop_temp(con, errors, CSV_SCANS)
+        con.execute(
+            f"create or replace temp table {self.read_table(number)} as select * from read_csv("
+            f"{literal(str(file))}, columns = {columns}, header = {str(options.header).lower()}, "
+            f"delim = {literal(options.delimiter)}, quote = {literal(options.quote)}, "
+            f"escape = {literal(options.quote)}, auto_detect = false, strict_mode = true, store_rejects = true, "
+            f"rejects_table = '{errors}', rejects_scan = '{CSV_SCANS}', max_line_size = {MAX_LINE_SIZE}, "
+            f"buffer_size = {BUFFER_SIZE})"
+        )
+        # One quarantine row per malformed line (DuckDB may report several errors for one line).
+        con.execute(
+            f"""
+            create or replace temp table {self.rejects(number)} as
+            select line as {ROW_NUMBER}, null::varchar as {SOURCE_LOCATION}, 'parse_error' as {quarantine.RULE},
+                'line ' || line || ' of ' || {literal(str(self.path))} || ' is not valid CSV with '
+                    || {literal(repr(options.delimiter))} || ' as delimiter: '
+                    || string_agg(distinct lower(error_type) || ' (' || error_message || ')', '; ')
+                    as {quarantine.REASON},
+                trim(first(csv_line), chr(13) || chr(10)) as {quarantine.RECORD}
+            from {errors} group by line
+            """
+        )
+        # A record that runs over line breaks and is still malformed: a quote opened and never closed.
+        fold = con.execute(
+            f"select line, line_byte_position from {errors} where line > {self.header_lines} and "
+            "(regexp_matches(trim(csv_line, chr(13) || chr(10)), '[\r\n]') or error_type = 'LINE SIZE OVER MAXIMUM')"
+            " order by line_byte_position limit 1"
+        ).fetchone()
+        return (int(fold[0]), int(fold[1])) if fold else None
+
+    def numbered(self, number: int, data: str) -> str:
+        """The segment's rows with their record numbers: the numbers its malformed lines leave free, so that
+        (batch, row number) is unique across raw and quarantine."""
+        header_lines, rejects = self.header_lines, self.rejects(number)
+        return f"""
+            with rejected as (
+                select {ROW_NUMBER} - {header_lines} - row_number() over (order by {ROW_NUMBER}) as good_before,
+                       row_number() over (order by {ROW_NUMBER}) as j
+                from {rejects} where {ROW_NUMBER} > {header_lines}
+            ), steps as (
+                select good_before, max(j) as j from rejected group by good_before
+            ), read as (
+                select rowid + 1 as k, * from {self.read_table(number)}
+            )
+            select {header_lines} + read.k + coalesce(steps.j, 0) as {ROW_NUMBER}, {data}
+            from read asof left join steps on read.k > steps.good_before
+        """
+
+    def broken(self, number: int, row_number: int, line: bytes) -> None:
+        text = line.decode("utf-8", errors="replace").rstrip("\r\n")
+        quote = self.ctx.table.csv.quote
+        self.ctx.con.execute(
+            f"insert into {self.broken_table} values (?, null, 'unclosed_quote', ?, ?)",
+            [
+                row_number,
+                f"line {row_number} of {self.path} opens a quote ({quote!r}) that is never closed, which would "
+                "take every later line into one value: this line is quarantined and reading goes on after it",
+                text,
+            ],
+        )
+
+
+def _header_bytes(file: Path) -> bytes:
+    with file.open("rb") as handle:
+        return handle.readline()
+
+
+def _line_at(file: Path, position: int) -> bytes:
+    with file.open("rb") as handle:
+        handle.seek(position)
+        return handle.readline()
+
+
+def _rest_of(ctx: TableContext, file: Path, header: bytes, position: int, number: int) -> Path:
+    """A copy of the file from `position` on, after its header line: the part still to read after a broken
+    record."""
+    target = ctx.tmpdir / f"{ctx.source.name}.{ctx.table.name}.rest{number}.csv"
+    with file.open("rb") as source, target.open("wb") as rest:
+        rest.write(header)
+        source.seek(position)
+        shutil.copyfileobj(source, rest, 1024 * 1024)
+    return target
 
 
 # -- JSON ----------------------------------------------------------------------------------------------------

@@ -118,6 +118,9 @@ class TableContext:
     result: TableResult
     tmpdir: Path
     progress: ProgressHandle
+    # `c360 ingest --reload`: read everything again as if nothing had been loaded; what the reload delivers
+    # anew then supersedes the earlier deliveries (supersede_earlier)
+    reload: bool = False
     _sequence: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     @property
@@ -245,7 +248,7 @@ def write_batch(ctx: TableContext, batch: Batch) -> Counts:
     delivered_ok = count_rows(con, batch.stage)
     rejected = count_rows(con, batch.rejects)
     known_rejects = 0
-    if rejected and batch.dedupe and batch.rejects:
+    if rejected and batch.dedupe and batch.rejects and not ctx.reload:
         # A re-read (cursor overlap, full read) delivers the same unparseable input again: quarantine it once.
         known_rejects = _forget_known_rejects(ctx, batch.rejects)
         rejected -= known_rejects
@@ -294,7 +297,10 @@ def write_batch(ctx: TableContext, batch: Batch) -> Counts:
             )
             dedupe = ""
             if batch.dedupe:
-                dedupe = f" where not exists (select 1 from {ctx.raw_table} r where r.{ROW_HASH} = s._c360_hash)"
+                dedupe = (
+                    f" where not exists (select 1 from {ctx.raw_table} r where r.{ROW_HASH} = s._c360_hash "
+                    f"and r.{BATCH_ID} in ({_live_batches_sql(ctx)}))"
+                )
                 if batch.dedupe_within:
                     dedupe += f" qualify row_number() over (partition by s._c360_hash order by s.{ROW_NUMBER}) = 1"
             row = con.execute(
@@ -343,7 +349,7 @@ def _forget_known_rejects(ctx: TableContext, rejects: str) -> int:
     ctx.con.execute(
         f"delete from {rejects} where md5({quarantine.RECORD}) in (select md5({quarantine.RECORD}) "
         f"from {quarantine.qualified_name(ctx.source.name, ctx.table.name)} "
-        f"where {quarantine.STAGE} = '{quarantine.STAGE_INGEST}')"
+        f"where {quarantine.STAGE} = '{quarantine.STAGE_INGEST}' and {quarantine.RELEASED_AT} is null)"
     )
     return before - count_rows(ctx.con, rejects)
 
@@ -398,22 +404,70 @@ def drop_temp(con: duckdb.DuckDBPyConnection, *names: str) -> None:
 
 
 # -- the ledger ----------------------------------------------------------------------------------------------
+SUPERSEDED = "superseded"  # a delivery a reload replaced: its rows stay in raw, staging leaves them out
+
+
+def _live_batches_sql(ctx: TableContext) -> str:
+    """The table's batches whose rows count as delivered: not superseded, and during a reload only its own."""
+    where = f"source_name = {literal(ctx.source.name)} and table_name = {literal(ctx.table.name)}"
+    where += f" and run_id = {literal(ctx.run_id)}" if ctx.reload else f" and status <> '{SUPERSEDED}'"
+    return f"select batch_id from {META}.batches where {where}"
+
+
 def batches_with_hash(ctx: TableContext, content_hash: str) -> list[tuple[str, str, str, int]]:
     """Earlier deliveries with these bytes (batch_id, location, status, rows_loaded), oldest first."""
     return [
         (row[0], row[1], row[2], int(row[3]))
         for row in ctx.con.execute(
             f"select batch_id, location, status, rows_loaded from {META}.batches "
-            "where source_name = ? and table_name = ? and content_hash = ? and status <> 'failed' "
+            f"where batch_id in ({_live_batches_sql(ctx)}) and content_hash = ? and status <> 'failed' "
             "order by loaded_at, batch_id",
-            [ctx.source.name, ctx.table.name, content_hash],
+            [content_hash],
         ).fetchall()
     ]
 
 
+def supersede_earlier(ctx: TableContext) -> int:
+    """After a reload: the table's earlier deliveries that it read again are superseded — every earlier batch
+    of a database or API table whose read succeeded; for files, the earlier batches of each file that was read
+    again (a file that failed keeps its old rows). Their held quarantine rows are released (the new batch
+    quarantines what is still broken). Returns how many batches were superseded."""
+    con = ctx.con
+    again = ", ".join(literal(batch_id) for batch_id in ctx.result.batches) or "null"
+    earlier = (
+        f"source_name = {literal(ctx.source.name)} and table_name = {literal(ctx.table.name)} "
+        f"and run_id <> {literal(ctx.run_id)} and status not in ('failed', '{SUPERSEDED}')"
+    )
+    if ctx.source.connector == "files":
+        earlier += (
+            f" and location in (select location from {META}.batches where batch_id in ({again}) and status <> 'failed')"
+        )
+    con.execute("begin transaction")
+    try:
+        ids = [row[0] for row in con.execute(f"select batch_id from {META}.batches where {earlier}").fetchall()]
+        if ids:
+            listed = ", ".join(map(literal, ids))
+            con.execute(
+                f"update {META}.batches set status = '{SUPERSEDED}', message = concat_ws('; ', message, "
+                f"{literal(f'superseded by the reload in run {ctx.run_id}')}) where batch_id in ({listed})"
+            )
+            if table_exists(con, QUARANTINE, quarantine.table_name(ctx.source.name, ctx.table.name)):
+                con.execute(
+                    f"update {quarantine.qualified_name(ctx.source.name, ctx.table.name)} "
+                    f"set {quarantine.RELEASED_AT} = ? where {quarantine.RELEASED_AT} is null "
+                    f"and {BATCH_ID} in ({listed})",
+                    [ctx.loaded_at],
+                )
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return len(ids)
+
+
 def last_cursor(ctx: TableContext) -> str | None:
     """The cursor value the last loaded batch reached (None: read everything, e.g. the raw table is gone)."""
-    if not ctx.raw_exists():
+    if ctx.reload or not ctx.raw_exists():
         return None
     row = ctx.con.execute(
         f"select cursor_to from {META}.batches where source_name = ? and table_name = ? "

@@ -1,6 +1,7 @@
 {#-
     The rows of a raw table that passed the quality gate: everything delivered, minus rows held in
-    quarantine.<source>__<table> (unless released) and minus batches the gate rejected as a whole.
+    quarantine.<source>__<table> (unless released), minus batches the gate rejected as a whole and minus batches a
+    reload superseded (c360 ingest --reload).
     Every staging model reads raw data through this macro, so quarantine works the same everywhere.
 -#}
 {% macro c360_valid_rows(relation) -%}
@@ -17,7 +18,7 @@
         ) as quarantined using (_c360_batch_id, _c360_row_number)
         {%- endif %}
         where raw_rows._c360_batch_id not in (
-            select batch_id from {{ relation.database }}.meta.batches where status = 'rejected'
+            select batch_id from {{ relation.database }}.meta.batches where status in ('rejected', 'superseded')
         )
     )
 {%- endmacro %}

@@ -45,6 +45,7 @@ cleaned as (
         lower(regexp_replace(email, '\s+', '', 'g')) as email_clean,
         {{ c360_phone_digits('phone') }} as phone_digits,
         date_of_birth,
+        nullif(trim(date_of_birth_text), '') as date_of_birth_text,
         {{ c360_clean_text('street') }} as street_clean,
         regexp_replace(postcode, '[^0-9]', '', 'g') as postcode_digits,
         {{ c360_clean_text('postcode') }} as postcode_clean,
@@ -206,6 +207,19 @@ standardised as (
         country_code,
         street_clean as street_std,
         reference_numbers,
+        -- what standardisation blanked, as field:rule (counted per run: `c360 run`, meta.runs)
+        list_filter([
+            case when is_junk_first_name then 'first_name:placeholder' end,
+            case when is_junk_last_name then 'last_name:placeholder' end,
+            case when email_clean is not null and is_junk_email then 'email:malformed_or_placeholder' end,
+            case when phone_digits is not null and is_junk_phone then 'phone:unplaceable_or_placeholder' end,
+            case when date_of_birth_text is not null and date_of_birth is null then 'date_of_birth:unparsed' end,
+            case when coalesce(is_junk_date_of_birth, false) then 'date_of_birth:implausible' end,
+            case when postcode_clean is not null and (
+                (country_code = 'DE' and length(postcode_digits) <> 5)
+                or (country_code in ('AT', 'CH') and length(postcode_digits) <> 4)
+            ) then 'postcode:malformed' end
+        ], blanked -> blanked is not null) as blanked_values,
 
         updated_at,
         created_at,
