@@ -126,12 +126,20 @@ class StagingReport:
         return "\n".join(lines)
 
 
+def hold_unusable_rows(ctx: RunContext) -> dict[str, int]:
+    """Before dbt staging: the configured expressions bind, and identity rows no mapping can use are quarantined
+    with their rule (returned: how many, by rule). The Airflow DAG calls this after its quality gate."""
+    from customer360 import transform
+
+    transform.check_expressions(ctx.config)
+    return transform.quarantine_unusable_identity_rows(ctx.config, ctx.started_at)
+
+
 def staging(ctx: RunContext) -> StagingReport:
     """dbt: seeds, staging views and intermediate tables: everything upstream of entity resolution."""
     from customer360 import transform
 
-    transform.check_expressions(ctx.config)
-    held = transform.quarantine_unusable_identity_rows(ctx.config, ctx.started_at)
+    held = hold_unusable_rows(ctx)
     result = transform.build(
         ctx.config,
         select="resource_type:seed staging intermediate",

@@ -361,6 +361,8 @@ def standardisation_losses(config: Config) -> tuple[dict[str, int], dict[str, in
 
     blanked: dict[str, int] = {}
     dropped: dict[str, int] = {}
+    if not config.warehouse_path.exists():
+        return blanked, dropped
     with warehouse.session(config, read_only=True) as con:
         if warehouse.table_exists(con, "staging", "int_identity_records"):
             rows = con.execute(

@@ -7,9 +7,9 @@ rest). Runs are incremental and `max_active_runs=1`: updates that arrive during 
 
 | task | calls (the same functions as the CLI) |
 |---|---|
-| `quality_gate` | `pipeline.validate`: Great Expectations, bad rows to quarantine; may block the run |
+| `quality_gate` | `pipeline.validate`: Great Expectations, bad rows to quarantine; may block the run; then `pipeline.hold_unusable_rows` (identity rows no mapping can use) |
 | `dbt_staging.*` | Cosmos: a task per seed/model and per test task (`pipeline.staging`'s selection) |
-| `resolve` | `pipeline.resolve`: Splink scoring, clustering, stable customer IDs |
+| `resolve` | `pipeline.resolve`: Splink scoring, clustering, stable customer IDs (its summary counts what staging blanked) |
 | `dbt_marts.*` | Cosmos: the marts and their tests (`pipeline.marts`'s selection) |
 | `check_marts` | `pipeline.check_marts`: Great Expectations on the key marts; a failure stops publishing |
 | `publish` | `pipeline.publish`: the read-only snapshot; logs the run summary; updates `c360://published/…` |
@@ -81,15 +81,20 @@ def customer_360() -> None:
                 orchestration.log.info("triggered by %s: %s", getattr(asset, "uri", asset), event.extra)
         ctx = orchestration.run_context(context)
         orchestration.warn_if_manifest_stale(ctx.config)
-        return orchestration.summarise(pipeline.validate(ctx))
+        summary = orchestration.summarise(pipeline.validate(ctx))
+        summary["held_at_staging"] = pipeline.hold_unusable_rows(ctx)  # as `c360 run` does before dbt staging
+        return summary
 
     @task(execution_timeout=timedelta(hours=2))
     def resolve() -> dict:
-        from customer360 import pipeline
+        from customer360 import pipeline, transform
 
         context = get_current_context()
         full = bool(context["params"].get("full_resolution"))
-        return orchestration.summarise(pipeline.resolve(orchestration.run_context(context), full=full))
+        ctx = orchestration.run_context(context)
+        blanked, dropped = transform.standardisation_losses(ctx.config)  # what dbt staging left out, counted
+        summary = orchestration.summarise(pipeline.resolve(ctx, full=full))
+        return {**summary, "standardisation": {"blanked": blanked, "dropped": dropped}}
 
     @task(retry_policy=GATE_BLOCKED_FAILS)
     def check_marts() -> dict:

@@ -14,6 +14,7 @@ threshold or cap) re-scores and re-clusters everything; both give the same clust
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -63,6 +64,8 @@ create table if not exists {ER}.runs (
     seconds json,
     finished_at timestamptz
 );
+-- what the links were judged by (md5 of the guard rails' SQL): other rails re-judge every link
+alter table {ER}.runs add column if not exists guard_rails varchar;
 """
 
 
@@ -127,13 +130,14 @@ def _resolve(
     timer = _Timer()
 
     previous = con.execute(
-        f"select model_id, threshold, cluster_size_cap from {ER}.runs order by finished_at desc limit 1"
+        f"select model_id, threshold, cluster_size_cap, guard_rails from {ER}.runs order by finished_at desc limit 1"
     ).fetchone()
+    guard_rails = _guard_rails_digest(spec)
     has_records = table_exists(con, ER, "records") and table_exists(con, ER, "pairs")
     if not full and (previous is None or not has_records):
         full = True
-    elif not full and previous != (model.model_id, threshold, cluster_size_cap):
-        log.info("model, threshold or size cap changed since the last run: resolving everything")
+    elif not full and previous != (model.model_id, threshold, cluster_size_cap, guard_rails):
+        log.info("model, threshold, size cap or guard rails changed since the last run: resolving everything")
         full = True
     report = ResolutionReport(run_id=run_id, mode="full" if full else "incremental", model_id=model.model_id)
 
@@ -265,7 +269,7 @@ def _resolve(
     con.execute(
         f"""
         insert or replace into {ER}.runs values (
-            ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()
+            ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?
         )
         """,
         [
@@ -285,10 +289,16 @@ def _resolve(
             report.customers,
             json.dumps(report.events),
             json.dumps(report.seconds),
+            guard_rails,
         ],
     )
     drop_work_schema(con)
     return report
+
+
+def _guard_rails_digest(spec: ModelSpec) -> str:
+    rails = [(rule.name, rule.sql) for rule in [*spec.cannot_link_rules, *spec.link_requirements]]
+    return hashlib.md5(json.dumps(rails).encode(), usedforsecurity=False).hexdigest()
 
 
 def _score(con: duckdb.DuckDBPyConnection, model: TrainedModel, full: bool) -> int:

@@ -29,4 +29,5 @@ def test_the_benchmark_runs_every_stage_and_reports_its_ratios(tmp_path: Path) -
     ratios = dict(re.findall(r"^  (\w+): ([\d.]+)$", outcome.stdout, flags=re.MULTILINE))
     assert {"resolution_vs_bare_splink", "incremental_1pct_vs_full_resolution"} <= set(ratios)
     assert 0 < float(ratios["precision"]) <= 1 and 0 < float(ratios["recall"]) <= 1
+    assert re.search(r"^  households_merged: \d+$", outcome.stdout, flags=re.MULTILINE)  # issue 14's yardstick
     assert (tmp_path / "scratch/people-300/data").is_dir()  # the work dir is where the user said

@@ -121,6 +121,42 @@ def test_household_sharing_address_landline_and_family_email_stays_apart(scenari
     assert vetoed[0][0] >= 3  # the model alone would have merged the household: the guard rail says why not
 
 
+def test_a_record_without_first_name_and_sibling_short_names_join_nobody_on_household_evidence(
+    scenario: Scenario,
+) -> None:
+    """Found at 1M people: "Petersen" on the family's e-mail joined one of the family, and Klaus and Niklas (both
+    short for Nikolaus) at one address were one customer. An e-mail that names the person still joins a record
+    without a first name to that person."""
+    family = dict(email="familie.petersen@web.de", street="Lindenweg 4", postcode="24103", city="Kiel")
+    scenario.deliver(
+        [
+            person("p1", last_name="Petersen", **family),
+            person("p2", first_name="Marie", last_name="Petersen", birth_date="1990-04-01", **family),
+            person("p3", first_name="Klaus", last_name="Schmid", street="Am Hang 2", postcode="79098", city="Freiburg"),
+            person(
+                "p4", first_name="Niklas", last_name="Schmid", street="Am Hang 2", postcode="79098", city="Freiburg"
+            ),
+            person("p5", last_name="Berger", email="marie.berger@gmx.de"),
+            person("p6", first_name="Marie", last_name="Berger", email="marie.berger@gmx.de", city="Kiel"),
+        ]
+    )
+    scenario.resolve()
+    groups = scenario.groups()
+    assert {"p5", "p6"} in groups  # marie.berger@ names Marie Berger
+    assert [group for group in groups if group & {"p1", "p2", "p3", "p4"}] == [{"p1"}, {"p2"}, {"p3"}, {"p4"}], groups
+    vetoes = dict(scenario.query("select vetoed_by, count(*) from entity_resolution.links group by all"))
+    assert vetoes.get("missing_first_name_needs_personal_evidence", 0) >= 1
+
+
+def test_changed_guard_rails_judge_every_link_again(scenario: Scenario) -> None:
+    scenario.deliver([person("g1", last_name="Petersen", email="familie.petersen@web.de", city="Kiel")])
+    assert scenario.resolve().stages["resolve"].mode == "full"
+    assert scenario.resolve().stages["resolve"].mode == "incremental"
+    with duckdb.connect(str(scenario.config.warehouse_path)) as con:  # as after an upgrade that changed the rails
+        con.execute("update entity_resolution.runs set guard_rails = 'older rails'")
+    assert scenario.resolve().stages["resolve"].mode == "full"
+
+
 def test_twins_are_two_customers(scenario: Scenario) -> None:
     shared = dict(
         last_name="Schneider",

@@ -230,7 +230,7 @@ def measure(con: Any, project: Project) -> dict[str, Any]:
         "false_merge_pairs": evaluation.false_merge_pairs,
         "missed_pairs": evaluation.missed_pairs,
     }
-    _truth_tables(con, project)
+    truth_tables(con, project)
     con.execute(
         f"""
         create or replace temp table pairs as
@@ -300,24 +300,32 @@ def measure(con: Any, project: Project) -> dict[str, Any]:
     out["name_only_pairs"] = _name_only_pairs(con)
     out["review"] = review_by_labels(con)
     if project.households is not None:
-        merged, household_pairs, twin_pairs = con.execute(
-            """
-            select
-                (select count(distinct customer_id) from (
-                    select customer_id, household_id from truth where household_id is not null
-                    group by all having count(distinct entity_id) > 1)),
-                (select count(*) from truth as a join truth as b
-                    on a.customer_id = b.customer_id and a.record_key < b.record_key
-                    and a.entity_id <> b.entity_id and a.household_id = b.household_id),
-                (select count(*) from truth as a join truth as b
-                    on a.customer_id = b.customer_id and a.record_key < b.record_key
-                    and a.entity_id <> b.entity_id and a.household_id = b.household_id and a.is_twin and b.is_twin)
-            """
-        ).fetchone()
-        out["households_merged"] = merged
-        out["household_false_merge_pairs"] = household_pairs
-        out["twin_false_merge_pairs"] = twin_pairs
+        out.update(households_merged(con))
     return out
+
+
+def households_merged(con: Any) -> dict[str, int]:
+    """Customers that join two members of one household, and such record pairs (all, and twins'), from the
+    `truth` table (truth_tables)."""
+    merged, household_pairs, twin_pairs = con.execute(
+        """
+        select
+            (select count(distinct customer_id) from (
+                select customer_id, household_id from truth where household_id is not null
+                group by all having count(distinct entity_id) > 1)),
+            (select count(*) from truth as a join truth as b
+                on a.customer_id = b.customer_id and a.record_key < b.record_key
+                and a.entity_id <> b.entity_id and a.household_id = b.household_id),
+            (select count(*) from truth as a join truth as b
+                on a.customer_id = b.customer_id and a.record_key < b.record_key
+                and a.entity_id <> b.entity_id and a.household_id = b.household_id and a.is_twin and b.is_twin)
+        """
+    ).fetchone()
+    return {
+        "households_merged": merged,
+        "household_false_merge_pairs": household_pairs,
+        "twin_false_merge_pairs": twin_pairs,
+    }
 
 
 def _name_only_pairs(con: Any) -> dict[str, int]:
@@ -380,7 +388,7 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
-def _truth_tables(con: Any, project: Project) -> None:
+def truth_tables(con: Any, project: Project) -> None:
     """truth: one row per scored record with its customer, its person, its kinds and its household."""
     con.execute(
         """

@@ -273,22 +273,29 @@ def run_bench(root: Path, people: int, seed: int, progress: Any = print) -> Benc
     }
     pipeline_total = sum(t.seconds for t in result.stages if t.stage in dict(pipeline.default_stages()))
     result.ratios["validate_share_of_pipeline"] = round(result.stage("validate").seconds / pipeline_total, 3)
-    result.accuracy = _accuracy(config_path, root / "silos" / "labels.csv")
+    result.accuracy = _accuracy(config_path, root / "silos")
     result.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
     return result
 
 
-def _accuracy(config_path: Path, labels: Path) -> dict[str, float]:
+def _accuracy(config_path: Path, silos: Path) -> dict[str, float]:
+    """Pairwise precision, recall and F1 against the generator's labels, and the households merged."""
+    from c360_devtools.accuracy import Project, households_merged, truth_tables
     from customer360.core import warehouse
     from customer360.core.config import load_config
     from entity_resolution.evaluate import evaluate
 
-    with warehouse.session(load_config(config_path), read_only=True) as con:
-        evaluation = evaluate(con, labels)
+    config = load_config(config_path)
+    project = Project(config_path, silos / "labels.csv", silos / "kinds.csv", silos / "households.csv")
+    with warehouse.session(config, read_only=True) as con:
+        evaluation = evaluate(con, project.labels)
+        truth_tables(con, project)
+        merged = households_merged(con)
     return {
         "precision": round(evaluation.precision, 4),
         "recall": round(evaluation.recall, 4),
         "f1": round(evaluation.f1, 4),
+        **merged,
     }
 
 
