@@ -88,7 +88,7 @@ def test_every_customer360_service_is_built_from_the_dockerfile(compose) -> None
     assert dockerfile.startswith("#") and "FROM python:3.11-slim" in dockerfile
     assert "uv sync --frozen --all-extras" in dockerfile
     for name, service in compose["services"].items():
-        if service.get("image", "").startswith("postgres:"):
+        if service.get("image", "").startswith(("postgres:", "caddy:")):  # off the shelf
             continue
         assert service["build"] == {"context": ".", "dockerfile": "Dockerfile"}, name
         assert service["image"] == "customer360:local", name
@@ -117,6 +117,44 @@ def test_every_placeholder_of_the_stack_configuration_is_set(compose) -> None:
         assert env["C360_CONFIG"] == "/app/examples/kaufhaus-nord/customer360.yml"
         assert env["C360_SALES_CONNECTOR"] == "postgres" and env["C360_SALES_DSN"], name
         assert _placeholders(COMPOSE_CONFIG) <= set(env) | {"C360_HELPDESK_TOKEN"}, name
+
+
+def test_the_stack_refuses_to_start_with_default_secrets() -> None:
+    """Every password, token and key is `${VAR:?…}`: `docker compose up` stops until .env sets it, and the example
+    .env holds no value to copy (issue 16)."""
+    text = COMPOSE.read_text(encoding="utf-8")
+    secrets = set(re.findall(r"\$\{(\w*(?:PASSWORD|SECRET|TOKEN|KEY)\w*)", text))
+    assert secrets == {
+        "AIRFLOW_DB_PASSWORD",
+        "AIRFLOW_JWT_SECRET",
+        "AIRFLOW_FERNET_KEY",
+        "SALES_DB_PASSWORD",
+        "HELPDESK_TOKEN",
+    }
+    assert all(re.search(rf"\$\{{{name}:\?[^}}]+\}}", text) for name in secrets)
+    assert not re.search(r"\$\{\w*(?:PASSWORD|SECRET|TOKEN|KEY)\w*:-", text)  # no default anywhere
+    example = dict(
+        line.split("=", 1)
+        for line in (REPO / "docker/.env.example").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
+    assert all(example[name] == "" for name in secrets)
+
+
+def test_the_console_is_served_only_through_tls_with_secure_cookies(compose, monkeypatch) -> None:
+    from customer360.console.settings import ConsoleSettings
+
+    console, proxy = compose["services"]["console"], compose["services"]["console-proxy"]
+    assert "ports" not in console  # no way around the proxy
+    caddyfile = (REPO / "docker/Caddyfile").read_text(encoding="utf-8")
+    assert (
+        "reverse_proxy console:8000" in caddyfile and "./docker/Caddyfile:/etc/caddy/Caddyfile:ro" in proxy["volumes"]
+    )
+    for name in ("C360_CONSOLE_SECURE_COOKIES", "C360_CONSOLE_TRUSTED_PROXIES"):
+        monkeypatch.setenv(name, console["environment"][name])
+    settings = ConsoleSettings()  # what the console reads from the stack's environment
+    proxy_address = proxy["networks"]["edge"]["ipv4_address"]
+    assert settings.secure_cookies and [str(network) for network in settings.trusted_proxies] == [f"{proxy_address}/32"]
 
 
 def test_the_silos_the_configuration_reads_are_services_of_the_stack(compose) -> None:

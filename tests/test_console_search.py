@@ -205,20 +205,29 @@ def test_parallel_login_attempts_are_counted_before_any_is_checked(tmp_path: Pat
     assert all(wait >= 1 for wait in waits if wait)
 
 
-def test_demo_logins_are_created_once(tmp_path: Path) -> None:
-    from customer360.console import ensure_demo_user, ensure_demo_users
+def test_demo_logins_are_never_stored_in_clear_text(tmp_path: Path) -> None:
+    import sqlite3
+
+    from customer360.console import reset_demo_logins
     from customer360.console.store import ConsoleStore
     from customer360.core.config import load_config
 
     config_file = tmp_path / "c.yml"
     config_file.write_text(f"version: 1\ndata_dir: {tmp_path / 'data'}\nsources: []\n", encoding="utf-8")
     config = load_config(config_file)
-    first = ensure_demo_user(config)
-    assert first == ensure_demo_user(config)
+    first = reset_demo_logins(config)
+    assert {role for _, _, role in first} == {"agent", "admin"}
     store = ConsoleStore.for_state_dir(config.state_dir)
-    assert store.verify_password(*first).role == "agent"
-    roles = {role for _, _, role in ensure_demo_users(config)}
-    assert roles == {"agent", "admin"}
+    assert all(store.verify_password(username, password).role == role for username, password, role in first)
+    state = b"".join(path.read_bytes() for path in config.state_dir.rglob("*") if path.is_file())
+    assert all(password.encode() not in state for _, password, _ in first)  # hashes only, in every file
+    second = reset_demo_logins(config)  # shown once: asking again sets new passwords
+    assert [(u, r) for u, _, r in second] == [(u, r) for u, _, r in first]
+    assert all(a[1] != b[1] for a, b in zip(first, second, strict=True))
+    assert store.verify_password(first[0][0], first[0][1]) is None
+    with sqlite3.connect(next(config.state_dir.rglob("console.sqlite"))) as db:
+        tables = {name for (name,) in db.execute("select name from sqlite_master where type = 'table'")}
+    assert "demo_logins" not in tables
 
 
 def test_a_number_two_systems_use_shows_both_and_what_each_is(tmp_path: Path) -> None:

@@ -428,8 +428,8 @@ def users_token(
 
 @users_app.command("demo")
 def users_demo(config: ConfigOption = None) -> None:
-    """Create (once) and show the demo logins."""
-    from customer360.console import ensure_demo_users
+    """Give the demo logins new passwords and show them (they are stored only as hashes)."""
+    from customer360.console import reset_demo_logins
 
-    for username, password, role in ensure_demo_users(_config(config)):
+    for username, password, role in reset_demo_logins(_config(config)):
         console.print(f"{role:8} {username} / {password}")

@@ -1,6 +1,6 @@
 """The service-agent console: web pages, JSON API and `c360 lookup` on the published snapshot (docs/console.md).
 
-`ensure_demo_user(config)` is what `c360 demo` calls to print a login at the end.
+`reset_demo_logins(config)` is what `c360 demo` and `c360 users demo` call to print the demo logins.
 """
 
 from __future__ import annotations
@@ -14,20 +14,15 @@ DEMO_AGENT = "agent"
 DEMO_ADMIN = "admin"
 
 
-def ensure_demo_users(config: Config) -> list[tuple[str, str, str]]:
-    """Create the demo agent and demo admin once (random passwords, kept in the console state so that later
-    calls print the same ones); returns [(username, password, role), ...]. Idempotent."""
+def reset_demo_logins(config: Config) -> list[tuple[str, str, str]]:
+    """The demo agent and demo admin, created if missing, with new random passwords: [(username, password, role)].
+
+    Passwords are shown once and stored only as Argon2 hashes (never in clear text), so every call sets new ones
+    and ends the demo users' sessions."""
     from customer360.console.store import ConsoleStore
 
     store = ConsoleStore.for_state_dir(config.state_dir)
     return [
-        (DEMO_AGENT, store.ensure_demo_login(DEMO_AGENT, "agent"), "agent"),
-        (DEMO_ADMIN, store.ensure_demo_login(DEMO_ADMIN, "admin"), "admin"),
+        (name, store.reset_demo_login(name, role), role)
+        for name, role in ((DEMO_AGENT, "agent"), (DEMO_ADMIN, "admin"))
     ]
-
-
-def ensure_demo_user(config: Config) -> tuple[str, str]:
-    """The demo agent's login (username, password), created once; the demo admin is created alongside
-    (see `c360 users demo`)."""
-    username, password, _role = ensure_demo_users(config)[0]
-    return username, password

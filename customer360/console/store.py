@@ -100,9 +100,8 @@ create table if not exists notices (
 );
 create index if not exists login_failures_key on login_failures (username, ip, at);
 create index if not exists login_failures_ip on login_failures (ip, at);
-create table if not exists demo_logins (
-    username text primary key, password text not null, role text not null, created_at text not null
-);
+-- earlier versions kept the demo logins' passwords here in clear text: never again
+drop table if exists demo_logins;
 """
 )
 
@@ -255,7 +254,6 @@ class ConsoleStore:
             (self._hasher.hash(password), _now_iso(), username),
         )
         self._write("delete from sessions where username = ?", (username,))
-        self._write("delete from demo_logins where username = ?", (username,))
 
     def set_active(self, username: str, active: bool) -> None:
         self._require_user(username)
@@ -514,11 +512,9 @@ class ConsoleStore:
         return [dict(zip(keys, row, strict=True)) for row in rows], int(total)
 
     # -- demo logins -------------------------------------------------------------------------------------------
-    def ensure_demo_login(self, username: str, role: str) -> str:
-        """Create a demo user with a random password once; later calls return the same password."""
-        row = self._db().execute("select password from demo_logins where username = ?", (username,)).fetchone()
-        if row and self.get_user(username) is not None:
-            return str(row[0])
+    def reset_demo_login(self, username: str, role: str) -> str:
+        """Give a demo user (created if missing) a new random password and return it: it is shown once and stored
+        only as its Argon2 hash, so the next call sets another one."""
         password = secrets.token_urlsafe(12)
         if self.get_user(username) is None:
             self.add_user(username, password, role, display_name=f"Demo {role}")
@@ -526,12 +522,4 @@ class ConsoleStore:
             self.set_password(username, password)
             self.set_role(username, role)
             self.set_active(username, True)
-        self._write(
-            "insert or replace into demo_logins (username, password, role, created_at) values (?, ?, ?, ?)",
-            (username, password, role, _now_iso()),
-        )
         return password
-
-    def demo_logins(self) -> list[tuple[str, str, str]]:
-        rows = self._db().execute("select username, password, role from demo_logins order by role desc").fetchall()
-        return [(r[0], r[1], r[2]) for r in rows]

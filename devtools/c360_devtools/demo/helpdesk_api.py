@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import os
 import threading
 import time
 from bisect import bisect_left
@@ -355,7 +356,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("data_dir", type=Path)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8765)
-    ap.add_argument("--token", default="demo-token")
+    ap.add_argument("--token", default=os.environ.get("C360_HELPDESK_TOKEN") or "demo-token")
     args = ap.parse_args(argv)
     api = HelpdeskAPI(args.data_dir, token=args.token, host=args.host, port=args.port).start()
     sys.stdout.write(f"helpdesk API on {api.base_url} (token {args.token!r}); Ctrl+C stops\n")

@@ -75,14 +75,14 @@ def run_demo(config: Config, people: int, seed: int, run: Callable[[Config], Any
         # the service source reads its URL from the environment: point it at the stand-in for this run
         os.environ["C360_HELPDESK_URL"] = api.base_url
         summary = run(load_config(config.file))
-    from customer360.console import ensure_demo_users
+    from customer360.console import reset_demo_logins
 
     console.print()
     console.print("[bold]next steps[/bold] (in this shell, first):", highlight=False)
     console.print("  source .venv/bin/activate", highlight=False)
     console.print(f"  export C360_CONFIG={_shown(config.file)}", highlight=False)
     console.print("  the agent console:                        c360 serve   → http://127.0.0.1:8000", highlight=False)
-    for username, password, role in ensure_demo_users(config):
+    for username, password, role in reset_demo_logins(config):
         console.print(f"    demo {role} login: {username} / {password}", highlight=False)
     console.print("  look a customer up in the terminal:       c360 lookup 'anna müller'", highlight=False)
     console.print(
