@@ -212,7 +212,7 @@ def _stage_csv(ctx: TableContext, path: Path, readable: Path) -> str | None:
         return STAGE_VIEW
     header = _header_bytes(readable) if options.header else b""
     segments: list[tuple[int, int | None]] = []  # (offset of its row numbers, first local number not kept)
-    offset, start, segment = 0, 0, readable
+    offset, start = 0, 0
     while fold is not None:
         if len(segments) == MAX_RESYNCS:
             raise SourceError(
@@ -223,7 +223,7 @@ def _stage_csv(ctx: TableContext, path: Path, readable: Path) -> str | None:
         segments.append((offset, local_line))
         start += local_byte - (len(header) if segments[1:] else 0)
         broken = _line_at(readable, start)
-        reader.broken(len(segments) - 1, offset + local_line, broken)
+        reader.broken(offset + local_line, broken)
         offset += local_line - header_lines
         start += len(broken)
         segment = _rest_of(ctx, readable, header, start, len(segments))
@@ -315,7 +315,8 @@ class _CsvReader:
             from read asof left join steps on read.k > steps.good_before
         """
 
-    def broken(self, number: int, row_number: int, line: bytes) -> None:
+    def broken(self, row_number: int, line: bytes) -> None:
+        """Hold the broken record's own line (what the reader would have swallowed is read again)."""
         text = line.decode("utf-8", errors="replace").rstrip("\r\n")
         quote = self.ctx.table.csv.quote
         self.ctx.con.execute(
