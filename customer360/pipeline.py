@@ -113,17 +113,16 @@ class StagingReport:
         }
 
     def render(self) -> str:
-        lines = []
-        if self.held:
-            held = ", ".join(f"{count:,} {rule}" for rule, count in sorted(self.held.items()))
-            lines.append(f"identity rows held in quarantine at staging: {held} (c360 quarantine list)")
-        if self.blanked:
-            blanked = ", ".join(f"{count:,} {rule}" for rule, count in sorted(self.blanked.items()))
-            lines.append(f"identity values blanked by standardisation (field:rule): {blanked}")
-        if self.dropped:
-            dropped = ", ".join(f"{count:,} {rule}" for rule, count in sorted(self.dropped.items()))
-            lines.append(f"rows left out by standardisation: {dropped}")
-        return "\n".join(lines)
+        parts = (
+            ("identity rows held in quarantine at staging (c360 quarantine list)", self.held),
+            ("identity values blanked by standardisation (field:rule)", self.blanked),
+            ("rows left out by standardisation", self.dropped),
+        )
+        return "\n".join(
+            f"{title}: " + ", ".join(f"{count:,} {rule}" for rule, count in sorted(counts.items()))
+            for title, counts in parts
+            if counts
+        )
 
 
 def hold_unusable_rows(ctx: RunContext) -> dict[str, int]:

@@ -359,23 +359,25 @@ def standardisation_losses(config: Config) -> tuple[dict[str, int], dict[str, in
     touchpoint rows it dropped, by `touchpoints:<stream>:<rule>` (no touchpoint id)."""
     from customer360.core import warehouse
 
-    blanked: dict[str, int] = {}
-    dropped: dict[str, int] = {}
     if not config.warehouse_path.exists():
-        return blanked, dropped
+        return {}, {}
     with warehouse.session(config, read_only=True) as con:
-        if warehouse.table_exists(con, "staging", "int_identity_records"):
-            rows = con.execute(
-                "select blanked, count(*) from (select unnest(blanked_values) as blanked "
-                "from staging.int_identity_records) group by blanked order by blanked"
-            ).fetchall()
-            blanked = {str(name): int(count) for name, count in rows}
-        if warehouse.table_exists(con, "staging", "stg_touchpoints__records"):
-            rows = con.execute(
-                "select 'touchpoints:' || stream || ':id_missing', count(*) from staging.stg_touchpoints__records "
-                "where touchpoint_id is null group by all order by 1"
-            ).fetchall()
-            dropped = {str(name): int(count) for name, count in rows}
+
+        def counts(relation: str, sql: str) -> dict[str, int]:
+            if not warehouse.table_exists(con, "staging", relation):
+                return {}
+            return {str(name): int(count) for name, count in con.execute(sql).fetchall()}
+
+        blanked = counts(
+            "int_identity_records",
+            "select blanked, count(*) from (select unnest(blanked_values) as blanked "
+            "from staging.int_identity_records) group by all",
+        )
+        dropped = counts(
+            "stg_touchpoints__records",
+            "select 'touchpoints:' || stream || ':id_missing', count(*) from staging.stg_touchpoints__records "
+            "where touchpoint_id is null group by all",
+        )
     return blanked, dropped
 
 

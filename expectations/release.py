@@ -25,7 +25,7 @@ from customer360.core.warehouse import BATCH_ID, ROW_NUMBER
 from expectations.checks import BatchChecks
 from expectations.gate import Gate
 from expectations.history import PendingBatch, TableInfo, batch_by_id, table_history
-from expectations.report import BatchResult
+from expectations.report import RELOAD_HINT, BatchResult
 from expectations.settings import QualitySettings, load_settings
 
 CANDIDATES = "_c360_release_candidates"
@@ -103,8 +103,7 @@ def _release(
     if result.not_releasable:
         result.messages.append(
             f"{result.not_releasable} row(s) could not be parsed at ingestion (stage ingest): they are not "
-            "in raw, so they cannot be released; correct the source and deliver them again, or fix the table's "
-            "configuration and read it again with `c360 ingest --reload <source.table>`"
+            f"in raw, so they cannot be released; correct the source and deliver them again, or {RELOAD_HINT}"
         )
     releasable = (quarantine.STAGE_QUALITY, quarantine.STAGE_STAGING)  # rows that are in raw
     candidates = sorted({(r[BATCH_ID], r[ROW_NUMBER]) for r in held if r[quarantine.STAGE] in releasable})
@@ -203,8 +202,7 @@ def _release_batch(
             result.messages.append(
                 f"batch {batch.batch_id} still fails and stays rejected: "
                 + "; ".join(batch.reasons)
-                + ". Accept it as delivered with --force, fix the source and deliver again, or fix the table's "
-                "configuration and read it again with `c360 ingest --reload <source.table>`"
+                + f". Accept it as delivered with --force, fix the source and deliver again, or {RELOAD_HINT}"
             )
         else:
             note = " (forced)" if force else ""

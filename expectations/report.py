@@ -12,6 +12,10 @@ from customer360.core.errors import EXIT_BLOCKED, EXIT_OK
 PASSED, QUARANTINED, REJECTED, EMPTY = "passed", "quarantined", "rejected", "empty"
 
 
+# what to do when a table was read under a wrong configuration (a delimiter, a records_field)
+RELOAD_HINT = "fix the table's configuration and read it again with `c360 ingest --reload <source.table>`"
+
+
 @dataclass
 class RuleResult:
     rule: str
@@ -171,9 +175,8 @@ class QualityReport:
         lines.append(
             "Rejected batches are excluded from staging (meta.batches.status = 'rejected'); see "
             "`c360 quarantine list`. After checking a batch, accept it with "
-            "`c360 quarantine release <source.table> --batch <id> --force`, or fix the source and deliver "
-            "again; after fixing the table's configuration, read it again with "
-            "`c360 ingest --reload <source.table>`."
+            f"`c360 quarantine release <source.table> --batch <id> --force`, fix the source and deliver again, "
+            f"or {RELOAD_HINT}."
         )
         if self.docs:
             lines.append(f"Data Docs: {self.docs}")

@@ -50,9 +50,6 @@ CSV_SCANS = "_c360_ingest_csv_scans"
 MAX_LINE_SIZE = 8 * 1024 * 1024  # DuckDB sizes its read buffer from this: keep it modest
 BUFFER_SIZE = 4 * MAX_LINE_SIZE
 MAX_RESYNCS = 20  # records with a quote never closed that a CSV file may have before it is rejected whole
-_CSV_SEGMENT_TABLES = [
-    f"{name}_{number}" for number in range(MAX_RESYNCS + 1) for name in (READ, REJECTS, CSV_ERRORS)
-] + [f"{REJECTS}_broken"]
 _LINE_DELIMITER = chr(31) + chr(30)  # never inside a valid JSON line (control characters must be escaped)
 
 
@@ -84,7 +81,7 @@ def load_table(ctx: TableContext) -> None:
             record_failure(ctx, ctx.new_batch_id(), str(path), message)
             ctx.result.fail(message)
         finally:
-            drop_temp(ctx.con, STAGE_VIEW, STAGE, REJECTS, RECORDS, LINES, PAGES, CSV_SCANS, *_CSV_SEGMENT_TABLES)
+            drop_temp(ctx.con, STAGE_VIEW, STAGE, REJECTS, RECORDS, LINES, PAGES, CSV_SCANS, *_CsvReader.tables(1))
             done += sizes[path]
             ctx.progress.update(completed=done)
     ctx.progress.done(f"{ctx.label}: {len(paths)} file(s), {ctx.result.rows_loaded:,} rows loaded")
@@ -245,22 +242,32 @@ def _stage_csv(ctx: TableContext, path: Path, readable: Path) -> str | None:
         f"create or replace temp table {REJECTS} as {' union all '.join(rejects)} "
         f"union all select * from {reader.broken_table}"
     )
+    drop_temp(con, *_CsvReader.tables(len(segments)))
     return STAGE
 
 
 class _CsvReader:
     """Reads a CSV file (or the rest of one) with DuckDB's reader into numbered temp tables, one per segment."""
 
+    broken_table = f"{REJECTS}_broken"
+
     def __init__(self, ctx: TableContext, path: Path, names: list[str], header_lines: int) -> None:
         self.ctx, self.path, self.names, self.header_lines = ctx, path, names, header_lines
-        self.broken_table = f"{REJECTS}_broken"
         create_empty_rejects(ctx.con, self.broken_table)
 
-    def read_table(self, number: int) -> str:
+    @staticmethod
+    def read_table(number: int) -> str:
         return f"{READ}_{number}"
 
-    def rejects(self, number: int) -> str:
+    @staticmethod
+    def rejects(number: int) -> str:
         return f"{REJECTS}_{number}"
+
+    @classmethod
+    def tables(cls, segments: int) -> list[str]:
+        """The temp tables of the first `segments` segments, and the broken records'."""
+        numbered = [f"{name}_{number}" for number in range(segments) for name in (READ, REJECTS, CSV_ERRORS)]
+        return [*numbered, cls.broken_table]
 
     def read(self, file: Path, number: int) -> tuple[int, int] | None:
         """Read one segment; returns (line, byte position) of a record that swallowed later lines, if any."""

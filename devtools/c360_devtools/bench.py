@@ -231,9 +231,8 @@ def run_bench(root: Path, people: int, seed: int, progress: Any = print) -> Benc
     from customer360 import pipeline
 
     root.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(
-        root / "data", ignore_errors=True
-    )  # a full run from an empty warehouse, not a rerun that finds it all loaded
+    # a full run from an empty warehouse, not a rerun that finds it all loaded
+    shutil.rmtree(root / "data", ignore_errors=True)
     result = BenchResult(people=people, seed=seed, machine=machine())
     started = time.perf_counter()
     generated = generate_silos(root / "silos", people=people, seed=seed)
