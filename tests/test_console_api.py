@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from support.console import (
     ConsoleEnv,
+    consent_of,
     csrf_of,
     login,
     make_console_env,
@@ -116,6 +117,21 @@ def test_customer_profile_has_everything(client_for, customer) -> None:  # noqa:
     assert profile["explanation"]["links"], "a multi-record customer has link evidence"
     assert profile["missing_tables"] == []
     assert profile["snapshot"]["file"] == published_snapshot_name(client_for)
+
+
+def test_consent_per_purpose_and_channel_with_its_source(client_for, console_env) -> None:  # noqa: ANN001
+    """A customer with a "do not call" note and one whose records disagree: the profile lists every statement of
+    marts.customer_consent with where it came from, and the records that say otherwise."""
+    client = client_for("agent")
+    for condition in ("purpose = 'any' and consent_channel = 'phone'", "has_conflict"):
+        expected = consent_of(console_env, condition)
+        assert expected, f"the demo has a customer with {condition}"
+        shown = client.get(f"/api/v1/customers/{expected[0]['customer_id']}").json()["consent_statements"]
+        assert [(c["purpose"], c["consent_channel"], c["consent_status"], c["evidence_source"]) for c in shown] == [
+            (s["purpose"], s["consent_channel"], s["consent_status"], s["evidence_source"]) for s in expected
+        ]
+        assert [c["conflicting_statements"] for c in shown] == [list(s["conflicting_statements"]) for s in expected]
+        assert all(c["source_record_id"] and c["changed_at"] for c in shown)
 
 
 def published_snapshot_name(client_for) -> str:  # noqa: ANN001

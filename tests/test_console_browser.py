@@ -2,13 +2,14 @@
 
 Log in, find a customer by a misspelled name and by a phone number in another format, open them, see the
 timeline (and filter it) and the next best action, say "not the same person" (a decision row appears), switch
-to German, and leave screenshots in test-artifacts/ (laptop and tablet) for a person to look at.
+to German, see a customer's consent per purpose and channel, and leave screenshots in test-artifacts/ (laptop
+and tablet) for a person to look at.
 """
 
 from __future__ import annotations
 
 import pytest
-from support.console import ARTIFACTS, ConsoleEnv, misspell, other_phone_format, pick_customer
+from support.console import ARTIFACTS, ConsoleEnv, consent_of, misspell, other_phone_format, pick_customer
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -99,6 +100,16 @@ def test_agent_finds_sees_and_separates_a_customer(page, console_env: ConsoleEnv
     page.wait_for_selector("text=Nächste beste Aktion")
     assert page.locator("html").get_attribute("lang") == "de"
     page.screenshot(path=str(ARTIFACTS / "console-customer-de.png"), full_page=True)
+
+    # 6. consent per purpose and channel, with its source: a customer with a "do not call" note
+    statements = consent_of(console_env, "purpose = 'any' and consent_channel = 'phone'")
+    page.goto(f"{page.base}/customers/{statements[0]['customer_id']}?lang=en")
+    rows = page.locator("section.consent table.consent-statements tbody tr[data-purpose]")
+    assert rows.evaluate_all("rows => rows.map(r => [r.dataset.purpose, r.dataset.channel, r.dataset.status])") == [
+        [s["purpose"], s["consent_channel"], s["consent_status"]] for s in statements
+    ]
+    assert "service.tickets" in page.locator("tr[data-purpose=any][data-channel=phone] td.src").inner_text()
+    page.locator("section.consent").screenshot(path=str(ARTIFACTS / "console-consent.png"))
     assert not page.errors, page.errors
 
 

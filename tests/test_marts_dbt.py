@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,9 @@ from customer360.core.config import load_config
 from customer360.core.rules import Rules, load_rules
 
 pytestmark = pytest.mark.integration
+
+
+UNDATED = datetime.min.replace(tzinfo=UTC)  # an undated consent statement is older than every dated one
 
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
@@ -380,25 +384,76 @@ def test_next_best_action_matches_an_independent_evaluation_of_the_playbook(
     signals = rows(warehouse, "select * from staging.int_customer_signals")
     chosen = {row["customer_id"]: row for row in rows(warehouse, "select * from marts.next_best_action")}
     assert len(chosen) == len(signals)
+    statements: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for statement in rows(warehouse, "select * from marts.customer_consent"):
+        statements[statement["customer_id"]].append(statement)
+
+    def consent_allows(rule: Any, customer_id: str) -> bool:
+        """The contact policy as docs/privacy.md states it, without the model's SQL."""
+        if rule.channel == "none":
+            return True
+        purposes = {rule.consent_purpose, "any"} | ({"marketing"} if rule.promotional else set())
+        governing = [
+            s
+            for s in statements[customer_id]
+            if s["purpose"] in purposes and s["consent_channel"] in (rule.channel, "any")
+        ]
+        if not governing:
+            return rule.requires_consent is None
+        latest = max(governing, key=lambda s: (s["changed_at"] or UNDATED, s["consent_status"] == "opted_out"))
+        return (
+            latest["consent_status"] == "opted_in" if rule.requires_consent else latest["consent_status"] != "opted_out"
+        )
 
     def eligible(rule: Any, customer: dict[str, Any]) -> bool:
         if not all(OPERATORS[c.operator](customer.get(c.signal), c.value) for c in conditions[rule.id]):
             return False
         if rule.promotional and not customer["is_promotion_allowed"]:
             return False
-        assert rule.requires_consent in (None, "newsletter"), "the demo's playbook asks for newsletter consent only"
-        return not (rule.requires_consent and not customer["is_newsletter_subscribed"])
+        return consent_allows(rule, customer["customer_id"])
 
-    fired = defaultdict(int)
+    fired: dict[str, int] = defaultdict(int)
+    stopped_by_consent = 0
     for customer in signals:
         expected = next(rule for rule in playbook if eligible(rule, customer))
         actual = chosen[customer["customer_id"]]
         assert actual["rule_id"] == expected.id, (customer, actual)
         assert actual["action_code"] == expected.action_code
         if customer["has_open_complaint"]:
-            assert actual["action_code"] == "resolve_open_complaint" and not actual["is_promotional"]
+            assert not actual["is_promotional"]
+        stopped_by_consent += any(" opted out of " in reason for reason in actual["suppressed_actions"])
         fired[actual["rule_id"]] += 1
     assert len(fired) >= 5, f"the demo exercises most rules: {dict(fired)}"
+    assert stopped_by_consent, "the demo has opt-outs that stop an action (newsletter, do-not-call notes)"
+
+
+def test_consent_per_purpose_and_channel(warehouse: duckdb.DuckDBPyConnection) -> None:
+    """Every silo's statements reach customer_consent: the newsletter tool's by e-mail, the helpdesk's "do not call"
+    notes (any purpose, by phone); each customer, purpose and channel once, with where it came from."""
+    kinds = {
+        (row["purpose"], row["consent_channel"], row["evidence_source"])
+        for row in rows(
+            warehouse, "select distinct purpose, consent_channel, evidence_source from marts.customer_consent"
+        )
+    }
+    assert ("any", "phone", "service.tickets") in kinds
+    assert ("newsletter", "email", "marketing.contacts") in kinds
+    tagged = warehouse.execute("""
+        select count(distinct m.customer_id)
+        from raw_service.tickets as t
+        join marts.customer_identity_map as m
+            on m.source_system = 'service' and m.source_record_id = (t.requester ->> 'id')
+        where json_contains(t.tags, '"nicht_anrufen"')
+    """).fetchone()[0]
+    do_not_call = warehouse.execute(
+        "select count(*) from marts.customer_consent where purpose = 'any' and consent_channel = 'phone'"
+    ).fetchone()[0]
+    assert tagged > 0 and do_not_call == tagged
+    # a conflict is a record whose own latest act disagrees with the one that counts
+    for row in rows(warehouse, "select * from marts.customer_consent where has_conflict"):
+        assert row["conflicting_statements"] and all(
+            not text.startswith(row["consent_status"] + " ") for text in row["conflicting_statements"]
+        )
 
 
 # -- identity QA ---------------------------------------------------------------------------------------------

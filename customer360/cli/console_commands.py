@@ -155,6 +155,13 @@ def _print_profile(p: Any) -> None:
         body.add_row(value.field.replace("_", " "), _value(value.value), value.source or "")
     for key, value in p.consent.items():
         body.add_row(key.replace("_", " "), _value(value), "")
+    for c in p.consent_statements:
+        conflict = "  (others say otherwise)" if c.conflicting_statements else ""
+        body.add_row(
+            f"consent {c.purpose} by {c.consent_channel}",
+            f"{c.consent_status.replace('_', ' ')} since {_value(c.changed_at)}{conflict}",
+            c.evidence_source or "",
+        )
     console.print(
         Panel(
             body,

@@ -17,6 +17,7 @@ from customer360.console.snapshot import SCHEMA, Snapshot, snapshot_info
 from customer360.serving.models import (
     CampaignEvent,
     ChannelCount,
+    ConsentStatement,
     DecisionOut,
     Evidence,
     Explanation,
@@ -44,6 +45,7 @@ PROFILE_TABLES = (
     "dim_customer",
     "customer_360",
     "next_best_action",
+    "customer_consent",
     "fct_touchpoints",
     "fct_orders",
     "fct_tickets",
@@ -136,6 +138,7 @@ def load_profile(
         summary={field: record.get(field) for field in SUMMARY_FIELDS if field in record},
         risk_flags=[RiskFlag(code=flag, active=bool(record.get(flag))) for flag in RISK_FLAGS if flag in record],
         consent=consent,
+        consent_statements=[ConsentStatement(**r) for r in doc.get("consent") or []],
         next_best_action=NextBestAction(**nba) if nba else None,
         orders=[Order(**r) for r in doc.get("fct_orders") or []],
         order_count=int(doc.get("fct_orders__count") or 0),

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from customer360.core.config import Config, ConfigError, readable_location
 from customer360.core.product import DEFAULTS_DIR, customer_signals
@@ -54,10 +54,30 @@ class PlaybookRule(_Strict):
     action: str
     reason: str
     department: str | None = None
-    channel: str = "any"
+    channel: str = Field(default="any", description="phone, email, post, sms …; any: the next contact; none: nobody")
     promotional: bool = False
     requires_consent: Annotated[str | None, Field(pattern=_NAME, description="a consent purpose")] = None
+    purpose: Annotated[
+        str | None,
+        Field(
+            pattern=_NAME, description="what the contact is for (default: requires_consent, else marketing or service)"
+        ),
+    ] = None
     when: list[str] = []
+
+    @model_validator(mode="after")
+    def _one_purpose(self) -> PlaybookRule:
+        if self.requires_consent and self.purpose and self.purpose != self.requires_consent:
+            raise ValueError(
+                f"rule {self.id}: purpose {self.purpose!r} differs from requires_consent {self.requires_consent!r};"
+                " a rule that requires consent is for that purpose (drop `purpose`)"
+            )
+        return self
+
+    @property
+    def consent_purpose(self) -> str:
+        """The purpose whose consent statements govern the rule (docs/privacy.md#the-contact-policy)."""
+        return self.requires_consent or self.purpose or ("marketing" if self.promotional else "service")
 
 
 class Playbook(_Strict):
@@ -100,6 +120,7 @@ class Rules:
                     "channel": rule.channel,
                     "is_promotional": rule.promotional,
                     "requires_consent": rule.requires_consent,
+                    "purpose": rule.consent_purpose,
                 }
                 for rule in self.playbook
             ],
@@ -168,8 +189,11 @@ def _playbook(file: Path | None) -> list[PlaybookRule]:
         repeated = sorted({str(v) for v in values if values.count(v) > 1})
         if repeated:
             problems.append(f"{field} must be unique, repeated: {', '.join(repeated)}")
-    if not any(not rule.when for rule in playbook):
-        problems.append("no rule without conditions: add a default rule (empty `when`) so everyone gets an action")
+    if not any(not rule.when and rule.channel == "none" for rule in playbook):
+        problems.append(
+            "no default rule: add one without conditions (empty `when`) that contacts nobody (`channel: none`), so"
+            " that everyone gets an action whatever they consented to"
+        )
     if problems:
         raise ConfigError(f"{file}: " + "; ".join(problems))
     return playbook

@@ -75,6 +75,20 @@ class NextBestAction(_Open):
     rule_id: str | None = None
 
 
+class ConsentStatement(BaseModel):
+    """What the customer allows for one purpose and channel (marts.customer_consent)."""
+
+    purpose: str = Field(description="newsletter, marketing, profiling … ; any: every purpose")
+    consent_channel: str = Field(description="email, phone, post, sms … ; any: every channel")
+    consent_status: str = Field(description="opted_in or opted_out: the latest act over all the customer's records")
+    changed_at: datetime | None = None
+    legal_basis: str | None = None
+    evidence_source: str | None = Field(default=None, description="the source table that records the act")
+    source_system: str | None = None
+    source_record_id: str | None = None
+    conflicting_statements: list[str] = Field(default=[], description="records that still say otherwise")
+
+
 class Order(_Open):
     order_id: str | None = None
     order_number: str | None = None
@@ -194,6 +208,7 @@ class Profile(BaseModel):
     summary: dict[str, Any] = Field(default={}, description="customer_360 at a glance: value, orders, tickets, contact")
     risk_flags: list[RiskFlag] = []
     consent: dict[str, Any] = {}
+    consent_statements: list[ConsentStatement] = Field(default=[], description="consent per purpose and channel")
     next_best_action: NextBestAction | None = None
     orders: list[Order] = []
     order_count: int = 0

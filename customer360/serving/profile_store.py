@@ -7,7 +7,7 @@ columns the console shows, newest first, serialised and joined into one JSON doc
 Python only compresses the documents (zlib with a shared dictionary) and inserts them.
 
     profiles(customer_id primary key, data)   data = zlib(JSON {"dim": {...}, "c360": {...}, "nba": {...},
-        "fct_orders": [...20], "fct_orders__count": n, "fct_tickets": ..., "fct_marketing_events": ...,
+        "consent": [...], "fct_orders": [...20], "fct_orders__count": n, "fct_tickets": ..., "fct_marketing_events": ...,
         "fct_touchpoints": [... all, newest first], "members": [...], "evidence": [...]})
 """
 
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from customer360.serving.models import CampaignEvent, Member, Order, Ticket, Touchpoint
+from customer360.serving.models import CampaignEvent, ConsentStatement, Member, Order, Ticket, Touchpoint
 
 GOLDEN_FIELDS = (
     "first_name",
@@ -113,6 +113,12 @@ PARTS = (
         ),
     ),
     Part("nba", "next_best_action", ("*",)),
+    Part(
+        "consent",
+        "customer_consent",
+        ("customer_id", *ConsentStatement.model_fields),
+        "purpose, consent_channel",
+    ),
     Part("fct_orders", "fct_orders", tuple(Order.model_fields), "ordered_at desc nulls last, order_id", FACTS_SHOWN),
     Part(
         "fct_tickets", "fct_tickets", tuple(Ticket.model_fields), "created_at desc nulls last, ticket_id", FACTS_SHOWN

@@ -228,6 +228,26 @@ def pick_customer(env: ConsoleEnv) -> dict[str, Any]:
     return dict(zip(keys, row, strict=True))
 
 
+def consent_of(env: ConsoleEnv, condition: str) -> list[dict[str, Any]]:
+    """marts.customer_consent rows of the first customer with a statement matching the SQL `condition`."""
+    import duckdb
+
+    from customer360.console.snapshot import duckdb_config
+
+    con = duckdb.connect(str(published_snapshot(env)), read_only=True, config=duckdb_config())
+    try:
+        return (
+            con.execute(
+                "select * from marts.customer_consent where customer_id = "
+                f"(select min(customer_id) from marts.customer_consent where {condition}) order by purpose, consent_channel"
+            )
+            .fetchdf()
+            .to_dict("records")
+        )
+    finally:
+        con.close()
+
+
 def misspell(name: str) -> str:
     """Müller → Mueler: umlauts written out, one letter dropped (a typo on top of a spelling variant)."""
     from customer360.serving.text import transliterate

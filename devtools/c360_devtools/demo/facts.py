@@ -375,6 +375,7 @@ def build_campaign_events(w: World, mrec: Records, seed: int) -> pd.DataFrame:
 TYPE_RANK = {"sent": 0, "bounce": 1, "open": 2, "click": 3, "unsubscribe": 4}
 
 TYPES = ["question", "complaint", "return", "delivery", "payment"]
+DO_NOT_CALL_RATE = 0.2  # per complaint ticket
 
 
 @dataclass
@@ -694,9 +695,14 @@ def build_helpdesk(w: World, orders: Orders, seed: int) -> Helpdesk:
     trank = np.empty(m, dtype=np.int64)
     trank[torder] = np.arange(m)
     tid = 10_001 + trank
+    # an agent notes "do not call" (nicht anrufen) on some complaints: a consent statement in the helpdesk; a random
+    # stream of its own leaves the rest of the world as it was
+    no_calls = (typ == TYPES.index("complaint")) & (
+        np.random.default_rng(np.random.SeedSequence([seed, 108])).random(m) < DO_NOT_CALL_RATE
+    )
     tags = [
-        [C.TICKET_TAGS[TYPES[a]][0], b] + (["bestellung"] if c else [])
-        for a, b, c in zip(typ, channel, linked, strict=True)
+        [C.TICKET_TAGS[TYPES[a]][0], b] + (["bestellung"] if c else []) + (["nicht_anrufen"] if d else [])
+        for a, b, c, d in zip(typ, channel, linked, no_calls, strict=True)
     ]
     tickets = (
         pd.DataFrame(

@@ -58,8 +58,11 @@ survivorship_rules as (
     select * from {{ ref('int_survivorship_rules') }}
 ),
 
+-- per purpose, the latest act over every channel
 customer_consent as (
-    select * from {{ ref('int_customer_consent') }}
+    select *
+    from {{ ref('int_customer_consent') }}
+    qualify row_number() over (partition by customer_id, purpose {{ c360_consent_precedence() }}) = 1
 ),
 
 records_first_seen as (

@@ -5,8 +5,12 @@
 
     Every column of int_customer_signals (except customer_id, reference_at) is a signal a condition can name.
     A rule holds for a customer when all its conditions hold; the contact policy then removes promotional rules
-    while promotions are not allowed (open complaint, recent bad experience) and rules that require consent for a
-    purpose for customers whose latest statement for it is not an opt-in (int_customer_consent). The eligible rule with the lowest priority wins; the default rule (no conditions) makes
+    while promotions are not allowed (open complaint, recent bad experience), and every rule that consent does not
+    allow: the latest of the customer's statements that govern it is an opt-out, or the rule requires consent and
+    that statement is not an opt-in. A statement governs a rule when it is about the rule's purpose, any purpose or
+    (for a promotional rule) marketing, and about the rule's channel or any channel; so a rule for the next contact
+    (channel `any`) heeds only statements about every channel, and one that contacts nobody (channel `none`, the
+    default rule) none. The eligible rule with the lowest priority wins; the default rule (no conditions) makes
     sure everyone gets exactly one action.
 -#}
 {%- set null_placeholder = '<<null>>' -%}
@@ -117,6 +121,30 @@ matching_rules as (
     where rule_condition_counts.condition_count = 0
 ),
 
+-- the consent statement that governs each matching rule
+rule_consent as (
+    select
+        matching_rules.customer_id,
+        matching_rules.rule_id,
+        customer_consent.purpose,
+        customer_consent.consent_channel,
+        customer_consent.consent_status
+    from matching_rules
+    inner join rules on rules.rule_id = matching_rules.rule_id
+    inner join customer_consent
+        on customer_consent.customer_id = matching_rules.customer_id
+        and (
+            customer_consent.purpose in (rules.purpose, 'any')
+            or (rules.is_promotional and customer_consent.purpose = 'marketing')
+        )
+        and rules.channel != 'none'
+        and customer_consent.consent_channel in (rules.channel, 'any')
+    qualify row_number() over (
+        partition by matching_rules.customer_id, matching_rules.rule_id
+        {{ c360_consent_precedence('customer_consent.') }}
+    ) = 1
+),
+
 -- contact policy across departments
 policy_checked as (
     select
@@ -126,15 +154,18 @@ policy_checked as (
         case
             when rules.is_promotional and not coalesce(signals.is_promotion_allowed, false)
                 then 'promotion not allowed (open complaint or recent bad experience)'
-            when rules.requires_consent is not null and coalesce(customer_consent.consent_status, 'none') != 'opted_in'
+            when rule_consent.consent_status = 'opted_out'
+                then 'opted out of ' || replace(rule_consent.purpose, 'any', 'all purposes') || ' by '
+                    || replace(rule_consent.consent_channel, 'any', 'any channel')
+            when rules.requires_consent is not null and rule_consent.consent_status is null
                 then 'no ' || rules.requires_consent || ' consent'
         end as suppressed_because
     from matching_rules
     inner join signals on signals.customer_id = matching_rules.customer_id
     inner join rules on rules.rule_id = matching_rules.rule_id
-    left join customer_consent
-        on customer_consent.customer_id = matching_rules.customer_id
-        and customer_consent.purpose = rules.requires_consent
+    left join rule_consent
+        on rule_consent.customer_id = matching_rules.customer_id
+        and rule_consent.rule_id = matching_rules.rule_id
 ),
 
 chosen as (
