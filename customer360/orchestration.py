@@ -159,12 +159,13 @@ def ingest_source(ctx: RunContext, source: str) -> dict[str, Any]:
             "rows_loaded": result.rows_loaded,
             "rows_duplicate": result.rows_duplicate,
             "rows_rejected": result.rows_rejected,
+            "rows_suppressed": result.rows_suppressed,
         }
         for result in report.results
     ]
     for table in tables:
         log.info(
-            "%s.%s: %s; %s rows delivered, %s loaded, %s duplicate, %s rejected (quarantined)",
+            "%s.%s: %s; %s rows delivered, %s loaded, %s duplicate, %s rejected (quarantined), %s suppressed (erased)",
             source,
             table["table"],
             table["status"],
@@ -172,6 +173,7 @@ def ingest_source(ctx: RunContext, source: str) -> dict[str, Any]:
             table["rows_loaded"],
             table["rows_duplicate"],
             table["rows_rejected"],
+            table["rows_suppressed"],
         )
     if report.failed_sources:
         errors = dict.fromkeys(message.text for message in report.messages if message.level == "error")
@@ -181,6 +183,7 @@ def ingest_source(ctx: RunContext, source: str) -> dict[str, Any]:
         "source": source,
         "rows_loaded": report.rows_loaded,
         "rows_rejected": report.rows_rejected,
+        "rows_suppressed": report.rows_suppressed,
         "tables": tables,
     }
 

@@ -247,7 +247,7 @@ def default_stages(full: bool = False, sources: list[str] | None = None, progres
     ]
 
 
-def run_pipeline(ctx: RunContext, stages: list[Stage]) -> RunSummary:
+def run_pipeline(ctx: RunContext, stages: list[Stage], command: str = "run") -> RunSummary:
     """Run stages in order, record the run in meta.runs; a failing stage stops the chain (later stages keep the
     last good outputs). An ingest with failed sources continues with what loaded and ends with EXIT_PARTIAL.
 
@@ -257,15 +257,15 @@ def run_pipeline(ctx: RunContext, stages: list[Stage]) -> RunSummary:
     """
     summary = RunSummary(run_id=ctx.run_id)
     try:
-        with writer_lock(ctx.config.warehouse_path, "c360 run", ctx.run_id):
-            _run_stages(ctx, stages, summary)
+        with writer_lock(ctx.config.warehouse_path, f"c360 {command}", ctx.run_id):
+            _run_stages(ctx, stages, summary, command)
     except WarehouseBusy as error:  # the lock was not ours: nothing ran, nothing is recorded
         summary.status, summary.exit_code, summary.message = "refused", error.exit_code, str(error)
     return summary
 
 
-def _run_stages(ctx: RunContext, stages: list[Stage], summary: RunSummary) -> None:
-    record_run(ctx, summary, command="run", mark_interrupted=True)
+def _run_stages(ctx: RunContext, stages: list[Stage], summary: RunSummary, command: str) -> None:
+    record_run(ctx, summary, command=command, mark_interrupted=True)
     try:
         for name, stage in stages:
             log.info("stage %s", name)
@@ -275,7 +275,7 @@ def _run_stages(ctx: RunContext, stages: list[Stage], summary: RunSummary) -> No
             summary.stages[name] = report
             if getattr(report, "exit_code", EXIT_OK) == EXIT_PARTIAL:
                 summary.exit_code = EXIT_PARTIAL
-            record_run(ctx, summary, command="run")  # how far it got, should it be interrupted
+            record_run(ctx, summary, command=command)  # how far it got, should it be interrupted
         summary.status = "succeeded" if summary.exit_code == EXIT_OK else "partial"
     except C360Error as error:
         summary.status, summary.exit_code, summary.message = (
@@ -287,7 +287,47 @@ def _run_stages(ctx: RunContext, stages: list[Stage], summary: RunSummary) -> No
         summary.status, summary.exit_code, summary.message = "failed", EXIT_FAILED, f"{type(error).__name__}: {error}"
         raise
     finally:
-        record_run(ctx, summary, command="run")
+        record_run(ctx, summary, command=command)
+
+
+def erase(config: Config, subject: Any, reason: str, requested_by: str) -> RunSummary:
+    """GDPR Art. 17 (docs/privacy.md): delete the subject's rows from raw and quarantine behind tombstones, rebuild
+    staging, resolution and the marts without them, publish, then scrub every kept snapshot (with its Parquet,
+    search index and serving store) and pseudonymise the audit log. One run, under the writer lock; should it
+    fail part-way, erasing the same customer ID again finishes the job. The erasure's report (no clear identifiers) is
+    logged in state/privacy.sqlite and written to <data_dir>/privacy/erasures/."""
+    from customer360 import privacy
+    from customer360.console.store import ConsoleStore
+    from customer360.core import tombstones
+    from customer360.publish import scrub_snapshots
+
+    erasure_id = tombstones.new_erasure_id()
+    erased: list[privacy.Erased] = []
+
+    def remove(ctx: RunContext) -> privacy.ErasureReport:
+        erased.append(privacy.erase_rows(ctx.config, subject, erasure_id))
+        return erased[0].report
+
+    def scrub(ctx: RunContext) -> privacy.ErasureReport:
+        done = erased[0]
+        report = done.report
+        report.snapshots = scrub_snapshots(ctx.config, done.record_keys, done.customer_ids)
+        if (ctx.config.state_dir / "console.sqlite").exists():
+            store = ConsoleStore.for_state_dir(ctx.config.state_dir)
+            report.audit_entries = store.pseudonymise(done.customer_ids, done.record_keys, report.subject)
+        privacy.log_erasure(ctx.config, report, reason, requested_by)
+        return report
+
+    stages: list[Stage] = [
+        ("erase", remove),
+        ("staging", staging),
+        ("resolve", resolve),
+        ("marts", marts),
+        ("check_marts", check_marts),
+        ("publish", publish),
+        ("scrub", scrub),
+    ]
+    return run_pipeline(RunContext.new(config), stages, command="erase")
 
 
 def record_run(ctx: RunContext, summary: RunSummary, command: str, mark_interrupted: bool = False) -> None:

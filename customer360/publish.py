@@ -440,3 +440,117 @@ def _literal(value: str | None) -> str:
 
 def _sql_path(path: Path) -> str:
     return str(path).replace("'", "''")
+
+
+def scrub_snapshots(config: Config, record_keys: list[str], customer_ids: list[str]) -> dict[str, int]:
+    """An erasure (docs/privacy.md) is the one reason a published snapshot changes: every kept snapshot that still
+    holds one of the records or customers is rewritten into a new file without the customers (theirs, and those
+    that held the records: their rows in every table with a customer_id) and the records (their rows in tables
+    keyed by record), with its Parquet export,
+    search index and serving store rebuilt from it, then moved into place; a reader that has the old file open
+    keeps reading it until it reopens. Returns rows removed per snapshot file."""
+    removed: dict[str, int] = {}
+    with _publish_lock(config):
+        for snapshot in published_snapshots(config):
+            rows = _scrub(snapshot, record_keys, customer_ids, parquet_root(config) / run_id_of(snapshot))
+            if rows:
+                removed[snapshot.name] = rows
+    return removed
+
+
+def _scrub(snapshot: Path, record_keys: list[str], customer_ids: list[str], parquet: Path) -> int:
+    import duckdb
+
+    temporary = snapshot.with_name(f".{snapshot.name}.scrub-{os.getpid()}")
+    con = duckdb.connect(str(snapshot), read_only=True)
+    try:
+        customers = sorted({*customer_ids, *_customers_holding(con, record_keys)})
+        tables = _mart_tables(con)
+        kept, dropped = {}, 0
+        for table in tables:
+            columns = {row[0] for row in con.execute(f"describe {MARTS_SCHEMA}.{_quote(table)}").fetchall()}
+            kept[table] = _keep_condition(columns, customers, record_keys)
+            keep, parameters = kept[table]
+            relation = f"{MARTS_SCHEMA}.{_quote(table)}"
+            dropped += con.execute(
+                f"select count(*) filter (where not ({keep})) from {relation}", parameters
+            ).fetchall()[0][0]
+        if not dropped:
+            return 0
+        temporary.unlink(missing_ok=True)
+        con.execute(f"attach '{_sql_path(temporary)}' as c360_scrubbed (read_write)")
+        try:
+            con.execute(f"create schema c360_scrubbed.{MARTS_SCHEMA}")
+            for table in tables:
+                keep, parameters = kept[table]
+                con.execute(
+                    f"create table c360_scrubbed.{MARTS_SCHEMA}.{_quote(table)} as"
+                    f" select * from {MARTS_SCHEMA}.{_quote(table)} where {keep}",
+                    parameters,
+                )
+            con.execute("create schema c360_scrubbed.meta")
+            con.execute("create table c360_scrubbed.meta.snapshot as select * from meta.snapshot")
+        finally:
+            con.execute("detach c360_scrubbed")
+    finally:
+        con.close()
+    if parquet.is_dir():
+        fresh = parquet.with_name(f".{parquet.name}.scrub-{os.getpid()}")
+        _export_parquet(temporary, fresh, tables)
+        shutil.rmtree(parquet)
+        os.replace(fresh, parquet)
+    counts = _snapshot_counts(temporary)
+    _fsync(temporary)
+    os.chmod(temporary, 0o444)
+    os.replace(temporary, snapshot)
+    from customer360.serving.search_index import sidecar_path
+
+    sidecar_path(snapshot).unlink(missing_ok=True)
+    _build_sidecars(snapshot)
+    manifest = snapshot.with_suffix(".json")
+    if manifest.is_file():
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        data["tables"] = counts
+        _atomic_write(manifest, json.dumps(data, indent=2) + "\n")
+    return dropped
+
+
+def _customers_holding(con: Any, record_keys: list[str]) -> list[str]:
+    """The customers of a snapshot holding one of the records, with every ID merged into them."""
+    if not record_keys or "customer_identity_map" not in _mart_tables(con):
+        return []
+    found = {
+        row[0]
+        for row in con.execute(
+            f"select distinct customer_id from {MARTS_SCHEMA}.customer_identity_map"
+            " where record_key in (select unnest($records::varchar[]))",
+            {"records": record_keys},
+        ).fetchall()
+    }
+    if found and "customer_ids" in _mart_tables(con):
+        while True:
+            merged = {
+                row[0]
+                for row in con.execute(
+                    f"select customer_id from {MARTS_SCHEMA}.customer_ids"
+                    " where merged_into in (select unnest($found::varchar[]))",
+                    {"found": sorted(found)},
+                ).fetchall()
+            }
+            if merged <= found:
+                break
+            found |= merged
+    return sorted(found)
+
+
+def _keep_condition(columns: set[str], customers: list[str], records: list[str]) -> tuple[str, dict[str, Any]]:
+    """The rows a scrubbed snapshot keeps: not of the erased customers, not about the erased records."""
+    conditions, parameters = ["true"], {}
+    if "customer_id" in columns:
+        conditions.append("customer_id is null or customer_id not in (select unnest($customers::varchar[]))")
+        parameters["customers"] = customers
+    for column in ("record_key", "record_key_l", "record_key_r"):
+        if column in columns:
+            conditions.append(f"{column} is null or {column} not in (select unnest($records::varchar[]))")
+            parameters["records"] = records
+    return " and ".join(f"({condition})" for condition in conditions), parameters

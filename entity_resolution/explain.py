@@ -56,7 +56,15 @@ def build_match_evidence(con: duckdb.DuckDBPyConnection, model: TrainedModel, sc
         )
     in_scope = f"semi join {scope_table} as scope on scope.record_key = pairs.record_key_l" if scope_table else ""
     if scope_table and table_exists(con, ER, "match_evidence"):
-        con.execute(f"delete from {ER}.match_evidence where record_key_l in (select record_key from {scope_table})")
+        # the scope's customers are rebuilt below; records that left the sources (or were erased) leave with them
+        con.execute(
+            f"""
+            delete from {ER}.match_evidence
+            where record_key_l in (select record_key from {scope_table})
+               or record_key_l not in (select record_key from {ER}.identity_map)
+               or record_key_r not in (select record_key from {ER}.identity_map)
+            """
+        )
         target = f"insert into {ER}.match_evidence"
     else:
         target = f"create or replace table {ER}.match_evidence as"

@@ -9,6 +9,7 @@ import psycopg
 import pytest
 from support.configs import counts, ledger_balanced, make_config, query
 
+from customer360.core.config import ColumnRules, IdentityMapping
 from customer360.ingest import ingest
 
 pytestmark = [pytest.mark.postgres, pytest.mark.integration]
@@ -186,3 +187,34 @@ def test_unreachable_postgres_is_reported_without_the_password(tmp_path, postgre
     error = report.result("sales", "customers").errors[0]
     assert "cannot connect to PostgreSQL" in error and "does_not_exist" in error and "check `dsn`" in error
     assert "s3cr3t" not in error and "password=***" in error
+
+
+def test_an_erased_person_read_again_from_postgres_is_suppressed(tmp_path, shop):
+    """Tombstones (docs/privacy.md) hold for a database read: the first read and a full re-read (`--reload`) skip
+    the erased customer's row and the orders that reference it, and count them as suppressed."""
+    from customer360.core import tombstones
+
+    config = pg_config(tmp_path, shop).model_copy(deep=True)
+    sales = config.source("sales")
+    sales.identity.append(
+        IdentityMapping(
+            table="customers", source_record_id="customer_id", first_name="first_name", last_name="last_name"
+        )
+    )
+    sales.table("orders").columns["customer_id"] = ColumnRules(references="customers.customer_id")
+    key = tombstones.project_key(config.state_dir, create=True)
+    # what an erasure of customer 7 leaves: its identity record and its key, which orders reference
+    tombstones.add(
+        config.state_dir,
+        "E-test",
+        [tombstones.keyed_hash(key, v) for v in ("sales:7", "sales.customers.customer_id=7")],
+    )
+
+    for run_id, reload in (("r1", None), ("r2", ["sales.customers", "sales.orders"])):
+        report = ingest(config, run_id=run_id, loaded_at=T0, reload=reload)
+        assert report.ok, report.messages
+        customers, orders = report.result("sales", "customers"), report.result("sales", "orders")
+        assert (customers.rows_loaded, customers.rows_suppressed) == (19, 1), run_id
+        assert (orders.rows_loaded, orders.rows_suppressed) == (21, 1), run_id
+    assert query(config, "select count(*) from raw_sales.customers where customer_id = 7") == [(0,)]
+    assert query(config, "select count(*) from raw_sales.orders where customer_id = 7") == [(0,)]

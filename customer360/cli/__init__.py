@@ -18,6 +18,7 @@ from customer360.cli.common import setup as _setup
 from customer360.cli.console_commands import register as register_console
 from customer360.cli.init import init
 from customer360.cli.plugins import register_plugins
+from customer360.cli.privacy import privacy_app
 from customer360.cli.quarantine import quarantine_app
 from customer360.cli.review import review_app
 from customer360.cli.snapshots import snapshots_app
@@ -38,6 +39,7 @@ decisions_app = typer.Typer(help="Human decisions: records that are (not) the sa
 app.add_typer(decisions_app, name="decisions")
 app.add_typer(snapshots_app)  # c360 publish, c360 snapshots, c360 docs (cli/snapshots.py)
 app.add_typer(quarantine_app, name="quarantine")  # quality gate: list, show, release (cli/quarantine.py)
+app.add_typer(privacy_app, name="privacy")  # data-subject requests: export (cli/privacy.py)
 app.add_typer(review_app, name="review")  # the review loop: answer pairs, calibrate, train (cli/review.py)
 app.command()(init)  # c360 init DIR: a new project (cli/init.py)
 
@@ -174,6 +176,9 @@ def _print_run_summary(cfg, summary: pipeline.RunSummary) -> None:  # noqa: ANN0
             "ID events", ", ".join(f"{count:,} {event}" for event, count in sorted(resolution.events.items())) or "none"
         )
         table.add_row("resolution charts", str(cfg.reports_dir / "resolution" / summary.run_id))
+    ingested = summary.stages.get("ingest")
+    if ingested is not None and ingested.rows_suppressed:
+        table.add_row("suppressed rows", f"{ingested.rows_suppressed:,} of erased people, not loaded (docs/privacy.md)")
     quality = summary.stages.get("validate")
     if quality is not None and getattr(quality, "docs", None):
         table.add_row("quality report", str(quality.docs))

@@ -23,6 +23,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from customer360.console import auth
+from customer360.console.erasures import Erasures
 from customer360.console.i18n import LANGUAGES, has_text, translate
 from customer360.console.settings import ConsoleSettings
 from customer360.console.snapshot import SnapshotManager, SnapshotUnavailable
@@ -55,6 +56,7 @@ class ConsoleState:
     snapshots: SnapshotManager
     limiter: auth.RateLimiter
     templates: Environment
+    erasures: Erasures
 
     @property
     def state_dir(self) -> Path:
@@ -125,6 +127,7 @@ def create_app(config: Config, settings: ConsoleSettings | None = None) -> FastA
         snapshots=snapshots,
         limiter=auth.RateLimiter(settings.requests_per_minute),
         templates=_templates(),
+        erasures=Erasures(config.file, config.state_dir),
     )
     app.add_middleware(SecurityHeaders, secure=settings.secure_cookies)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -16,6 +16,41 @@ TEXT: dict[str, dict[str, str]] = {
     "nav.audit": {"en": "Audit log", "de": "Protokoll"},
     "nav.users": {"en": "Users", "de": "Benutzer"},
     "nav.review": {"en": "Review", "de": "Prüfen"},
+    "nav.privacy": {"en": "Privacy", "de": "Datenschutz"},
+    "privacy.title": {"en": "Privacy requests", "de": "Datenschutzanfragen"},
+    "privacy.erase": {"en": "Erase this customer", "de": "Diese Person löschen"},
+    "privacy.what": {
+        "en": "Removes all {records} source record(s) and everything derived from them from the warehouse, every"
+        " snapshot, the Parquet exports and the search index, and keeps the same records from coming back (GDPR"
+        " Art. 17). This cannot be undone.",
+        "de": "Entfernt alle {records} Quelldatensätze und alles daraus Abgeleitete aus dem Warehouse, jedem Snapshot,"
+        " den Parquet-Exporten und dem Suchindex und verhindert, dass dieselben Datensätze zurückkommen (Art. 17"
+        " DSGVO). Das lässt sich nicht rückgängig machen.",
+    },
+    "privacy.reason": {"en": "Reason (request, reference)", "de": "Grund (Anfrage, Aktenzeichen)"},
+    "privacy.confirm": {"en": "Type {id} to confirm", "de": "Zur Bestätigung {id} eingeben"},
+    "privacy.started": {"en": "The erasure has started.", "de": "Die Löschung wurde gestartet."},
+    "privacy.running": {"en": "An erasure is running …", "de": "Eine Löschung läuft …"},
+    "privacy.done": {"en": "The last erasure has finished.", "de": "Die letzte Löschung ist abgeschlossen."},
+    "privacy.failed": {
+        "en": "The last erasure failed; start it again once the cause is fixed:",
+        "de": "Die letzte Löschung ist fehlgeschlagen; nach Behebung der Ursache erneut starten:",
+    },
+    "privacy.log": {"en": "Erasure log", "de": "Löschprotokoll"},
+    "privacy.subject": {"en": "Subject (pseudonym)", "de": "Betroffene Person (Pseudonym)"},
+    "privacy.removed": {"en": "Removed", "de": "Entfernt"},
+    "privacy.records": {"en": "records", "de": "Datensätze"},
+    "privacy.tombstones": {"en": "tombstones", "de": "Sperrvermerke"},
+    "privacy.unknown": {"en": "Unknown customer ID.", "de": "Unbekannte Kundennummer."},
+    "privacy.no_reason": {"en": "Give the reason for the erasure.", "de": "Bitte den Grund der Löschung angeben."},
+    "privacy.not_confirmed": {
+        "en": "The customer ID typed does not match: nothing was erased.",
+        "de": "Die eingegebene Kundennummer stimmt nicht überein: nichts wurde gelöscht.",
+    },
+    "privacy.busy": {
+        "en": "Another erasure is still running: wait until it has finished.",
+        "de": "Eine andere Löschung läuft noch: bitte warten, bis sie abgeschlossen ist.",
+    },
     "nav.api": {"en": "API", "de": "API"},
     "nav.logout": {"en": "Log out", "de": "Abmelden"},
     "nav.language": {"en": "Language", "de": "Sprache"},

@@ -35,7 +35,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "agent": frozenset({"search", "view", "decide"}),
     "analyst": frozenset({"search", "view", "audit"}),
     "steward": frozenset({"search", "view", "review"}),
-    "admin": frozenset({"search", "view", "decide", "review", "audit", "users"}),
+    "admin": frozenset({"search", "view", "decide", "review", "audit", "users", "erase"}),
 }
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")
 MIN_PASSWORD_LENGTH = 10
@@ -482,6 +482,23 @@ class ConsoleStore:
                 ip,
             ),
         )
+
+    def pseudonymise(self, customer_ids: list[str], record_keys: list[str], pseudonym: str) -> int:
+        """An erasure (docs/privacy.md): the audit log keeps that something happened, not to whom. Entries about
+        the customers lose the ID (the pseudonym instead) and their detail; record keys in other details are
+        replaced by the pseudonym. Returns the entries changed."""
+        changed = 0
+        if customer_ids:
+            marks = ",".join("?" * len(customer_ids))
+            changed += self._write(
+                f"update audit_log set customer_id = ?, detail = null where customer_id in ({marks})",
+                (pseudonym, *customer_ids),
+            ).rowcount
+        for key in record_keys:
+            changed += self._write(
+                "update audit_log set detail = replace(detail, ?, ?) where instr(detail, ?) > 0", (key, pseudonym, key)
+            ).rowcount
+        return changed
 
     def audit_entries(
         self,

@@ -453,6 +453,71 @@ def _users_notice(store: ConsoleStore, username: str, kind: str, **values: str) 
     return RedirectResponse(f"/admin/users?notice={store.add_notice(username, kind, **values)}", status_code=303)
 
 
+# -- privacy (admins) -------------------------------------------------------------------------------------------
+
+
+@router.get("/admin/privacy", response_class=HTMLResponse)
+def privacy_page(
+    request: Request,
+    customer: Annotated[str | None, Query(max_length=64)] = None,
+    notice: Annotated[str | None, Query(max_length=40)] = None,
+) -> Response:
+    """Erasure requests: the form for one customer (from the customer page), the running erasure, the log."""
+    from customer360.core import tombstones
+
+    session = auth.page_session(request, "erase")
+    console = auth.state(request)
+    kind, values = console.store.pop_notice(session.user.username, notice) or ("", {})
+    profile = None
+    if customer and CUSTOMER_ID.match(customer):
+        profile = queries.load_profile(console.snapshots.current(), customer, state_dir=console.state_dir)
+    return render(
+        request,
+        "privacy.html",
+        profile=profile,
+        job=console.erasures.job,
+        erasures=list(reversed(tombstones.erasures(console.state_dir))),
+        notice_kind=kind,
+        error=values.get("error"),
+    )
+
+
+@router.post("/admin/privacy/erase")
+def privacy_erase(
+    request: Request,
+    customer_id: Annotated[str, Form(max_length=64)],
+    reason: Annotated[str, Form(max_length=500)] = "",
+    confirm_id: Annotated[str, Form(max_length=64)] = "",
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Erase a customer (GDPR Art. 17): a reason and the customer ID typed again, then `c360 privacy erase`."""
+    session = auth.page_session(request, "erase")
+    auth.check_csrf(request, session, csrf_token)
+    console = auth.state(request)
+    store = console.store
+
+    def back(kind: str, **values: str) -> Response:
+        notice = store.add_notice(session.user.username, kind, **values)
+        return RedirectResponse(f"/admin/privacy?customer={quote(customer_id)}&notice={notice}", status_code=303)
+
+    if not CUSTOMER_ID.match(customer_id):
+        return back("error", error="privacy.unknown")
+    if not reason.strip():
+        return back("error", error="privacy.no_reason")
+    if confirm_id.strip().upper() != customer_id.upper():
+        return back("error", error="privacy.not_confirmed")
+    if not console.erasures.start(customer_id.upper(), reason.strip(), f"console:{session.user.username}"):
+        return back("error", error="privacy.busy")
+    store.audit(
+        session.user,
+        "erase_customer",
+        customer_id=customer_id.upper(),
+        detail=reason.strip(),
+        ip=auth.client_ip(request),
+    )
+    return RedirectResponse(f"/admin/privacy?notice={store.add_notice(session.user.username, 'started')}", 303)
+
+
 # -- API docs and health ----------------------------------------------------------------------------------------
 
 

@@ -583,6 +583,44 @@ class RulesConfig(_Strict):
     survivorship: str | None = Field(default=None, description="which record's value survives (YAML)")
 
 
+class ProcessingPurpose(_Strict):
+    name: Annotated[str, Field(pattern=_NAME)]
+    description: str
+    legal_basis: str
+
+
+class PrivacyConfig(_Strict):
+    """What a data-subject request needs to know (docs/privacy.md): why the data is processed. Replace the
+    product's purposes with the project's own, as its record of processing activities says."""
+
+    purposes: list[ProcessingPurpose] = Field(
+        default_factory=lambda: [
+            ProcessingPurpose(
+                name="customer_service",
+                description="One view of the customer for service staff, to answer and resolve requests",
+                legal_basis="contract (Art. 6(1)(b) GDPR); legitimate interest (Art. 6(1)(f))",
+            ),
+            ProcessingPurpose(
+                name="identity_resolution",
+                description="Linking the records of one person across systems, so that the view is complete and"
+                " nobody is shown another person's data",
+                legal_basis="legitimate interest (Art. 6(1)(f)); data accuracy (Art. 5(1)(d))",
+            ),
+            ProcessingPurpose(
+                name="next_best_action",
+                description="Suggesting the next contact; advertising only as far as consent allows",
+                legal_basis="legitimate interest (Art. 6(1)(f)); consent (Art. 6(1)(a)) where a rule requires it",
+            ),
+            ProcessingPurpose(
+                name="reporting",
+                description="Reports on customer value and service quality for the business",
+                legal_basis="legitimate interest (Art. 6(1)(f))",
+            ),
+        ],
+        min_length=1,
+    )
+
+
 class DbtConfig(_Strict):
     """dbt files of the project, built together with the product's models (paths relative to the configuration
     file). Models may read raw tables with source('<source>', '<table>') and any product model with ref()."""
@@ -605,6 +643,7 @@ class Config(_Strict):
     quality: QualityConfig = QualityConfig()
     rules: RulesConfig = RulesConfig()
     dbt: DbtConfig = DbtConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
     sources: list[SourceConfig]
 
     # Set by load_config: the file the configuration came from (relative paths resolve against its folder).

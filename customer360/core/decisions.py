@@ -96,6 +96,23 @@ def _store(state_dir: Path) -> Iterator[sqlite3.Connection]:
         con.close()
 
 
+def forget_records(state_dir: Path, record_keys: list[str]) -> tuple[int, int]:
+    """An erasure (docs/privacy.md): delete every decision and review answer about these records; returns
+    (decisions, answers) deleted. Nothing is created when there is no store yet."""
+    if not decisions_path(state_dir).exists() or not record_keys:
+        return 0, 0
+    marks = ",".join("?" * len(record_keys))
+    with _store(state_dir) as con:
+        counts = []
+        for table in ("decisions", "review_answers"):
+            cursor = con.execute(
+                f"delete from {table} where record_key_l in ({marks}) or record_key_r in ({marks})",
+                [*record_keys, *record_keys],
+            )
+            counts.append(cursor.rowcount)
+    return counts[0], counts[1]
+
+
 def add_decision(
     state_dir: Path, record_a: str, record_b: str, decision: str, decided_by: str, reason: str | None = None
 ) -> Decision:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from customer360.core import quarantine
+from customer360.core import quarantine, tombstones
 from customer360.core.config import Config, SourceConfig, TableConfig
 from customer360.core.warehouse import (
     BATCH_ID,
@@ -203,6 +203,7 @@ class Counts:
     loaded: int
     duplicate: int
     rejected: int
+    suppressed: int = 0  # rows of erased people (tombstones), not loaded
 
 
 def describe_columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, str]]:
@@ -242,6 +243,7 @@ def row_hash_sql(columns: list[str], alias: str = "") -> str:
 def write_batch(ctx: TableContext, batch: Batch) -> Counts:
     """Append the staged rows (and quarantine the rejects) and record the batch, atomically."""
     con = ctx.con
+    suppressed = suppress_erased(ctx, batch)
     stage_columns = describe_columns(con, batch.stage) if batch.stage else []
     has_source_column = any(name == SOURCE_LOCATION for name, _ in stage_columns)
     data = [(name, dtype) for name, dtype in stage_columns if name not in (ROW_NUMBER, SOURCE_LOCATION)]
@@ -322,7 +324,11 @@ def write_batch(ctx: TableContext, batch: Batch) -> Counts:
                 quarantined_at=ctx.loaded_at,
             )
         counts = Counts(
-            delivered_ok + rejected + known_rejects, loaded, delivered_ok - loaded + known_rejects, rejected
+            delivered_ok + rejected + known_rejects + suppressed,
+            loaded,
+            delivered_ok - loaded + known_rejects,
+            rejected,
+            suppressed,
         )
         # Files: every delivery is recorded (so it is recognised next time). Databases and APIs: a read that
         # brought nothing new is not a batch, so re-running with no new data adds no rows anywhere.
@@ -337,8 +343,45 @@ def write_batch(ctx: TableContext, batch: Batch) -> Counts:
     if recorded:
         for note in notes:
             ctx.result.warn(note)
-    ctx.result.count(counts.delivered, counts.loaded, counts.duplicate, counts.rejected)
+    ctx.result.count(counts.delivered, counts.loaded, counts.duplicate, counts.rejected, counts.suppressed)
     return counts
+
+
+SUPPRESSED_STAGE = "_c360_ingest_not_erased"
+
+
+def suppress_erased(ctx: TableContext, batch: Batch) -> int:
+    """Rows of erased people delivered again (a replayed file, a full re-read, a REST backfill) never reach raw:
+    rows whose keys match a tombstone (customer360/core/tombstones.py) are dropped from the stage and counted as
+    suppressed. Without tombstones this costs one file check."""
+    known = tombstones.hashes(ctx.config.state_dir) if batch.stage else []
+    key = tombstones.project_key(ctx.config.state_dir) if known else None
+    if not known or key is None:
+        return 0
+    con = ctx.con
+    keys = tombstones.bindable_keys(
+        con, batch.stage, tombstones.suppression_keys(ctx.config, ctx.source, ctx.table.name)
+    )
+    if not keys:
+        return 0
+    con.execute(
+        "create or replace temp table _c360_tombstones as select unnest($hashes::varchar[]) as key_hash",
+        {"hashes": known},
+    )
+    before = count_rows(con, batch.stage)
+    con.execute(
+        f"create or replace temp table {SUPPRESSED_STAGE} as select * from {batch.stage} as source_rows"
+        f" where not {tombstones.matches_sql(keys, '_c360_tombstones')}",
+        {"tombstone_key": key},
+    )
+    suppressed = before - count_rows(con, SUPPRESSED_STAGE)
+    if suppressed:
+        batch.stage = SUPPRESSED_STAGE
+        ctx.result.info(
+            f"{ctx.label}: {suppressed:,} row(s) of erased people in {batch.what} {batch.location} suppressed"
+            " (docs/privacy.md)"
+        )
+    return suppressed
 
 
 def _forget_known_rejects(ctx: TableContext, rejects: str) -> int:

@@ -39,6 +39,7 @@ class TableResult:
     rows_loaded: int = 0
     rows_duplicate: int = 0
     rows_rejected: int = 0
+    rows_suppressed: int = 0  # rows of erased people delivered again (docs/privacy.md)
     messages: list[Message] = field(default_factory=list)
 
     @property
@@ -71,11 +72,12 @@ class TableResult:
         self.status = FAILED
         self.add("error", text)
 
-    def count(self, delivered: int, loaded: int, duplicate: int, rejected: int) -> None:
+    def count(self, delivered: int, loaded: int, duplicate: int, rejected: int, suppressed: int = 0) -> None:
         self.rows_delivered += delivered
         self.rows_loaded += loaded
         self.rows_duplicate += duplicate
         self.rows_rejected += rejected
+        self.rows_suppressed += suppressed
         if self.status != FAILED and (loaded or rejected):
             self.status = LOADED
 
@@ -113,6 +115,10 @@ class IngestReport:
     def rows_rejected(self) -> int:
         return sum(r.rows_rejected for r in self.results)
 
+    @property
+    def rows_suppressed(self) -> int:
+        return sum(r.rows_suppressed for r in self.results)
+
     def result(self, source: str, table: str) -> TableResult:
         for result in self.results:
             if result.source == source and result.table == table:
@@ -133,7 +139,8 @@ class IngestReport:
         table = Table(title=f"Ingestion {self.run_id}", title_justify="left")
         table.add_column("source.table")
         table.add_column("status")
-        for heading in ("batches", "delivered", "loaded", "duplicate", "rejected"):
+        suppressed = self.rows_suppressed > 0  # a column only after an erasure (docs/privacy.md)
+        for heading in ("batches", "delivered", "loaded", "duplicate", "rejected", *(["suppressed"] * suppressed)):
             table.add_column(heading, justify="right")
         for r in self.results:
             table.add_row(
@@ -144,6 +151,7 @@ class IngestReport:
                 f"{r.rows_loaded:,}",
                 f"{r.rows_duplicate:,}",
                 Text(f"{r.rows_rejected:,}", style="yellow" if r.rows_rejected else ""),
+                *([f"{r.rows_suppressed:,}"] if suppressed else []),
             )
         lines: list[Text] = []
         shown: set[str] = set()
