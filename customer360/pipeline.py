@@ -194,10 +194,21 @@ def resolve(ctx: RunContext, full: bool = False) -> Any:
     return report
 
 
+def prepare_marts(ctx: RunContext) -> int:
+    """What the marts build reads besides the warehouse: the restrictions and objections in force
+    (docs/privacy.md), copied into meta.privacy_requests. Returns how many are in force."""
+    from customer360 import privacy
+
+    with warehouse.session(ctx.config) as con:
+        warehouse.ensure_schemas(con, ctx.config)
+        return privacy.sync_requests(con, ctx.config)
+
+
 def marts(ctx: RunContext) -> Any:
     """dbt: everything downstream of entity resolution (the marts and their staging of resolution outputs)."""
     from customer360 import transform
 
+    prepare_marts(ctx)
     return transform.build(ctx.config, select="source:entity_resolution+ marts", run_started_at=ctx.started_at)
 
 

@@ -24,10 +24,9 @@ from customer360.core import decisions, tombstones, warehouse
 from customer360.core.config import Config, IdentityMapping, SourceConfig
 from customer360.core.errors import C360Error, UsageError
 from customer360.serving.explain import follow_merges
-from customer360.serving.text import looks_like_phone, national_number
+from customer360.serving.text import COUNTRY_CODES, looks_like_phone, national_number
 
 EXPORT_FORMAT = "customer360-access-export/1"
-_DACH_CODES = ("49", "43", "41")  # the national number drops these (serving.text.national_number)
 
 
 class SubjectNotFound(C360Error):
@@ -71,10 +70,10 @@ def find_subject(
     elif kind == "phone":
         if not looks_like_phone(value) or not (number := national_number(value)):
             raise UsageError(f"{value!r} is not a phone number")
+        national = "^\\+(" + "|".join(COUNTRY_CODES) + ")"  # the part national_number() drops
         condition = (
-            "(case when regexp_matches(records.phone_e164, '^\\+(" + "|".join(_DACH_CODES) + ")')"
-            " then regexp_replace(records.phone_e164, '^\\+(" + "|".join(_DACH_CODES) + ")', '')"
-            " else ltrim(records.phone_e164, '+') end) = ?"
+            f"(case when regexp_matches(records.phone_e164, '{national}')"
+            f" then regexp_replace(records.phone_e164, '{national}', '') else ltrim(records.phone_e164, '+') end) = ?"
         )
         parameter = number
     else:
@@ -97,9 +96,18 @@ def find_subject(
         ids = ", ".join(row[0] for row in rows)
         raise AmbiguousSubject(
             f"the {kind} {value} belongs to {len(rows)} customers ({ids}): a household or shared address. Check who"
-            " made the request and export with --customer <ID>"
+            " made the request and name that customer with --customer <ID>"
         )
     return Subject(rows[0][0], f"{kind} {value}")
+
+
+def member_records(con: duckdb.DuckDBPyConnection, customer_id: str) -> list[str]:
+    """The customer's source records (record keys), as the marts of the last run have them."""
+    rows = con.execute(
+        f"select record_key from {warehouse.MARTS}.customer_identity_map where customer_id = ? order by 1",
+        [customer_id],
+    ).fetchall()
+    return [row[0] for row in rows]
 
 
 def access_export(con: duckdb.DuckDBPyConnection, config: Config, subject: Subject) -> dict[str, Any]:
@@ -309,6 +317,7 @@ class ErasureReport:
     audit_entries: int = 0
     decisions: int = 0
     review_answers: int = 0
+    requests: int = 0  # restrictions and objections about the records
 
     def summary(self) -> dict[str, Any]:
         return {key: value for key, value in self.__dict__.items()}
@@ -325,7 +334,8 @@ class ErasureReport:
                 f" {self.tombstones} tombstone(s) against re-delivery",
                 *places,
                 f"  audit log entries pseudonymised: {self.audit_entries:,}; decisions deleted: {self.decisions:,};"
-                f" review answers deleted: {self.review_answers:,}",
+                f" review answers deleted: {self.review_answers:,}; restrictions and objections deleted:"
+                f" {self.requests:,}",
             ]
         )
 
@@ -350,13 +360,7 @@ def erase_rows(config: Config, subject: Subject, erasure_id: str) -> Erased:
     assert key is not None
     report = ErasureReport(erasure_id, pseudonym(key, subject.customer_id))
     with warehouse.session(config) as con:
-        record_keys = [
-            row[0]
-            for row in con.execute(
-                f"select record_key from {warehouse.MARTS}.customer_identity_map where customer_id = ?",
-                [subject.customer_id],
-            ).fetchall()
-        ]
+        record_keys = member_records(con, subject.customer_id)
         report.records = len(record_keys)
         customer_ids = [subject.customer_id]
         while merged := [
@@ -397,6 +401,7 @@ def erase_rows(config: Config, subject: Subject, erasure_id: str) -> Erased:
             con.execute("rollback")
             raise
     report.decisions, report.review_answers = decisions.forget_records(config.state_dir, record_keys)
+    report.requests = tombstones.forget_requests(config.state_dir, record_keys)
     return Erased(report, record_keys, customer_ids)
 
 
@@ -471,3 +476,21 @@ def log_erasure(config: Config, report: ErasureReport, reason: str, requested_by
     path = folder / f"{report.erasure_id}.json"
     path.write_text(json.dumps(erasure.__dict__, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return path
+
+
+# -- restriction (Art. 18) and objection (Art. 21) -----------------------------------------------------------------
+
+
+def sync_requests(con: duckdb.DuckDBPyConnection, config: Config) -> int:
+    """Copy the restrictions and objections in force into meta.privacy_requests for the marts build (one row per
+    request and record). Returns the requests in force."""
+    requests = tombstones.requests_in_force(config.state_dir)
+    con.execute(f"delete from {warehouse.META}.privacy_requests")
+    rows = [
+        (request.request_id, request.kind, request.purpose, record_key, request.requested_at)
+        for request in requests
+        for record_key in request.record_keys
+    ]
+    if rows:
+        con.executemany(f"insert into {warehouse.META}.privacy_requests values (?, ?, ?, ?, ?)", rows)
+    return len(requests)

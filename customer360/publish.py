@@ -292,15 +292,32 @@ def _export_parquet(snapshot: Path, folder: Path, tables: list[str]) -> None:
     folder.mkdir(parents=True)
     con = duckdb.connect(str(snapshot), read_only=True)
     try:
+        restricted = _restricted_customers(con)
         for table in tables:
+            columns = {row[0] for row in con.execute(f"describe {MARTS_SCHEMA}.{_quote(table)}").fetchall()}
+            keep = (
+                f" where customer_id is null or customer_id not in ({restricted})" if "customer_id" in columns else ""
+            )
             con.execute(
-                f"copy {MARTS_SCHEMA}.{_quote(table)} to '{_sql_path(folder / (table + '.parquet'))}' "
-                "(format parquet, compression zstd)"
+                f"copy (select * from {MARTS_SCHEMA}.{_quote(table)}{keep})"
+                f" to '{_sql_path(folder / (table + '.parquet'))}' (format parquet, compression zstd)"
             )
     finally:
         con.close()
     for file in folder.iterdir():
         _fsync(file)
+
+
+def _restricted_customers(con: Any) -> str:
+    """A query for the customers whose processing is restricted (Art. 18): they stay in the snapshot the console
+    serves, but no export carries them (docs/privacy.md)."""
+    flagged = con.execute(
+        f"select count(*) from information_schema.columns where table_schema = {_literal(MARTS_SCHEMA)}"
+        " and table_name = 'dim_customer' and column_name = 'is_processing_restricted'"
+    ).fetchall()[0][0]
+    if not flagged:
+        return "select null where false"
+    return f"select customer_id from {MARTS_SCHEMA}.dim_customer where is_processing_restricted"
 
 
 def _run_facts(con: Any) -> dict[str, Any]:

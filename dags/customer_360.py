@@ -9,7 +9,7 @@ rest). Runs are incremental and `max_active_runs=1`: updates that arrive during 
 |---|---|
 | `quality_gate` | `pipeline.validate`: Great Expectations, bad rows to quarantine; may block the run; then `pipeline.hold_unusable_rows` (identity rows no mapping can use) |
 | `dbt_staging.*` | Cosmos: a task per seed/model and per test task (`pipeline.staging`'s selection) |
-| `resolve` | `pipeline.resolve`: Splink scoring, clustering, stable customer IDs (its summary counts what staging blanked) |
+| `resolve` | `pipeline.resolve`: Splink scoring, clustering, stable customer IDs (its summary counts what staging blanked); then `pipeline.prepare_marts` (privacy requests in force) |
 | `dbt_marts.*` | Cosmos: the marts and their tests (`pipeline.marts`'s selection) |
 | `check_marts` | `pipeline.check_marts`: Great Expectations on the key marts; a failure stops publishing |
 | `publish` | `pipeline.publish`: the read-only snapshot; logs the run summary; updates `c360://published/…` |
@@ -94,7 +94,12 @@ def customer_360() -> None:
         ctx = orchestration.run_context(context)
         blanked, dropped = transform.standardisation_losses(ctx.config)  # what dbt staging left out, counted
         summary = orchestration.summarise(pipeline.resolve(ctx, full=full))
-        return {**summary, "standardisation": {"blanked": blanked, "dropped": dropped}}
+        privacy_requests = pipeline.prepare_marts(ctx)  # as `c360 run` does before the marts build
+        return {
+            **summary,
+            "standardisation": {"blanked": blanked, "dropped": dropped},
+            "privacy_requests": privacy_requests,
+        }
 
     @task(retry_policy=GATE_BLOCKED_FAILS)
     def check_marts() -> dict:

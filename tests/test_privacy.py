@@ -18,6 +18,7 @@ from support.demo_pipeline import copy_demo
 
 from customer360 import privacy
 from customer360.core import warehouse
+from customer360.core.errors import UsageError
 
 pytestmark = pytest.mark.integration
 
@@ -100,6 +101,20 @@ def test_a_shared_identifier_names_no_one(demo_pipeline) -> None:  # noqa: ANN00
             privacy.find_subject(con, email=shared[0])
         with pytest.raises(privacy.SubjectNotFound):
             privacy.find_subject(con, phone="+49 30 0000000")
+
+
+def test_a_phone_number_in_another_format_finds_the_customer(demo_pipeline) -> None:  # noqa: ANN001
+    with warehouse.session(demo_pipeline.config, read_only=True) as con:
+        phone, customer_id = one(
+            con,
+            """select r.phone_e164, min(m.customer_id) from staging.int_identity_records as r
+               join marts.customer_identity_map as m using (record_key) where r.phone_e164 like '+49%'
+               group by 1 having count(distinct m.customer_id) = 1 order by 1 limit 1""",
+        )
+        national = f"0{phone[3:6]}/{phone[6:]}"  # +4915112345678 → 0151/12345678
+        assert privacy.find_subject(con, phone=national) == privacy.Subject(customer_id, f"phone {national}")
+        with pytest.raises(UsageError, match="is not a phone number"):
+            privacy.find_subject(con, phone="call me")
 
 
 def test_cli_writes_json_and_html(demo_pipeline, multi_source, tmp_path: Path) -> None:  # noqa: ANN001
@@ -353,3 +368,70 @@ def test_an_admin_erases_from_the_console_with_a_reason_and_a_second_confirmatio
         app.state.console.snapshots.refresh(wait=True)
         assert admin.get(f"/api/v1/customers/{customer_id}").status_code == 404
     app.state.console.snapshots.close()
+
+
+# -- restriction and objection -----------------------------------------------------------------------------------
+
+
+def test_restriction_and_objection_apply_at_the_next_run_and_lift(demo_pipeline, tmp_path: Path) -> None:  # noqa: ANN001
+    """A restricted customer (Art. 18) keeps the 360 view but gets no promotion and leaves the Parquet exports; an
+    objection to profiling (Art. 21) is a consent statement and turns the derived prediction off; lifting the
+    restriction brings the customer back."""
+    from customer360 import pipeline
+    from customer360.core import tombstones
+
+    run = copy_demo(demo_pipeline, tmp_path / "run")
+    config = run.config
+    with warehouse.session(config, read_only=True) as con:
+        promoted = one(con, "select min(customer_id) from marts.next_best_action where is_promotional")[0]
+        dropping = one(con, "select min(customer_id) from marts.customer_360 where is_value_dropping")[0]
+        assert promoted and dropping, "the demo has a promotion and a value drop"
+        records = {
+            customer: [
+                r[0]
+                for r in con.execute(
+                    "select record_key from marts.customer_identity_map where customer_id = ?", [customer]
+                ).fetchall()
+            ]
+            for customer in (promoted, dropping)
+        }
+    restriction = tombstones.add_request(config.state_dir, "restriction", None, records[promoted], "test", "pytest")
+    tombstones.add_request(config.state_dir, "objection", "profiling", records[dropping], "test", "pytest")
+    stages = [("marts", pipeline.marts), ("check_marts", pipeline.check_marts), ("publish", pipeline.publish)]
+
+    def rebuild() -> Any:
+        summary = pipeline.run_pipeline(pipeline.RunContext.new(config), stages)
+        assert summary.exit_code == 0, summary.message
+        return summary.stages["publish"]
+
+    published = rebuild()
+    with warehouse.session(config, read_only=True) as con:
+        action = one(
+            con, "select is_promotional, suppressed_actions from marts.next_best_action where customer_id = ?", promoted
+        )
+        assert action[0] is False and any("processing restricted (Art. 18)" in s for s in action[1])
+        assert one(con, "select is_processing_restricted from marts.customer_360 where customer_id = ?", promoted)[0]
+        flags = one(
+            con,
+            "select objects_to_profiling, is_value_dropping from marts.customer_360 where customer_id = ?",
+            dropping,
+        )
+        assert flags == (True, None)
+        statement = one(
+            con,
+            "select consent_status, legal_basis, evidence_source from marts.customer_consent"
+            " where customer_id = ? and purpose = 'profiling' and consent_channel = 'any'",
+            dropping,
+        )
+        assert statement == ("opted_out", "objection (Art. 21 GDPR)", "customer360.privacy_requests")
+    exported = duckdb.connect()
+    parquet = published.parquet_dir / "dim_customer.parquet"
+    assert one(exported, f"select count(*) from read_parquet('{parquet}') where customer_id = ?", promoted)[0] == 0
+    snapshot = duckdb.connect(str(published.snapshot), read_only=True)
+    assert one(snapshot, "select count(*) from marts.dim_customer where customer_id = ?", promoted)[0] == 1
+    snapshot.close()
+
+    assert tombstones.lift_request(config.state_dir, restriction, "pytest")
+    published = rebuild()
+    parquet = published.parquet_dir / "dim_customer.parquet"
+    assert one(exported, f"select count(*) from read_parquet('{parquet}') where customer_id = ?", promoted)[0] == 1

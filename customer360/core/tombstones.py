@@ -1,4 +1,6 @@
-"""Tombstones: what an erasure leaves behind so that the erased person does not come back (docs/privacy.md).
+"""Privacy state (docs/privacy.md): tombstones, the erasure log, and the restrictions and objections in force.
+
+Tombstones are what an erasure leaves behind so that the erased person does not come back.
 
 A tombstone is a keyed hash (SHA-256 over a secret project key and the value) of a key that identified an erased
 row: an identity record (`<source_system>:<source_record_id>`) or a key column of an erased raw row
@@ -8,7 +10,9 @@ owner only) nobody can test a guess against them. Ingestion computes the same ha
 based in DuckDB, and drops the rows that match, counted as suppressed (customer360/ingest/loader.py).
 
 They live in their own SQLite file (state/privacy.sqlite) beside the console's and the decisions' state, with the
-erasure log: when, by whom, why, and how many rows went where — never who.
+erasure log (when, by whom, why, and how many rows went where — never who) and the data subjects' requests that
+change how their data may be used: a restriction of processing (Art. 18) or an objection to a purpose (Art. 21),
+kept per source record so that they follow the person through merges and splits, until lifted.
 """
 
 from __future__ import annotations
@@ -31,6 +35,17 @@ _SCHEMA = """
 create table if not exists tombstones (
     key_hash text primary key,
     erasure_id text not null
+);
+create table if not exists requests (
+    request_id integer primary key autoincrement,
+    kind text not null check (kind in ('restriction', 'objection')),
+    purpose text,                 -- objections: what the person objects to (marketing, profiling, any)
+    record_keys text not null,    -- JSON list: the customer's records when the request was made
+    reason text not null,
+    requested_by text not null,
+    requested_at text not null,
+    lifted_at text,
+    lifted_by text
 );
 create table if not exists erasures (
     erasure_id text primary key,
@@ -136,6 +151,68 @@ def erasures(state_dir: Path) -> list[Erasure]:
     with _db(state_dir) as con:
         rows = con.execute("select * from erasures order by erased_at").fetchall()
     return [Erasure(*row[:5], json.loads(row[5])) for row in rows]
+
+
+@dataclass(frozen=True)
+class Request:
+    request_id: int
+    kind: str
+    purpose: str | None
+    record_keys: list[str]
+    reason: str
+    requested_by: str
+    requested_at: str
+
+
+def add_request(
+    state_dir: Path, kind: str, purpose: str | None, record_keys: list[str], reason: str, requested_by: str
+) -> int:
+    with _db(state_dir) as con:
+        cursor = con.execute(
+            "insert into requests (kind, purpose, record_keys, reason, requested_by, requested_at)"
+            " values (?, ?, ?, ?, ?, ?)",
+            (kind, purpose, json.dumps(sorted(record_keys)), reason, requested_by, _now()),
+        )
+        return int(cursor.lastrowid or 0)
+
+
+def lift_request(state_dir: Path, request_id: int, lifted_by: str) -> bool:
+    with _db(state_dir) as con:
+        cursor = con.execute(
+            "update requests set lifted_at = ?, lifted_by = ? where request_id = ? and lifted_at is null",
+            (_now(), lifted_by, request_id),
+        )
+        return cursor.rowcount == 1
+
+
+def requests_in_force(state_dir: Path) -> list[Request]:
+    if not store_path(state_dir).exists():
+        return []
+    with _db(state_dir) as con:
+        rows = con.execute(
+            "select request_id, kind, purpose, record_keys, reason, requested_by, requested_at from requests"
+            " where lifted_at is null order by request_id"
+        ).fetchall()
+    return [Request(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6]) for r in rows]
+
+
+def forget_requests(state_dir: Path, record_keys: list[str]) -> int:
+    """An erasure: requests about the erased records go with them (nothing is left to restrict)."""
+    if not store_path(state_dir).exists():
+        return 0
+    erased = set(record_keys)
+    with _db(state_dir) as con:
+        doomed = [
+            (request_id,)
+            for request_id, keys in con.execute("select request_id, record_keys from requests")
+            if erased.intersection(json.loads(keys))
+        ]
+        con.executemany("delete from requests where request_id = ?", doomed)
+    return len(doomed)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def new_erasure_id() -> str:

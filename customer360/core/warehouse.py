@@ -73,6 +73,15 @@ alter table {META}.batches add column if not exists quality json;
 -- the columns the delivery itself had (a file's header, the keys of its records, a table's columns): a column in
 -- that list is delivered even when every value is empty (new tickets have no solved_at yet)
 alter table {META}.batches add column if not exists delivered_columns json;
+-- data subjects' restrictions and objections in force, one row per request and record: copied from
+-- state/privacy.sqlite before every marts build (customer360/privacy.py), read by dbt (source privacy)
+create table if not exists {META}.privacy_requests (
+    request_id bigint not null,
+    kind varchar not null,            -- restriction (Art. 18), objection (Art. 21)
+    purpose varchar,                  -- objections: marketing, profiling, any
+    record_key varchar not null,
+    requested_at timestamptz not null
+);
 """
 
 

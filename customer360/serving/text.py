@@ -116,7 +116,7 @@ def cologne(word: str) -> str:
 
 # -- phone numbers ----------------------------------------------------------------------------------------------
 
-_COUNTRY_CODES = ("49", "43", "41")  # DE, AT, CH: the national significant number drops these
+COUNTRY_CODES = ("49", "43", "41")  # DE, AT, CH: the national significant number drops these
 _PHONE_CHARS = re.compile(r"^[\d\s+/()\-.]+$")
 
 
@@ -140,7 +140,7 @@ def national_number(text: str) -> str | None:
         return digits[1:] or None
     else:
         return digits or None  # no prefix at all: taken as typed (a national number without its 0)
-    for code in _COUNTRY_CODES:
+    for code in COUNTRY_CODES:
         if digits.startswith(code):
             return digits[len(code) :] or None
     return digits or None

@@ -3,8 +3,9 @@
     (an opt-out wins a tie). A purpose or channel `any` stands for all of them (a "do not call" note is purpose
     `any`, channel `phone`); rules and marts that ask about one purpose and channel weigh those rows too
     (next_best_action). Records that still say something else (each record's own latest act disagrees with the
-    winner) are listed, so that a conflict between silos is visible instead of silently overruled. A customer
-    without any statement for a purpose has no row for it (status `none` in dim_customer).
+    winner) are listed, so that a conflict between silos is visible instead of silently overruled. Objections
+    recorded in customer360 (`c360 privacy object`) are statements too. A customer without any statement for a
+    purpose has no row for it (status `none` in dim_customer).
 -#}
 with
 
@@ -16,14 +17,41 @@ identity_map as (
     select * from {{ ref('stg_entity_resolution__identity_map') }}
 ),
 
+-- an objection recorded with `c360 privacy object` (Art. 21) is an opt-out for its purpose on every channel
+objections as (
+    select * from {{ ref('int_customer_privacy_requests') }}
+    where kind = 'objection'
+),
+
 customer_events as (
     select
         identity_map.customer_id,
-        consent_events.*
+        consent_events.consent_event_id,
+        consent_events.source_system,
+        consent_events.source_record_id,
+        consent_events.purpose,
+        consent_events.consent_channel,
+        consent_events.consent_status,
+        consent_events.changed_at,
+        consent_events.legal_basis,
+        consent_events.evidence_source
     from consent_events
     inner join identity_map
         on identity_map.source_system = consent_events.source_system
         and identity_map.source_record_id = consent_events.source_record_id
+    union all
+    select
+        customer_id,
+        'privacy:' || request_id as consent_event_id,
+        source_system,
+        source_record_id,
+        purpose,
+        'any' as consent_channel,
+        'opted_out' as consent_status,
+        requested_at as changed_at,
+        'objection (Art. 21 GDPR)' as legal_basis,
+        'customer360.privacy_requests' as evidence_source
+    from objections
 ),
 
 -- what each record says now, per purpose and channel

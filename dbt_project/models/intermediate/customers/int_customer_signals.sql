@@ -214,11 +214,14 @@ joined as (
         coalesce(order_summary.returned_order_count, 0) as returned_order_count,
         cast(coalesce(revenue_summary.revenue_last_window, 0) as decimal(18, 2)) as revenue_last_365d,
         cast(coalesce(revenue_summary.revenue_prior_window, 0) as decimal(18, 2)) as revenue_prior_365d,
-        coalesce(
-            revenue_summary.revenue_prior_window >= {{ value_drop_min_revenue }}
-            and revenue_summary.revenue_last_window < {{ value_drop_ratio }} * revenue_summary.revenue_prior_window,
-            false
-        ) as is_value_dropping,
+        -- a prediction about the person: none for someone who objects to profiling (null: rules never fire on it)
+        case when not customers.objects_to_profiling then
+            coalesce(
+                revenue_summary.revenue_prior_window >= {{ value_drop_min_revenue }}
+                and revenue_summary.revenue_last_window < {{ value_drop_ratio }} * revenue_summary.revenue_prior_window,
+                false
+            )
+        end as is_value_dropping,
 
         coalesce(ticket_summary.ticket_count, 0) as ticket_count,
         coalesce(ticket_summary.open_ticket_count, 0) as open_ticket_count,

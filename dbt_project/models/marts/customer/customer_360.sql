@@ -37,6 +37,8 @@ final as (
         customers.is_newsletter_subscribed,
         customers.newsletter_consent_status,
         customers.newsletter_consent_changed_at,
+        customers.is_processing_restricted,
+        customers.objects_to_profiling,
 
         signals.lifetime_value,
         signals.order_count,

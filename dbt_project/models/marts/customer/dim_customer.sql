@@ -65,6 +65,20 @@ customer_consent as (
     qualify row_number() over (partition by customer_id, purpose {{ c360_consent_precedence() }}) = 1
 ),
 
+-- the latest statement about profiling (or any purpose) on every channel: an opt-out is an objection (Art. 21)
+profiling_consent as (
+    select customer_id, consent_status
+    from {{ ref('int_customer_consent') }}
+    where purpose in ('profiling', 'any') and consent_channel = 'any'
+    qualify row_number() over (partition by customer_id {{ c360_consent_precedence() }}) = 1
+),
+
+restricted_customers as (
+    select distinct customer_id
+    from {{ ref('int_customer_privacy_requests') }}
+    where kind = 'restriction'
+),
+
 records_first_seen as (
     select * from {{ ref('int_source_records_first_seen') }}
 ),
@@ -189,6 +203,8 @@ final as (
         {{ name }}_consent.changed_at as {{ name }}_consent_changed_at,
         {{ name }}_consent.evidence_source as {{ name }}_consent_source,
         {%- endfor %}
+        restricted_customers.customer_id is not null as is_processing_restricted,
+        coalesce(profiling_consent.consent_status = 'opted_out', false) as objects_to_profiling,
         coalesce(customer_first_seen.first_seen_at, record_summary.first_loaded_at) as first_seen_at,
         record_summary.last_updated_at
     from active_customers
@@ -204,6 +220,8 @@ final as (
         on {{ name }}_consent.customer_id = active_customers.customer_id
         and {{ name }}_consent.purpose = '{{ name }}'
     {%- endfor %}
+    left join restricted_customers on restricted_customers.customer_id = active_customers.customer_id
+    left join profiling_consent on profiling_consent.customer_id = active_customers.customer_id
     left join record_summary on record_summary.customer_id = active_customers.customer_id
     left join customer_first_seen on customer_first_seen.customer_id = active_customers.customer_id
 )

@@ -5,9 +5,9 @@
 
     Every column of int_customer_signals (except customer_id, reference_at) is a signal a condition can name.
     A rule holds for a customer when all its conditions hold; the contact policy then removes promotional rules
-    while promotions are not allowed (open complaint, recent bad experience), and every rule that consent does not
-    allow: the latest of the customer's statements that govern it is an opt-out, or the rule requires consent and
-    that statement is not an opt-in. A statement governs a rule when it is about the rule's purpose, any purpose or
+    while promotions are not allowed (open complaint, recent bad experience) or processing is restricted (Art. 18),
+    and every rule that consent does not allow: the latest of the customer's statements that govern it is an
+    opt-out, or the rule requires consent and that statement is not an opt-in. A statement governs a rule when it is about the rule's purpose, any purpose or
     (for a promotional rule) marketing, and about the rule's channel or any channel; so a rule for the next contact
     (channel `any`) heeds only statements about every channel, and one that contacts nobody (channel `none`, the
     default rule) none. The eligible rule with the lowest priority wins; the default rule (no conditions) makes
@@ -30,6 +30,11 @@ conditions as (
 
 customer_consent as (
     select * from {{ ref('int_customer_consent') }}
+),
+
+restricted_customers as (
+    select customer_id from {{ ref('dim_customer') }}
+    where is_processing_restricted
 ),
 
 -- one row per customer and signal, the value as text (booleans become 'true' / 'false'); every column of
@@ -154,6 +159,8 @@ policy_checked as (
         case
             when rules.is_promotional and not coalesce(signals.is_promotion_allowed, false)
                 then 'promotion not allowed (open complaint or recent bad experience)'
+            when rules.is_promotional and restricted_customers.customer_id is not null
+                then 'processing restricted (Art. 18)'
             when rule_consent.consent_status = 'opted_out'
                 then 'opted out of ' || replace(rule_consent.purpose, 'any', 'all purposes') || ' by '
                     || replace(rule_consent.consent_channel, 'any', 'any channel')
@@ -166,6 +173,7 @@ policy_checked as (
     left join rule_consent
         on rule_consent.customer_id = matching_rules.customer_id
         and rule_consent.rule_id = matching_rules.rule_id
+    left join restricted_customers on restricted_customers.customer_id = matching_rules.customer_id
 ),
 
 chosen as (
