@@ -255,7 +255,15 @@ def default_stages(full: bool = False, sources: list[str] | None = None, progres
         ("marts", marts),
         ("check_marts", check_marts),
         ("publish", publish),
+        ("retention", retention),
     ]
+
+
+def retention(ctx: RunContext) -> Any:
+    """Delete what is older than customer360.yml's `retention:` periods (docs/privacy.md#retention)."""
+    from customer360.retention import apply_retention
+
+    return apply_retention(ctx.config, now=ctx.started_at)
 
 
 def run_pipeline(ctx: RunContext, stages: list[Stage], command: str = "run") -> RunSummary:

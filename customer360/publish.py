@@ -355,9 +355,29 @@ def _run_facts(con: Any) -> dict[str, Any]:
 
 def _prune(config: Config, keep: int) -> list[str]:
     """Delete all but the `keep` newest snapshots (never the current one) with their manifests and Parquet."""
+    return _delete_snapshots(config, published_snapshots(config)[keep:])
+
+
+def prune_published_before(config: Config, cutoff: datetime) -> list[str]:
+    """Retention (docs/privacy.md#retention): delete the snapshots published before `cutoff`, never the current
+    one, with their manifests, sidecars and Parquet. Returns their run ids."""
+
+    def published_at(path: Path) -> datetime | None:
+        try:
+            stamp = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))["published_at"]
+            return datetime.fromisoformat(stamp)
+        except (OSError, ValueError, KeyError):
+            return None  # unknown age: kept
+
+    with _publish_lock(config):
+        old = [path for path in published_snapshots(config) if (at := published_at(path)) and at < cutoff]
+        return _delete_snapshots(config, old)
+
+
+def _delete_snapshots(config: Config, paths: list[Path]) -> list[str]:
     current = current_snapshot(config)
-    pruned = []
-    for path in published_snapshots(config)[keep:]:
+    deleted = []
+    for path in paths:
         if current is not None and path == current:
             continue
         run_id = run_id_of(path)
@@ -365,8 +385,8 @@ def _prune(config: Config, keep: int) -> list[str]:
             with contextlib.suppress(FileNotFoundError):
                 file.unlink()
         shutil.rmtree(parquet_root(config) / run_id, ignore_errors=True)
-        pruned.append(run_id)
-    return pruned
+        deleted.append(run_id)
+    return deleted
 
 
 def _remove_leftovers(config: Config) -> None:

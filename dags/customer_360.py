@@ -12,7 +12,7 @@ rest). Runs are incremental and `max_active_runs=1`: updates that arrive during 
 | `resolve` | `pipeline.resolve`: Splink scoring, clustering, stable customer IDs (its summary counts what staging blanked); then `pipeline.prepare_marts` (privacy requests in force) |
 | `dbt_marts.*` | Cosmos: the marts and their tests (`pipeline.marts`'s selection) |
 | `check_marts` | `pipeline.check_marts`: Great Expectations on the key marts; a failure stops publishing |
-| `publish` | `pipeline.publish`: the read-only snapshot; logs the run summary; updates `c360://published/…` |
+| `publish` | `pipeline.publish`: the read-only snapshot, then `pipeline.retention`; logs the run summary; updates `c360://published/…` |
 
 Every task writes the warehouse and runs in the one-slot pool `c360_warehouse`. The pipeline run id comes
 from the Airflow run, so a retried or cleared task writes the same run again. Param `full_resolution`
@@ -113,7 +113,8 @@ def customer_360() -> None:
 
         ctx = orchestration.run_context(get_current_context())
         published = orchestration.summarise(pipeline.publish(ctx))
-        stages = {"quality_gate": gate, "resolve": resolution, "publish": published}
+        kept = orchestration.summarise(pipeline.retention(ctx))  # as `c360 run` does after publishing
+        stages = {"quality_gate": gate, "resolve": resolution, "publish": published, "retention": kept}
         summary = orchestration.run_summary(ctx.config, ctx.run_id, stages)
         orchestration.log.info("%s", orchestration.format_summary(summary))
         return summary

@@ -435,3 +435,92 @@ def test_restriction_and_objection_apply_at_the_next_run_and_lift(demo_pipeline,
     published = rebuild()
     parquet = published.parquet_dir / "dim_customer.parquet"
     assert one(exported, f"select count(*) from read_parquet('{parquet}') where customer_id = ?", promoted)[0] == 1
+
+
+# -- retention ---------------------------------------------------------------------------------------------------
+
+
+def test_retention_deletes_history_not_the_present(demo_pipeline, tmp_path: Path) -> None:  # noqa: ANN001
+    """A year on, with every period short: replaced raw versions, old quarantine entries with the rows they held,
+    older snapshots, the audit log and access exports are gone; the marts rebuilt from what is left are the same
+    (the latest valid version of every record stays)."""
+    from datetime import UTC, datetime, timedelta
+
+    from customer360 import pipeline, retention
+    from customer360.console.store import ConsoleStore
+    from customer360.core.config import RetentionConfig
+    from customer360.serving.snapshots import current_snapshot, published_snapshots
+
+    run = copy_demo(demo_pipeline, tmp_path / "run")
+    config = run.config.model_copy(
+        update={
+            "retention": RetentionConfig(
+                replaced_raw_days=30,
+                quarantine_days=30,
+                snapshot_days=30,
+                audit_days=30,
+                report_days=30,
+                export_days=30,
+            )
+        }
+    )
+    # history to expire: a shop customer moved (a second version of the record), the newsletter export read again
+    # (the earlier delivery superseded)
+    shop = sqlite3.connect(run.silos / "sales" / "shop.sqlite")
+    with shop:
+        shop.execute(
+            "update customers set city = 'Neustadt', updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+            " where customer_id = (select min(customer_id) from customers)"
+        )
+    shop.close()
+    ingested = pipeline.ingest(
+        pipeline.RunContext.new(config), sources=["sales", "marketing"], reload=["marketing.contacts"]
+    )
+    assert ingested.ok, [m.text for m in ingested.messages]
+    rebuild = [
+        ("staging", pipeline.staging),
+        ("resolve", pipeline.resolve),
+        ("marts", pipeline.marts),
+        ("publish", pipeline.publish),
+    ]
+    assert pipeline.run_pipeline(pipeline.RunContext.new(config), rebuild).exit_code == 0
+    golden = "select * exclude (first_seen_at) from marts.dim_customer order by customer_id"
+    with warehouse.session(config) as con:
+        before = con.execute(golden).fetchall()
+        versions = one(con, "select count(*) - count(distinct customer_id) from raw_sales.customers")[0]
+        assert versions == 1, "the moved customer has two versions"
+        held = one(con, "select _c360_batch_id, _c360_row_number from raw_marketing.contacts limit 1")
+        con.execute(
+            "insert into quarantine.marketing__contacts values (?, ?, 'test', 'gate', 'test_rule', 'held for the test',"
+            " '{}', now() - interval 60 day, null)",
+            list(held),
+        )
+    ConsoleStore.for_state_dir(config.state_dir).audit(None, "lookup", customer_id="C000000001", username="pytest")
+    with warehouse.session(config, read_only=True) as con:
+        export = privacy.access_export(con, config, privacy.find_subject(con, customer_id="C000000001"))
+    privacy.write_export(export, config.data_path / "privacy" / "exports")
+    assert len(published_snapshots(config)) >= 2
+
+    report = retention.apply_retention(config, now=datetime.now(UTC) + timedelta(days=365))
+
+    assert report.raw_rows["sales.customers"] == versions
+    assert report.raw_rows["marketing.contacts"] > 1, "the superseded delivery and the row held in quarantine"
+    assert report.quarantine_entries == 1 and report.audit_entries >= 1 and report.files >= 2
+    assert published_snapshots(config) == [current_snapshot(config)], "every snapshot but the current one"
+    with warehouse.session(config, read_only=True) as con:
+        assert one(con, "select count(*) - count(distinct customer_id) from raw_sales.customers")[0] == 0
+        assert one(con, "select count(*) from quarantine.marketing__contacts")[0] == 0
+        assert (
+            one(
+                con,
+                "select count(*) from raw_marketing.contacts where _c360_batch_id = ? and _c360_row_number = ?",
+                *held,
+            )[0]
+            == 0
+        )
+    rebuilt = pipeline.run_pipeline(pipeline.RunContext.new(config), rebuild)
+    assert rebuilt.exit_code == 0, rebuilt.message
+    with warehouse.session(config, read_only=True) as con:
+        after = con.execute(golden).fetchall()
+    held_customer = [row for row in before if row not in after]
+    assert len(held_customer) <= 1, "only the contact held in quarantine may change its customer"

@@ -176,6 +176,9 @@ def _print_run_summary(cfg, summary: pipeline.RunSummary) -> None:  # noqa: ANN0
             "ID events", ", ".join(f"{count:,} {event}" for event, count in sorted(resolution.events.items())) or "none"
         )
         table.add_row("resolution charts", str(cfg.reports_dir / "resolution" / summary.run_id))
+    expired = summary.stages.get("retention")
+    if expired is not None and expired.deleted:
+        table.add_row("retention", expired.render())
     ingested = summary.stages.get("ingest")
     if ingested is not None and ingested.rows_suppressed:
         table.add_row("suppressed rows", f"{ingested.rows_suppressed:,} of erased people, not loaded (docs/privacy.md)")

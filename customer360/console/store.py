@@ -500,6 +500,10 @@ class ConsoleStore:
             ).rowcount
         return changed
 
+    def forget_audit_before(self, cutoff: str) -> int:
+        """Retention (docs/privacy.md#retention): delete the audit entries older than `cutoff` (ISO 8601 UTC)."""
+        return self._write("delete from audit_log where at < ?", (cutoff,)).rowcount
+
     def audit_entries(
         self,
         *,

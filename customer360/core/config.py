@@ -621,6 +621,22 @@ class PrivacyConfig(_Strict):
     )
 
 
+class RetentionConfig(_Strict):
+    """How long personal data is kept (docs/privacy.md#retention), in days; applied at the end of every run.
+    Unset: kept until erased."""
+
+    replaced_raw_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="raw rows a later delivery of the same record replaced; rejected and superseded deliveries",
+    )
+    quarantine_days: int | None = Field(default=None, ge=1, description="rows held in quarantine and never released")
+    snapshot_days: int | None = Field(default=None, ge=1, description="published snapshots but the current one")
+    audit_days: int | None = Field(default=None, ge=1, description="the console's audit log")
+    report_days: int | None = Field(default=None, ge=1, description="quality, resolution and review reports")
+    export_days: int | None = Field(default=30, ge=1, description="access exports (c360 privacy export)")
+
+
 class DbtConfig(_Strict):
     """dbt files of the project, built together with the product's models (paths relative to the configuration
     file). Models may read raw tables with source('<source>', '<table>') and any product model with ref()."""
@@ -644,6 +660,7 @@ class Config(_Strict):
     rules: RulesConfig = RulesConfig()
     dbt: DbtConfig = DbtConfig()
     privacy: PrivacyConfig = PrivacyConfig()
+    retention: RetentionConfig = RetentionConfig()
     sources: list[SourceConfig]
 
     # Set by load_config: the file the configuration came from (relative paths resolve against its folder).
