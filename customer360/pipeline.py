@@ -243,6 +243,7 @@ class RunSummary:
 
 
 Stage = tuple[str, Callable[[RunContext], Any]]
+ALWAYS_RUN = {"retention", "inputs"}  # what a run with nothing new still does (time passes; the next run compares)
 
 
 def default_stages(full: bool = False, sources: list[str] | None = None, progress: bool = False) -> list[Stage]:
@@ -250,13 +251,30 @@ def default_stages(full: bool = False, sources: list[str] | None = None, progres
         ("check", check),
         ("ingest", lambda ctx: ingest(ctx, sources=sources, progress=progress)),
         ("validate", validate),
+        ("changes", lambda ctx: changes(ctx, full=full)),
         ("staging", staging),
         ("resolve", lambda ctx: resolve(ctx, full=full)),
         ("marts", marts),
         ("check_marts", check_marts),
         ("publish", publish),
         ("retention", retention),
+        ("inputs", inputs),
     ]
+
+
+def changes(ctx: RunContext, full: bool = False) -> Any:
+    """After the quality gate: did anything a build reads change since the last successful run? If not, the run
+    skips to retention (customer360/changes.py)."""
+    from customer360.changes import detect_changes
+
+    return detect_changes(ctx.config, full=full)
+
+
+def inputs(ctx: RunContext) -> Any:
+    """The last stage: what the run leaves for the next one to compare with (customer360/changes.py)."""
+    from customer360.changes import record_inputs
+
+    return record_inputs(ctx.config)
 
 
 def retention(ctx: RunContext) -> Any:
@@ -285,8 +303,11 @@ def run_pipeline(ctx: RunContext, stages: list[Stage], command: str = "run") -> 
 
 def _run_stages(ctx: RunContext, stages: list[Stage], summary: RunSummary, command: str) -> None:
     record_run(ctx, summary, command=command, mark_interrupted=True)
+    skipping = False
     try:
         for name, stage in stages:
+            if skipping and name not in ALWAYS_RUN:
+                continue
             log.info("stage %s", name)
             started = time.perf_counter()
             report = stage(ctx)
@@ -294,6 +315,7 @@ def _run_stages(ctx: RunContext, stages: list[Stage], summary: RunSummary, comma
             summary.stages[name] = report
             if getattr(report, "exit_code", EXIT_OK) == EXIT_PARTIAL:
                 summary.exit_code = EXIT_PARTIAL
+            skipping = skipping or bool(getattr(report, "nothing_new", False))
             record_run(ctx, summary, command=command)  # how far it got, should it be interrupted
         summary.status = "succeeded" if summary.exit_code == EXIT_OK else "partial"
     except C360Error as error:

@@ -145,7 +145,7 @@ def run_and_report(cfg, full: bool, sources: list[str] | None) -> pipeline.RunSu
     summary = pipeline.run_pipeline(
         ctx, pipeline.default_stages(full=full, sources=sources, progress=sys.stderr.isatty())
     )
-    for name in ("ingest", "validate", "staging"):
+    for name in ("ingest", "validate", "changes", "staging"):
         if name in summary.stages and (text := summary.stages[name].render()):
             console.print(text)
     if "resolve" in summary.stages:
