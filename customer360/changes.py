@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,14 +146,16 @@ def _state(config: Config) -> dict[str, Any]:
 
 
 def _files_digest(roots: list[Path], suffixes: set[str], exclude: Path | None = None) -> str:
+    """Names and contents of the files with these suffixes, never entering hidden folders or `exclude` (the
+    project's data: silos, snapshots, the warehouse)."""
     digest = hashlib.sha256()
+    excluded = exclude.resolve() if exclude is not None else None
     for root in roots:
-        for path in sorted(root.rglob("*")):
-            relative = path.relative_to(root)
-            if path.suffix not in suffixes or any(part.startswith(".") for part in relative.parts):
-                continue
-            if (exclude is not None and path.is_relative_to(exclude)) or not path.is_file():
-                continue
-            digest.update(str(relative).encode())
-            digest.update(path.read_bytes())
+        for folder, subfolders, files in os.walk(root):
+            here = Path(folder)
+            subfolders[:] = sorted(d for d in subfolders if not d.startswith(".") and (here / d).resolve() != excluded)
+            for name in sorted(files):
+                if Path(name).suffix in suffixes and not name.startswith("."):
+                    digest.update(str((here / name).relative_to(root)).encode())
+                    digest.update((here / name).read_bytes())
     return digest.hexdigest()

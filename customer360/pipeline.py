@@ -338,7 +338,7 @@ def erase(config: Config, subject: Any, reason: str, requested_by: str) -> RunSu
     fail part-way, erasing the same customer ID again finishes the job. The erasure's report (no clear identifiers) is
     logged in state/privacy.sqlite and written to <data_dir>/privacy/erasures/."""
     from customer360 import privacy
-    from customer360.console.store import ConsoleStore
+    from customer360.console.store import ConsoleStore, console_db_path
     from customer360.core import tombstones
     from customer360.publish import scrub_snapshots
 
@@ -353,7 +353,7 @@ def erase(config: Config, subject: Any, reason: str, requested_by: str) -> RunSu
         done = erased[0]
         report = done.report
         report.snapshots = scrub_snapshots(ctx.config, done.record_keys, done.customer_ids)
-        if (ctx.config.state_dir / "console.sqlite").exists():
+        if console_db_path(ctx.config.state_dir).exists():
             store = ConsoleStore.for_state_dir(ctx.config.state_dir)
             report.audit_entries = store.pseudonymise(done.customer_ids, done.record_keys, report.subject)
         privacy.log_erasure(ctx.config, report, reason, requested_by)

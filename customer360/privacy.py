@@ -119,7 +119,11 @@ def access_export(con: duckdb.DuckDBPyConnection, config: Config, subject: Subje
         [customer_id],
     )
     marts = {
-        table: _rows(con, f"select * from {warehouse.MARTS}.{_quote(table)} where customer_id = ?", [customer_id])
+        table: _rows(
+            con,
+            f"select * from {warehouse.MARTS}.{warehouse.quote_identifier(table)} where customer_id = ?",
+            [customer_id],
+        )
         for table in _customer_tables(con)
     }
     return {
@@ -188,8 +192,8 @@ def _source_records(
 def _raw_versions(
     con: duckdb.DuckDBPyConnection, system: str, source: SourceConfig, mapping: IdentityMapping, ids: list[str]
 ) -> list[dict[str, Any]]:
-    raw = f"{source.raw_schema}.{_quote(mapping.table)}"
-    quarantine = f"{warehouse.QUARANTINE}.{_quote(f'{source.name}__{mapping.table}')}"
+    raw = f"{source.raw_schema}.{warehouse.quote_identifier(mapping.table)}"
+    quarantine = f"{warehouse.QUARANTINE}.{warehouse.quote_identifier(f'{source.name}__{mapping.table}')}"
     held = warehouse.table_exists(con, warehouse.QUARANTINE, f"{source.name}__{mapping.table}")
     verdict = (
         f"""(select string_agg(q._c360_reason, '; ') from {quarantine} as q
@@ -290,10 +294,6 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, parameters: list[Any]) -> li
     cursor = con.execute(sql, parameters)
     names = [column[0] for column in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 # -- erasure (Art. 17) ------------------------------------------------------------------------------------------
@@ -407,7 +407,7 @@ def erase_rows(config: Config, subject: Subject, erasure_id: str) -> Erased:
 
 def _mark_round(con: duckdb.DuckDBPyConnection, config: Config, source: SourceConfig, table: str, key: str) -> int:
     """Mark the table's rows that one of the erasure's keys matches; add the keys they produce. Returns new marks."""
-    raw = f"{source.raw_schema}.{_quote(table)}"
+    raw = f"{source.raw_schema}.{warehouse.quote_identifier(table)}"
     keys = tombstones.bindable_keys(con, raw, tombstones.suppression_keys(config, source, table))
     if not keys:
         return 0
@@ -445,7 +445,7 @@ def _mark_round(con: duckdb.DuckDBPyConnection, config: Config, source: SourceCo
 
 def _delete_marked(con: duckdb.DuckDBPyConnection, source: SourceConfig, table: str, report: ErasureReport) -> None:
     marked = f"""(select batch_id, row_number from {ERASE_MARKS} where source = '{source.name}' and table_name = '{table}')"""
-    raw = f"{source.raw_schema}.{_quote(table)}"
+    raw = f"{source.raw_schema}.{warehouse.quote_identifier(table)}"
     deleted = con.execute(
         f"delete from {raw} where ({warehouse.BATCH_ID}, {warehouse.ROW_NUMBER}) in {marked}"
     ).fetchone()[0]
@@ -454,7 +454,7 @@ def _delete_marked(con: duckdb.DuckDBPyConnection, source: SourceConfig, table: 
     held = f"{source.name}__{table}"
     if warehouse.table_exists(con, warehouse.QUARANTINE, held):
         removed = con.execute(
-            f"delete from {warehouse.QUARANTINE}.{_quote(held)} where (_c360_batch_id, _c360_row_number) in {marked}"
+            f"delete from {warehouse.QUARANTINE}.{warehouse.quote_identifier(held)} where (_c360_batch_id, _c360_row_number) in {marked}"
         ).fetchone()[0]
         if removed:
             report.quarantine_rows[f"{source.name}.{table}"] = int(removed)

@@ -20,8 +20,10 @@ from typing import Any
 
 import duckdb
 
+from customer360.console.store import ConsoleStore, console_db_path
 from customer360.core import warehouse
 from customer360.core.config import Config, SourceConfig, TableConfig
+from customer360.publish import prune_published_before
 
 _DEAD_BATCHES = f"select batch_id from {warehouse.META}.batches where status in ('rejected', 'superseded')"
 
@@ -74,12 +76,8 @@ def apply_retention(config: Config, now: datetime | None = None) -> RetentionRep
                     if deleted:
                         report.raw_rows[f"{source.name}.{table.name}"] = deleted
     if periods.snapshot_days:
-        from customer360.publish import prune_published_before
-
         report.snapshots = prune_published_before(config, cutoff(periods.snapshot_days))
-    if periods.audit_days and (config.state_dir / "console.sqlite").exists():
-        from customer360.console.store import ConsoleStore
-
+    if periods.audit_days and console_db_path(config.state_dir).exists():
         store = ConsoleStore.for_state_dir(config.state_dir)
         report.audit_entries = store.forget_audit_before(cutoff(periods.audit_days).isoformat())
     if periods.report_days:

@@ -450,7 +450,13 @@ def users_change(
 
 
 def _users_notice(store: ConsoleStore, username: str, kind: str, **values: str) -> Response:
-    return RedirectResponse(f"/admin/users?notice={store.add_notice(username, kind, **values)}", status_code=303)
+    return _with_notice(store, username, "/admin/users", kind, **values)
+
+
+def _with_notice(store: ConsoleStore, username: str, target: str, kind: str, **values: str) -> Response:
+    """Redirect to a page that shows a notice (kept in the store: a URL anyone can write never carries its text)."""
+    separator = "&" if "?" in target else "?"
+    return RedirectResponse(f"{target}{separator}notice={store.add_notice(username, kind, **values)}", status_code=303)
 
 
 # -- privacy (admins) -------------------------------------------------------------------------------------------
@@ -496,18 +502,18 @@ def privacy_erase(
     console = auth.state(request)
     store = console.store
 
-    def back(kind: str, **values: str) -> Response:
-        notice = store.add_notice(session.user.username, kind, **values)
-        return RedirectResponse(f"/admin/privacy?customer={quote(customer_id)}&notice={notice}", status_code=303)
+    def refused(error: str) -> Response:
+        target = f"/admin/privacy?customer={quote(customer_id)}"
+        return _with_notice(store, session.user.username, target, "error", error=error)
 
     if not CUSTOMER_ID.match(customer_id):
-        return back("error", error="privacy.unknown")
+        return refused("privacy.unknown")
     if not reason.strip():
-        return back("error", error="privacy.no_reason")
+        return refused("privacy.no_reason")
     if confirm_id.strip().upper() != customer_id.upper():
-        return back("error", error="privacy.not_confirmed")
+        return refused("privacy.not_confirmed")
     if not console.erasures.start(customer_id.upper(), reason.strip(), f"console:{session.user.username}"):
-        return back("error", error="privacy.busy")
+        return refused("privacy.busy")
     store.audit(
         session.user,
         "erase_customer",
@@ -515,7 +521,7 @@ def privacy_erase(
         detail=reason.strip(),
         ip=auth.client_ip(request),
     )
-    return RedirectResponse(f"/admin/privacy?notice={store.add_notice(session.user.username, 'started')}", 303)
+    return _with_notice(store, session.user.username, "/admin/privacy", "started")
 
 
 # -- API docs and health ----------------------------------------------------------------------------------------

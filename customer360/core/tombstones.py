@@ -112,6 +112,22 @@ def add(state_dir: Path, erasure_id: str, hashes: Iterable[str]) -> int:
         return con.total_changes - before
 
 
+TOMBSTONE_TABLE = "_c360_tombstones"
+
+
+def load_into(con: Any, state_dir: Path) -> str | None:
+    """Register the tombstones as the temp table TOMBSTONE_TABLE(key_hash) on the connection, once per ingestion;
+    returns the key they are hashed with, or None when nothing was ever erased (then nothing is suppressed)."""
+    known = hashes(state_dir)
+    key = project_key(state_dir) if known else None
+    if key is not None:
+        con.execute(
+            f"create or replace temp table {TOMBSTONE_TABLE} as select unnest($hashes::varchar[]) as key_hash",
+            {"hashes": known},
+        )
+    return key
+
+
 def hashes(state_dir: Path) -> list[str]:
     """Every tombstone (empty when nothing was ever erased: then no file is created)."""
     if not store_path(state_dir).exists():

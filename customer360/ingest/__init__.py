@@ -23,6 +23,7 @@ from pathlib import Path
 
 import duckdb
 
+from customer360.core import tombstones
 from customer360.core.config import Config, ConfigError, SourceConfig, TableConfig
 from customer360.core.warehouse import ensure_schemas, session
 from customer360.ingest.loader import (
@@ -103,6 +104,7 @@ def ingest(
             stack.enter_context(tempfile.TemporaryDirectory(prefix=_TMP_PREFIX, dir=config.warehouse_path.parent))
         )
         ensure_schemas(connection, config)
+        tombstone_key = tombstones.load_into(connection, config.state_dir)  # erased people: suppressed below
         for source, table_configs in selected:
             contexts = [
                 TableContext(
@@ -116,6 +118,7 @@ def ingest(
                     tmpdir=tmpdir,
                     progress=ProgressHandle(bar, f"{source.name}.{table.name}"),
                     reload=f"{source.name}.{table.name}" in reloaded,
+                    tombstone_key=tombstone_key,
                 )
                 for table in table_configs
             ]

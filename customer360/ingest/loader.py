@@ -121,6 +121,8 @@ class TableContext:
     # `c360 ingest --reload`: read everything again as if nothing had been loaded; what the reload delivers
     # anew then supersedes the earlier deliveries (supersede_earlier)
     reload: bool = False
+    # the key of the tombstones registered on `con` for this ingestion (tombstones.load_into); None: none
+    tombstone_key: str | None = None
     _sequence: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     @property
@@ -353,10 +355,8 @@ SUPPRESSED_STAGE = "_c360_ingest_not_erased"
 def suppress_erased(ctx: TableContext, batch: Batch) -> int:
     """Rows of erased people delivered again (a replayed file, a full re-read, a REST backfill) never reach raw:
     rows whose keys match a tombstone (customer360/core/tombstones.py) are dropped from the stage and counted as
-    suppressed. Without tombstones this costs one file check."""
-    known = tombstones.hashes(ctx.config.state_dir) if batch.stage else []
-    key = tombstones.project_key(ctx.config.state_dir) if known else None
-    if not known or key is None:
+    suppressed. Without tombstones it costs nothing."""
+    if ctx.tombstone_key is None or not batch.stage:
         return 0
     con = ctx.con
     keys = tombstones.bindable_keys(
@@ -364,15 +364,11 @@ def suppress_erased(ctx: TableContext, batch: Batch) -> int:
     )
     if not keys:
         return 0
-    con.execute(
-        "create or replace temp table _c360_tombstones as select unnest($hashes::varchar[]) as key_hash",
-        {"hashes": known},
-    )
     before = count_rows(con, batch.stage)
     con.execute(
         f"create or replace temp table {SUPPRESSED_STAGE} as select * from {batch.stage} as source_rows"
-        f" where not {tombstones.matches_sql(keys, '_c360_tombstones')}",
-        {"tombstone_key": key},
+        f" where not {tombstones.matches_sql(keys, tombstones.TOMBSTONE_TABLE)}",
+        {"tombstone_key": ctx.tombstone_key},
     )
     suppressed = before - count_rows(con, SUPPRESSED_STAGE)
     if suppressed:
