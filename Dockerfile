@@ -1,4 +1,4 @@
-# customer360 image: the pipeline and its CLI (c360), the agent console, Airflow 3 + Cosmos (extra `airflow`).
+# customer360 image: the pipeline and its CLI (c360), the agent console, Airflow 3 (extra `airflow`).
 # One image for every service of docker-compose.yml; see docs/airflow.md.
 #
 #   docker build -t customer360:local .
@@ -14,7 +14,6 @@ ENV PYTHONUNBUFFERED=1 \
     AIRFLOW_HOME=/opt/airflow \
     AIRFLOW__CORE__DAGS_FOLDER=/app/dags \
     AIRFLOW__CORE__LOAD_EXAMPLES=False \
-    AIRFLOW__COSMOS__ENABLE_TELEMETRY=False \
     SCARF_NO_ANALYTICS=true \
     DBT_SEND_ANONYMOUS_USAGE_STATS=false \
     C360_CONFIG=/app/examples/kaufhaus-nord/customer360.yml \

@@ -58,19 +58,16 @@ C360_CONFIG ?= $(DEMO_PROJECT)/customer360.yml
 DEMO_SILOS := $${C360_SILOS_DIR:-$(DEMO_PROJECT)/data/silos}
 HELPDESK_PORT ?= 8765
 AIRFLOW_ENV := AIRFLOW_HOME=$(AIRFLOW_HOME) C360_CONFIG=$(C360_CONFIG) AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags \
-	AIRFLOW__CORE__LOAD_EXAMPLES=False AIRFLOW__COSMOS__ENABLE_TELEMETRY=False SCARF_NO_ANALYTICS=true
+	AIRFLOW__CORE__LOAD_EXAMPLES=False SCARF_NO_ANALYTICS=true
 # the demo's helpdesk API stand-in, in the background while Airflow runs (the service silo reads it)
 HELPDESK := $(CURDIR)/.venv/bin/python -m c360_devtools.demo.helpdesk_api $(DEMO_SILOS)/service \
 	--port $(HELPDESK_PORT)
-INGEST_DAGS = $$($(RUN) python -c 'from customer360 import orchestration as o; \
+INGEST_DAGS = $$(C360_CONFIG=$(C360_CONFIG) $(RUN) python -c 'from customer360 import orchestration as o; \
 	print(*(o.ingest_dag_id(s.name) for s in o.dag_config().sources))')
 
-.PHONY: dbt-manifest airflow-init airflow-test
+.PHONY: airflow-init airflow-test
 
-dbt-manifest: setup ## dbt parse into <data_dir>/dbt_manifest/ (Cosmos renders the dbt tasks from it)
-	C360_CONFIG=$(C360_CONFIG) $(RUN) python -m customer360.orchestration manifest
-
-airflow-init: dbt-manifest
+airflow-init: setup
 	@test -f $(DEMO_SILOS)/manifest.json || $(RUN) c360 generate --people $(PEOPLE)
 	$(AIRFLOW_ENV) $(RUN) airflow db migrate
 	$(AIRFLOW_ENV) $(RUN) airflow pools set c360_warehouse 1 "customer360: DuckDB allows one writer"

@@ -1,11 +1,9 @@
-"""What the Airflow DAGs in dags/ share: names (pool, assets), run ids, the Cosmos task groups, failure
-messages and the run summary. No pipeline logic lives here: every task calls a stage of customer360.pipeline,
-the same functions the CLI calls.
+"""What the Airflow DAGs in dags/ share: names (pool, assets), run ids, failure messages and the run summary.
+No pipeline logic lives here: every task calls a stage of customer360.pipeline, the same functions the CLI
+calls.
 
 Importing this module is cheap (it reads configuration only): the DAG processor imports it on every parse.
-Airflow, Cosmos, DuckDB and the pipeline are imported inside the functions that need them.
-
-    python -m customer360.orchestration manifest   # `make dbt-manifest`: dbt parse into manifest_path(config)
+Airflow, DuckDB and the pipeline are imported inside the functions that need them.
 """
 
 from __future__ import annotations
@@ -14,23 +12,21 @@ import hashlib
 import json
 import logging
 import os
-import sys
 import textwrap
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, is_dataclass
+from dataclasses import asdict, is_dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from customer360.core.config import CONFIG_ENV_VAR, DEFAULT_CONFIG, Config, ConfigError, load_config
-from customer360.core.errors import EXIT_USAGE, C360Error, QualityGateBlocked, StageFailed
-from customer360.core.product import DBT_PROJECT_DIR
-from customer360.transform import dbt_environment, dbt_project_path, dbt_vars
+from customer360.core.errors import C360Error, QualityGateBlocked, StageFailed
 
 if TYPE_CHECKING:
     from airflow.sdk import Asset
 
     from customer360.pipeline import RunContext
+    from customer360.transform import DbtResult
 
 log = logging.getLogger("customer360.airflow")
 
@@ -44,10 +40,6 @@ CUSTOMER_360_DAG_ID = "customer_360"
 ASSET_GROUP = "customer360"
 MARTS_ASSET_URI = "c360://warehouse/marts"  # the marts in the warehouse (marts.customer_identity_map, ...)
 PUBLISHED_ASSET_URI = "c360://published/snapshot"  # the read-only snapshot the console and BI tools read
-
-DBT_PROFILE = "customer360"
-DBT_TARGET = "duckdb"
-PROFILES_YML = DBT_PROJECT_DIR / "profiles.yml"
 
 
 # -- names and configuration --------------------------------------------------------------------------------
@@ -193,165 +185,13 @@ def has_new_data(summary: Mapping[str, Any]) -> bool:
     return bool(summary.get("rows_loaded") or summary.get("rows_rejected"))
 
 
-# -- dbt through Cosmos -------------------------------------------------------------------------------------
+# -- dbt ----------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class DbtSelection:
-    """Which dbt nodes a Cosmos task group renders, written for Cosmos's manifest selector.
-
-    `cli_select`/`cli_exclude` are the selection pipeline.staging/marts pass to `dbt build`. Cosmos cannot
-    take it verbatim: it has no `source:<source name>` method nor bare folder names, and it applies `exclude`
-    only within the selected nodes (dbt excludes over the whole graph: a model in intermediate/ that reads a
-    mart, which reads entity resolution, is excluded by dbt but would not be by Cosmos). So the staging group
-    selects everything and excludes what is downstream of entity resolution. tests/test_airflow_dags.py checks
-    with `dbt ls` that both spellings select the same models and seeds.
-    """
-
-    cli_select: str
-    cli_exclude: str | None
-    select: tuple[str, ...]
-    exclude: tuple[str, ...] = ()
-
-
-# upstream of entity resolution: seeds, staging views, intermediate tables (pipeline.staging)
-DBT_STAGING = DbtSelection(
-    cli_select="resource_type:seed staging intermediate",
-    cli_exclude="source:entity_resolution+",
-    select=(),
-    exclude=("path:models/staging/entity_resolution+", "path:models/marts+"),
-)
-# downstream of entity resolution: its staging views and the marts (pipeline.marts)
-DBT_MARTS = DbtSelection(
-    cli_select="source:entity_resolution+ marts",
-    cli_exclude=None,
-    select=("path:models/staging/entity_resolution+", "path:models/marts"),
-)
-
-
-def manifest_path(config: Config) -> Path:
-    """Where `make dbt-manifest` writes the manifest Cosmos renders the dbt task groups from."""
-    return config.data_path / "dbt_manifest" / "manifest.json"
-
-
-def build_manifest(config: Config) -> Path:
-    """`dbt parse` with the project's profile, env and vars (customer360.transform.run_dbt)."""
-    from customer360.transform import run_dbt
-
-    target = manifest_path(config)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    run_dbt(config, ["parse", "--target-path", str(target.parent)])
-    if not target.is_file():
-        raise StageFailed(f"dbt parse ran but wrote no manifest at {target}")
-    return target
-
-
-def stale_manifest(config: Config) -> list[Path]:
-    """dbt project files changed after the manifest was built (the DAG renders the old project until
-    `make dbt-manifest` runs again)."""
-    manifest = manifest_path(config)
-    if not manifest.is_file():
-        return []
-    built = manifest.stat().st_mtime
-    files = [DBT_PROJECT_DIR / "dbt_project.yml", config.file]
-    for folder in dbt_folders(config):
-        files += [path for path in folder.rglob("*") if path.is_file()]
-    return sorted(path for path in files if path.is_file() and path.stat().st_mtime > built)
-
-
-def dbt_folders(config: Config) -> list[Path]:
-    """The dbt folders a run builds from: the product's and the project's own (customer360.yml `dbt:`)."""
-    folders = [DBT_PROJECT_DIR / folder for folder in ("models", "seeds", "tests", "macros")]
-    return folders + [
-        config.resolve_path(value) for value in (config.dbt.models, config.dbt.macros, config.dbt.tests) if value
-    ]
-
-
-def warn_if_manifest_stale(config: Config) -> None:
-    changed = stale_manifest(config)
-    if changed:
-        shown = ", ".join(path.name for path in changed[:5])
-        log.warning(
-            "the dbt manifest %s is older than %d dbt or configuration file(s) (%s%s): the dbt tasks of this run "
-            "follow the project as it was when the manifest was built. Run `make dbt-manifest` (python -m "
-            "customer360.orchestration manifest) so that Airflow builds what `c360 run` builds.",
-            manifest_path(config),
-            len(changed),
-            shown,
-            ", ..." if len(changed) > 5 else "",
-        )
-
-
-def dbt_executable() -> Path:
-    """The dbt of the environment Airflow runs in (the project's venv, or the image's)."""
-    return Path(sys.executable).parent / "dbt"
-
-
-def cosmos_environment(config: Config) -> dict[str, str]:
-    """customer360.transform.dbt_environment minus DBT_TARGET_PATH: Cosmos runs dbt in a temporary copy of
-    the project and reads compiled SQL (shown in the UI) and run results from that copy's target folder."""
-    return {key: value for key, value in dbt_environment(config).items() if key != "DBT_TARGET_PATH"}
-
-
-def dbt_task_group(config: Config, group_id: str, selection: DbtSelection, **kwargs: Any) -> Any:
-    """A Cosmos DbtTaskGroup: a task per dbt seed and model, a task for each model's tests, and one for each
-    test of several models. Rendered from the pre-built manifest (no dbt at parse time); every task runs the
-    venv's dbt in a child process (ExecutionMode.LOCAL) with the CLI's profile, environment and vars."""
-    from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-    from cosmos.constants import (
-        ExecutionMode,
-        InvocationMode,
-        LoadMode,
-        SourceRenderingBehavior,
-        TestBehavior,
-        TestIndirectSelection,
-    )
-
-    manifest = manifest_path(config)
-    if not manifest.is_file():
-        raise FileNotFoundError(
-            f"dbt manifest not found at {manifest}: run `make dbt-manifest` (python -m "
-            "customer360.orchestration manifest) once, and again after changing dbt_project/"
-        )
-    return DbtTaskGroup(
-        group_id=group_id,
-        project_config=ProjectConfig(
-            dbt_project_path=dbt_project_path(config),
-            manifest_path=manifest,
-            project_name=DBT_PROFILE,
-            install_dbt_deps=False,
-        ),
-        profile_config=ProfileConfig(
-            profile_name=DBT_PROFILE, target_name=DBT_TARGET, profiles_yml_filepath=PROFILES_YML
-        ),
-        execution_config=ExecutionConfig(
-            execution_mode=ExecutionMode.LOCAL,
-            # a child process per dbt command: dbt-duckdb keeps the warehouse open in the process that ran it
-            invocation_mode=InvocationMode.SUBPROCESS,
-            dbt_executable_path=str(dbt_executable()),
-            # a model's test task runs only the tests of that model alone; tests of several models run in
-            # their own tasks (below), even when the manifest is older than a newly added test
-            test_indirect_selection=TestIndirectSelection.CAUTIOUS,
-        ),
-        render_config=RenderConfig(
-            load_method=LoadMode.DBT_MANIFEST,
-            select=list(selection.select),
-            exclude=list(selection.exclude),
-            # a model's tests run in a task after it; a test of several models (relationships) runs in a
-            # task of its own once all of them are built, as in `dbt build`
-            test_behavior=TestBehavior.AFTER_EACH,
-            should_detach_multiple_parents_tests=True,
-            source_rendering_behavior=SourceRenderingBehavior.WITH_TESTS_OR_FRESHNESS,
-            emit_datasets=False,
-        ),
-        operator_args={
-            "vars": dbt_vars(config),
-            "env": cosmos_environment(config),
-            "append_env": True,
-            "install_deps": False,
-        },
-        **kwargs,
-    )
+def log_dbt_nodes(stage: str, result: DbtResult) -> None:
+    """Every seed, model and test of a dbt task's one `dbt build`, with its status and time: the per-node view
+    in the task log (one task per layer costs what `c360 run` costs; one task per node cost 13x)."""
+    log.info("%s: %d dbt nodes\n%s", stage, result.nodes, result.node_lines())
 
 
 # -- what the operator reads when something fails -----------------------------------------------------------
@@ -371,7 +211,7 @@ _STAGES: dict[str, tuple[str, str]] = {
     ),
     "dbt_staging": (
         "dbt staging",
-        "A dbt model or test upstream of resolution failed; dbt's output above names it. Reproduce it with "
+        "A dbt model or test upstream of resolution failed; the error names it. Reproduce it with "
         "`c360 dbt -- build --select <model>`, fix the SQL or the data, then clear the task.",
     ),
     "resolve": (
@@ -386,7 +226,7 @@ _STAGES: dict[str, tuple[str, str]] = {
     ),
     "dbt_marts": (
         "dbt marts",
-        "A mart or one of its tests failed; dbt's output above names it. Reproduce it with "
+        "A mart or one of its tests failed; the error names it. Reproduce it with "
         "`c360 dbt -- build --select <model>`, fix it, then clear the task.",
     ),
     "publish": (
@@ -398,7 +238,7 @@ _STAGES: dict[str, tuple[str, str]] = {
 
 
 def stage_of(task_id: str) -> tuple[str, str]:
-    """(stage, what to do) for a task id such as `resolve` or `dbt_marts.customer_ids.test`."""
+    """(stage, what to do) for a task id such as `resolve`, `dbt_marts` or `ingest`."""
     head = task_id.split(".", 1)[0]
     for prefix, stage in _STAGES.items():
         if head == prefix or head.startswith(prefix + "_"):
@@ -417,12 +257,11 @@ def failure_message(context: Mapping[str, Any]) -> str:
     what = str(error).strip() if error else "no error message (see the log above)"
     if error is not None and not isinstance(error, C360Error):
         what = f"{type(error).__name__}: {what}"
-        if not task_id.startswith("dbt_"):  # Cosmos raises AirflowException for dbt failures
-            advice = (
-                "This is not one of the pipeline's own errors but a bug or a problem of the Airflow "
-                "deployment (connections, files, permissions). The traceback above shows where it "
-                "happened; fix it and clear the task."
-            )
+        advice = (
+            "This is not one of the pipeline's own errors but a bug or a problem of the Airflow "
+            "deployment (connections, files, permissions). The traceback above shows where it "
+            "happened; fix it and clear the task."
+        )
     if isinstance(error, QualityGateBlocked):
         advice += " Not retried: the same data would be blocked again."
     try_number, max_tries = getattr(ti, "try_number", None), getattr(ti, "max_tries", None)
@@ -523,28 +362,3 @@ def format_summary(summary: Mapping[str, Any]) -> str:
             f"customer; customer ID events this run: {event_text}",
         ]
     )
-
-
-# -- command line -------------------------------------------------------------------------------------------
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m customer360.orchestration manifest`: build the dbt manifest the DAGs render dbt from."""
-    args = sys.argv[1:] if argv is None else argv
-    if args[:1] != ["manifest"]:
-        sys.stderr.write("usage: python -m customer360.orchestration manifest\n")
-        return EXIT_USAGE
-    try:
-        path = build_manifest(dag_config())
-    except ConfigError as error:
-        sys.stderr.write(f"configuration error: {error}\n")
-        return EXIT_USAGE
-    except C360Error as error:
-        sys.stderr.write(f"error: {error}\n")
-        return error.exit_code
-    sys.stdout.write(f"dbt manifest: {path}\n")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

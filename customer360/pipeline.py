@@ -106,7 +106,7 @@ class StagingReport:
 
     def summary(self) -> dict[str, object]:
         return {
-            "nodes": getattr(self.dbt, "nodes", 0),
+            "dbt": self.dbt.summary(),
             "held": self.held,
             "blanked": self.blanked,
             "dropped": self.dropped,

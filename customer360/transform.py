@@ -38,11 +38,12 @@ from customer360.core.rules import load_rules
 # the run's start (ISO 8601): int_reference_time's fallback when no touchpoint exists
 RUN_STARTED_AT = "C360_RUN_STARTED_AT"
 PR_SET_PDEATHSIG = 1  # linux/prctl.h: the signal a process gets when its parent dies
-# the folders of the dbt project c360 runs, as links (see dbt_project_dir): the product's keep their names (Cosmos
-# expects a `models` folder in the project it renders), the project's are prefixed
+# the folders of the dbt project c360 runs, as links (see dbt_project_dir): the product's keep their names, the
+# project's are prefixed
 PRODUCT_FOLDERS = {"models": "models", "macros": "macros", "seeds": "seeds", "tests": "tests"}
 PROJECT_FOLDERS = {"models": "project_models", "macros": "project_macros", "tests": "project_tests"}
 SOURCES_FOLDER = "generated_sources"
+FAILED_STATUSES = {"error", "fail", "runtime error"}
 
 
 class DbtError(StageFailed):
@@ -54,7 +55,38 @@ class DbtResult:
     command: list[str]
     success: bool
     failures: list[str] = field(default_factory=list)
-    nodes: int = 0
+    results: list[NodeResult] = field(default_factory=list)
+
+    @property
+    def nodes(self) -> int:
+        return len(self.results)
+
+    def summary(self) -> dict[str, object]:
+        """Counts by status and the slowest nodes: what a run summary or an Airflow task's XCom shows."""
+        statuses: dict[str, int] = {}
+        for node in self.results:
+            statuses[node.status] = statuses.get(node.status, 0) + 1
+        slowest = sorted(self.results, key=lambda node: -node.seconds)[:5]
+        return {
+            "nodes": self.nodes,
+            "statuses": statuses,
+            "failures": self.failures,
+            "slowest": {node.unique_id: node.seconds for node in slowest},
+        }
+
+    def node_lines(self) -> str:
+        """One line per node, in the order dbt finished them (an Airflow task logs it)."""
+        return "\n".join(f"  {node.status:<8} {node.seconds:7.2f}s  {node.unique_id}" for node in self.results)
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    """One seed, model or test of a dbt command, from its run_results.json."""
+
+    unique_id: str
+    status: str
+    seconds: float
+    message: str
 
 
 def dbt_vars(config: Config) -> dict[str, object]:
@@ -412,15 +444,10 @@ def sources_yaml(config: Config) -> dict[str, Any]:
     }
 
 
-def dbt_project_path(config: Config) -> Path:
-    """Where the dbt project c360 runs for this configuration lives (prepared by dbt_project_dir)."""
-    return config.data_path / "dbt" / "project"
-
-
 def dbt_project_dir(config: Config) -> Path:
     """The dbt project c360 runs for this configuration, brought up to date (cheap; files are only rewritten when
     their content changes, so dbt's partial parsing stays valid)."""
-    host = dbt_project_path(config)
+    host = config.data_path / "dbt" / "project"
     host.mkdir(parents=True, exist_ok=True)
     links = {link: DBT_PROJECT_DIR / folder for folder, link in PRODUCT_FOLDERS.items()}
     for key, link in PROJECT_FOLDERS.items():
@@ -533,8 +560,9 @@ def run_dbt(
         check=False,
         preexec_fn=die_with_parent(),
     )
-    failures, nodes = _failures(run_results)
-    result = DbtResult(command=command, success=outcome.returncode == 0, failures=failures, nodes=nodes)
+    results = _node_results(run_results)
+    failures = [f"{node.unique_id}: {node.message}" for node in results if node.status in FAILED_STATUSES]
+    result = DbtResult(command=command, success=outcome.returncode == 0, failures=failures, results=results)
     if raise_on_failure and not result.success:
         raise DbtError(f"dbt {' '.join(args)} failed:\n{_failure_detail(outcome, failures, environment).strip()}")
     return result
@@ -566,16 +594,18 @@ def _failure_detail(outcome: subprocess.CompletedProcess[str], failures: list[st
     return "\n".join(f"  - {failure}" for failure in failures) or (outcome.stdout or "") + (outcome.stderr or "")
 
 
-def _failures(run_results: Path) -> tuple[list[str], int]:
+def _node_results(run_results: Path) -> list[NodeResult]:
     if not run_results.is_file():
-        return [], 0
-    results = json.loads(run_results.read_text(encoding="utf-8")).get("results", [])
-    failures = [
-        f"{item['unique_id']}: {(item.get('message') or '').strip()}"
-        for item in results
-        if item.get("status") in {"error", "fail", "runtime error"}
+        return []
+    return [
+        NodeResult(
+            unique_id=item["unique_id"],
+            status=item.get("status") or "",
+            seconds=round(float(item.get("execution_time") or 0), 2),
+            message=(item.get("message") or "").strip(),
+        )
+        for item in json.loads(run_results.read_text(encoding="utf-8")).get("results", [])
     ]
-    return failures, len(results)
 
 
 def build(config: Config, select: str, exclude: str | None = None, run_started_at: datetime | None = None) -> DbtResult:

@@ -7,10 +7,10 @@ rest). Runs are incremental and `max_active_runs=1`: updates that arrive during 
 
 | task | calls (the same functions as the CLI) |
 |---|---|
-| `quality_gate` | `pipeline.validate`: Great Expectations, bad rows to quarantine; may block the run; then `pipeline.hold_unusable_rows` (identity rows no mapping can use) |
-| `dbt_staging.*` | Cosmos: a task per seed/model and per test task (`pipeline.staging`'s selection) |
-| `resolve` | `pipeline.resolve`: Splink scoring, clustering, stable customer IDs (its summary counts what staging blanked); then `pipeline.prepare_marts` (privacy requests in force) |
-| `dbt_marts.*` | Cosmos: the marts and their tests (`pipeline.marts`'s selection) |
+| `quality_gate` | `pipeline.validate`: Great Expectations, bad rows to quarantine; may block the run |
+| `dbt_staging` | `pipeline.staging`: identity rows no mapping can use held back, then one `dbt build` of seeds, staging and intermediate models with their tests; the log lists every node |
+| `resolve` | `pipeline.resolve`: Splink scoring, clustering, stable customer IDs |
+| `dbt_marts` | `pipeline.marts`: privacy requests in force, then one `dbt build` of the marts with their tests; the log lists every node |
 | `check_marts` | `pipeline.check_marts`: Great Expectations on the key marts; a failure stops publishing |
 | `publish` | `pipeline.publish`: the read-only snapshot, then `pipeline.retention`; logs the run summary; updates `c360://published/…` |
 
@@ -79,27 +79,31 @@ def customer_360() -> None:
         for asset, events in (context.get("triggering_asset_events") or {}).items():
             for event in events:
                 orchestration.log.info("triggered by %s: %s", getattr(asset, "uri", asset), event.extra)
-        ctx = orchestration.run_context(context)
-        orchestration.warn_if_manifest_stale(ctx.config)
-        summary = orchestration.summarise(pipeline.validate(ctx))
-        summary["held_at_staging"] = pipeline.hold_unusable_rows(ctx)  # as `c360 run` does before dbt staging
-        return summary
+        return orchestration.summarise(pipeline.validate(orchestration.run_context(context)))
+
+    @task
+    def dbt_staging() -> dict:
+        from customer360 import pipeline
+
+        report = pipeline.staging(orchestration.run_context(get_current_context()))
+        orchestration.log_dbt_nodes("dbt staging", report.dbt)
+        return orchestration.summarise(report)
 
     @task(execution_timeout=timedelta(hours=2))
     def resolve() -> dict:
-        from customer360 import pipeline, transform
+        from customer360 import pipeline
 
         context = get_current_context()
         full = bool(context["params"].get("full_resolution"))
-        ctx = orchestration.run_context(context)
-        blanked, dropped = transform.standardisation_losses(ctx.config)  # what dbt staging left out, counted
-        summary = orchestration.summarise(pipeline.resolve(ctx, full=full))
-        privacy_requests = pipeline.prepare_marts(ctx)  # as `c360 run` does before the marts build
-        return {
-            **summary,
-            "standardisation": {"blanked": blanked, "dropped": dropped},
-            "privacy_requests": privacy_requests,
-        }
+        return orchestration.summarise(pipeline.resolve(orchestration.run_context(context), full=full))
+
+    @task
+    def dbt_marts() -> dict:
+        from customer360 import pipeline
+
+        result = pipeline.marts(orchestration.run_context(get_current_context()))
+        orchestration.log_dbt_nodes("dbt marts", result)
+        return orchestration.summarise(result)
 
     @task(retry_policy=GATE_BLOCKED_FAILS)
     def check_marts() -> dict:
@@ -108,22 +112,26 @@ def customer_360() -> None:
         return orchestration.summarise(pipeline.check_marts(orchestration.run_context(get_current_context())))
 
     @task(outlets=[orchestration.marts_asset(), orchestration.published_asset()])
-    def publish(gate: dict, resolution: dict) -> dict:
+    def publish(gate: dict, staged: dict, resolution: dict, built: dict) -> dict:
         from customer360 import pipeline
 
         ctx = orchestration.run_context(get_current_context())
         published = orchestration.summarise(pipeline.publish(ctx))
         kept = orchestration.summarise(pipeline.retention(ctx))  # as `c360 run` does after publishing
-        stages = {"quality_gate": gate, "resolve": resolution, "publish": published, "retention": kept}
+        stages = {
+            "quality_gate": gate,
+            "dbt_staging": staged,
+            "resolve": resolution,
+            "dbt_marts": built,
+            "publish": published,
+            "retention": kept,
+        }
         summary = orchestration.run_summary(ctx.config, ctx.run_id, stages)
         orchestration.log.info("%s", orchestration.format_summary(summary))
         return summary
 
-    gate = quality_gate()
-    staging = orchestration.dbt_task_group(CONFIG, "dbt_staging", orchestration.DBT_STAGING)
-    resolution = resolve()
-    marts = orchestration.dbt_task_group(CONFIG, "dbt_marts", orchestration.DBT_MARTS)
-    chain(gate, staging, resolution, marts, check_marts(), publish(gate, resolution))
+    gate, staged, resolution, built = quality_gate(), dbt_staging(), resolve(), dbt_marts()
+    chain(gate, staged, resolution, built, check_marts(), publish(gate, staged, resolution, built))
 
 
 customer_360()

@@ -19,12 +19,9 @@ counts = load_sales_into_postgres(sys.argv[1], os.environ["C360_SALES_DSN"])
 print("sales silo loaded into PostgreSQL:", counts)
 PY
 
-# 3. the dbt manifest the customer_360 DAG renders its Cosmos task groups from (no dbt at DAG parse time)
-python -m customer360.orchestration manifest
-
-# 4. Airflow's metadata database and the one-slot pool every warehouse-writing task runs in
+# 3. Airflow's metadata database and the one-slot pool every warehouse-writing task runs in
 airflow db migrate
 airflow pools set c360_warehouse 1 "customer360: DuckDB allows one writer"
 
-# 5. demo logins for the agent console (printed once; change them for anything but a demo)
+# 4. demo logins for the agent console (printed once; change them for anything but a demo)
 c360 users demo

@@ -24,7 +24,7 @@ from typing import Any
 
 import duckdb
 
-from customer360.core.errors import C360Error
+from customer360.core.errors import C360Error, StageFailed
 from entity_resolution.spec import ModelSpec
 
 log = logging.getLogger(__name__)
@@ -91,12 +91,17 @@ def train(con: duckdb.DuckDBPyConnection, records_table: str, spec: ModelSpec, m
     from splink import Linker
     from splink.blocking_analysis import count_comparisons_from_blocking_rules
 
+    report: dict[str, Any] = {"spec": spec.key, "records": con.table(records_table).count("*").fetchone()[0]}
+    if report["records"] < 2:  # Splink would divide by the zero pairs there are
+        raise StageFailed(
+            f"{records_table} holds {report['records']} identity record(s): too few to train a model on. Load "
+            "the sources first (`c360 run` ingests them; under Airflow the ingest_<source> DAGs run before "
+            "customer_360), and check that the identity mappings of customer360.yml select rows."
+        )
     db_api = splink_api(con)
     records = db_api.register(con.table(records_table).select(*spec.columns), dataset_display_name="identity_records")
     linker = Linker(records, spec.settings())
     training = spec.training
-    report: dict[str, Any] = {"spec": spec.key, "records": con.table(records_table).count("*").fetchone()[0]}
-
     linker.training.estimate_probability_two_random_records_match(
         spec.training_rules("deterministic_rules"), recall=float(training.get("deterministic_recall", 0.7))
     )

@@ -190,11 +190,10 @@ def test_commands_name_entry_points_that_exist(compose) -> None:
         assert used in c360_commands, used
 
 
-def test_init_creates_the_pool_the_dags_use_and_the_manifest_they_read() -> None:
+def test_init_creates_the_pool_the_dags_use() -> None:
     init = INIT.read_text(encoding="utf-8")
     pool = f"airflow pools set {orchestration.WAREHOUSE_POOL} {orchestration.WAREHOUSE_POOL_SLOTS} "
     assert pool in init
-    assert "python -m customer360.orchestration manifest" in init
     assert "airflow db migrate" in init
     assert "load_sales_into_postgres" in init
     assert pool in (REPO / "Makefile").read_text(encoding="utf-8")

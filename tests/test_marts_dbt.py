@@ -501,3 +501,5 @@ def test_identity_qa_tests_catch_violations(demo_pipeline, tmp_path: Path) -> No
     assert not result.success
     failed = {failure.split(":")[0].split(".")[-1] for failure in result.failures}
     assert failed == {"every_record_maps_to_exactly_one_customer", "no_customer_above_cluster_size_cap"}
+    assert result.summary()["statuses"] == {"fail": 2, "warn": 1}  # what an Airflow dbt task's XCom shows
+    assert "no_strong_identifier_shared_across_customers" in result.node_lines()

@@ -234,3 +234,18 @@ def test_a_level_no_random_pair_showed_gets_the_u_its_absence_proves() -> None:
     assert levels[1]["u_probability"] == pytest.approx(6e-7)
     assert levels[2]["u_probability"] == 1.0 and "u_probability" not in levels[0]
     assert changes == [{"comparison": "email", "level": "same e-mail", "u": pytest.approx(6e-7)}]
+
+
+def test_training_without_records_says_what_to_do(tmp_path: Path) -> None:
+    from customer360.core.errors import StageFailed
+    from entity_resolution.model import train
+    from entity_resolution.spec import load_spec
+
+    spec = load_spec(Path(__file__).resolve().parents[1] / "entity_resolution/specs/customer.yml")
+    con = duckdb.connect()
+    con.execute("create table records (" + ", ".join(f'"{column}" varchar' for column in spec.columns) + ")")
+    with pytest.raises(StageFailed, match="holds 0 identity record.*Load the sources first"):
+        train(con, "records", spec, tmp_path / "models")
+    con.execute(f'insert into records ("{spec.unique_id}") values (?)', ["only-one"])
+    with pytest.raises(StageFailed, match="holds 1 identity record"):
+        train(con, "records", spec, tmp_path / "models")

@@ -4,8 +4,7 @@ and a customer360 configuration whose data lives in a temp folder.
 Airflow reads its configuration once per process (and keeps global ORM state), so every test talks to Airflow
 in a child process (`run_airflow_python`); the test process itself never imports Airflow.
 
-`airflow_project` (session scope): demo silos for a small world, a config pointing into a temp folder, and the
-pre-built dbt manifest (`make dbt-manifest`) the customer_360 DAG renders its Cosmos task groups from.
+`airflow_project` (session scope): demo silos for a small world and a config pointing into a temp folder.
 """
 
 from __future__ import annotations
@@ -36,7 +35,6 @@ class AirflowProject:
     root: Path  # customer360.yml, data/, silos/, airflow/
     config_path: Path
     config: Config
-    manifest: Path
 
     @property
     def silos(self) -> Path:
@@ -52,7 +50,6 @@ def airflow_env(home: Path, config_path: Path, **extra: str) -> dict[str, str]:
             "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-            "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
             "SCARF_NO_ANALYTICS": "true",
             "DO_NOT_TRACK": "true",
             "C360_CONFIG": str(config_path),
@@ -99,16 +96,13 @@ def emit_result_code() -> str:
 def make_airflow_project(root: Path) -> AirflowProject:
     from c360_devtools.demo.generator import generate_silos
 
-    from customer360 import orchestration
     from support.demo_pipeline import write_demo_config
 
     silos = root / "silos"
     generate_silos(silos, people=AIRFLOW_PEOPLE, seed=AIRFLOW_SEED)
     # the helpdesk URL is a placeholder: tests that ingest the service silo set C360_HELPDESK_URL
     config_path = write_demo_config(root, silos, "${C360_HELPDESK_URL:-http://127.0.0.1:9/api/v2}")
-    config = load_config(config_path)
-    manifest = orchestration.build_manifest(config)
-    return AirflowProject(root=root, config_path=config_path, config=config, manifest=manifest)
+    return AirflowProject(root=root, config_path=config_path, config=load_config(config_path))
 
 
 @pytest.fixture(scope="session")
