@@ -128,7 +128,8 @@ def _fingerprint(con: duckdb.DuckDBPyConnection, config: Config) -> str:
 
 
 def _state(config: Config) -> dict[str, Any]:
-    """Decisions and review answers (their ids only grow; a deletion changes the count), privacy requests."""
+    """Decisions, review answers and withdrawals (their ids only grow; a deletion changes the count), privacy
+    requests."""
     state: dict[str, Any] = {
         "requests": [(r.request_id, r.kind, r.purpose) for r in tombstones.requests_in_force(config.state_dir)]
     }
@@ -136,7 +137,11 @@ def _state(config: Config) -> dict[str, Any]:
     if path.exists():
         con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            for table, key in (("decisions", "decision_id"), ("review_answers", "answer_id")):
+            for table, key in (
+                ("decisions", "decision_id"),
+                ("review_answers", "answer_id"),
+                ("withdrawals", "withdrawal_id"),
+            ):
                 state[table] = con.execute(f"select count(*), max({key}) from {table}").fetchone()
         except sqlite3.OperationalError:  # an empty store without its tables yet
             pass

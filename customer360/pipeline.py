@@ -331,6 +331,20 @@ def _run_stages(ctx: RunContext, stages: list[Stage], summary: RunSummary, comma
         record_run(ctx, summary, command=command)
 
 
+def apply_decisions(config: Config) -> RunSummary:
+    """Bring the human decisions recorded since the last run into the published snapshot now: resolution
+    re-clusters only the components whose decisions changed (with the stable-ID rules of every run), then the
+    marts are rebuilt, checked and published. No ingestion, no quality gate: the next scheduled run starts from
+    the same state and agrees. `c360 decisions apply`; the console starts it after every decision."""
+    stages: list[Stage] = [
+        ("resolve", resolve),
+        ("marts", marts),
+        ("check_marts", check_marts),
+        ("publish", publish),
+    ]
+    return run_pipeline(RunContext.new(config), stages, command="decisions")
+
+
 def erase(config: Config, subject: Any, reason: str, requested_by: str) -> RunSummary:
     """GDPR Art. 17 (docs/privacy.md): delete the subject's rows from raw and quarantine behind tombstones, rebuild
     staging, resolution and the marts without them, publish, then scrub every kept snapshot (with its Parquet,

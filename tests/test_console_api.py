@@ -258,7 +258,9 @@ def test_new_snapshot_is_picked_up_without_restart_and_warehouse_lock_is_harmles
 
     run = copy_demo(demo_pipeline, tmp_path / "run")
     env = make_console_env(run)
-    app = create_app(env.config, ConsoleSettings(snapshot_check_seconds=0, requests_per_minute=0))
+    app = create_app(
+        env.config, ConsoleSettings(apply_decisions=False, snapshot_check_seconds=0, requests_per_minute=0)
+    )
     with TestClient(app) as client:
         assert login(client, *env.logins["agent"]).status_code == 303
         first = client.get("/api/v1/snapshot").json()["file"]
@@ -290,7 +292,9 @@ def test_merged_customer_id_answers_with_the_survivor(tmp_path: Path, demo_pipel
     generate_snapshot(snapshot, customers=300)
     run = copy_demo(demo_pipeline, tmp_path / "run")
     env = make_console_env(run)
-    app = create_app(env.config, ConsoleSettings(snapshot_override=snapshot, requests_per_minute=0))
+    app = create_app(
+        env.config, ConsoleSettings(apply_decisions=False, snapshot_override=snapshot, requests_per_minute=0)
+    )
     with TestClient(app) as client:
         assert login(client, *env.logins["agent"]).status_code == 303
         # synthetic: C000000308 (= 300 + 7 + 1) was merged into C000000008

@@ -182,7 +182,7 @@ def test_not_same_person_form_records_decision_and_audit(client_for, customer, c
     assert "Recorded: " not in client_for("admin").get(notice).text  # the agent's notice, not the admin's
     page = client.get(notice)
     assert "Recorded: " in page.text
-    assert "applies from the next run" in page.text
+    assert "It takes effect in the next pipeline run." in page.text and "not published yet" in page.text
 
 
 def test_banners_come_from_the_server_not_from_the_link(client_for, customer) -> None:  # noqa: ANN001
@@ -240,7 +240,9 @@ def test_login_rate_limit_returns_429(demo_pipeline, tmp_path) -> None:  # noqa:
     from customer360.console.settings import ConsoleSettings
 
     env = make_console_env(copy_demo(demo_pipeline, tmp_path / "run"))
-    app = create_app(env.config, ConsoleSettings(login_failures_per_minute=5, requests_per_minute=0))
+    app = create_app(
+        env.config, ConsoleSettings(apply_decisions=False, login_failures_per_minute=5, requests_per_minute=0)
+    )
     username, password = env.logins["agent"]
     with TestClient(app) as client:
         for _ in range(5):
@@ -284,7 +286,7 @@ def test_secure_cookie_flag_is_configurable(demo_pipeline, tmp_path) -> None:  #
     from customer360.console.settings import ConsoleSettings
 
     env = make_console_env(copy_demo(demo_pipeline, tmp_path / "run"))
-    app = create_app(env.config, ConsoleSettings(secure_cookies=True, requests_per_minute=0))
+    app = create_app(env.config, ConsoleSettings(apply_decisions=False, secure_cookies=True, requests_per_minute=0))
     with TestClient(app, base_url="https://testserver") as client:
         response = login(client, *env.logins["agent"])
         assert "Secure" in response.headers["set-cookie"]

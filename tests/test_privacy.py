@@ -340,7 +340,9 @@ def test_an_admin_erases_from_the_console_with_a_reason_and_a_second_confirmatio
     env = make_console_env(copy_demo(demo_pipeline, tmp_path / "run"))
     with warehouse.session(env.config, read_only=True) as con:
         customer_id = one(con, "select min(customer_id) from marts.customer_360 where len(source_systems) >= 2")[0]
-    app = create_app(env.config, ConsoleSettings(snapshot_check_seconds=0, requests_per_minute=0))
+    app = create_app(
+        env.config, ConsoleSettings(apply_decisions=False, snapshot_check_seconds=0, requests_per_minute=0)
+    )
     with TestClient(app) as agent, TestClient(app) as admin:
         assert login(agent, *env.logins["agent"]).status_code == 303
         assert agent.get(f"/admin/privacy?customer={customer_id}").status_code == 403

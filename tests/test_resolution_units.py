@@ -249,3 +249,44 @@ def test_training_without_records_says_what_to_do(tmp_path: Path) -> None:
     con.execute(f'insert into records ("{spec.unique_id}") values (?)', ["only-one"])
     with pytest.raises(StageFailed, match="holds 1 identity record"):
         train(con, "records", spec, tmp_path / "models")
+
+
+def test_undo_withdraws_the_whole_action_and_the_pair_falls_back(tmp_path: Path) -> None:
+    decisions.add_decision(tmp_path, "sales:1", "web:9", "same", "alice", "same passport")
+    split = decisions.add_decisions(tmp_path, [("web:9", "sales:1"), ("web:9", "sales:2")], "different", "bob")
+    assert len({d.action_id for d in split}) == 1
+    assert {d.decision for d in decisions.list_decisions(tmp_path)} == {"different"}
+
+    withdrawn = decisions.withdraw(tmp_path, split[1].decision_id, "carol")
+    assert [d.decision_id for d in withdrawn] == [d.decision_id for d in split]  # the whole action
+    in_force = decisions.list_decisions(tmp_path)
+    assert [(d.record_key_l, d.record_key_r, d.decision) for d in in_force] == [("sales:1", "web:9", "same")]
+    assert decisions.decisions_about(tmp_path, ["sales:2"]) == []
+    assert len(decisions.list_decisions(tmp_path, include_superseded=True)) == 3  # nothing is deleted
+    with pytest.raises(LookupError, match="already undone"):
+        decisions.withdraw(tmp_path, split[0].decision_id, "carol")
+    con = duckdb.connect()
+    con.execute("create schema entity_resolution")
+    decisions.sync_to_warehouse(con, tmp_path)
+    assert con.execute("select decision from entity_resolution.decisions").fetchall() == [("same",)]
+
+
+def test_a_decision_store_from_before_undo_is_upgraded_in_place(tmp_path: Path) -> None:
+    import sqlite3
+
+    old = sqlite3.connect(decisions.decisions_path(tmp_path))
+    old.executescript(
+        """
+        create table decisions (decision_id integer primary key autoincrement, record_key_l text not null,
+            record_key_r text not null, decision text not null, reason text, decided_by text not null,
+            decided_at text not null);
+        insert into decisions (record_key_l, record_key_r, decision, decided_by, decided_at)
+        values ('a:1', 'b:1', 'different', 'dave', '2026-01-01T00:00:00+00:00');
+        """
+    )
+    old.commit()
+    old.close()
+    (decision,) = decisions.list_decisions(tmp_path)
+    assert decision.decided_by == "dave" and decision.action_id is None
+    assert [d.decision_id for d in decisions.withdraw(tmp_path, decision.decision_id, "erin")] == [1]
+    assert decisions.list_decisions(tmp_path) == []

@@ -340,6 +340,7 @@ def decisions_add(
     same: Annotated[bool, typer.Option("--same/--different", help="the same person, or not")] = ...,  # type: ignore[assignment]
     reason: Annotated[str | None, typer.Option(help="why (shown in explanations and audits)")] = None,
     by: Annotated[str, typer.Option(help="who decided")] = os.environ.get("USER", "cli"),
+    apply: Annotated[bool, typer.Option("--apply", help="publish the change now (c360 decisions apply)")] = False,
     config: ConfigOption = None,
 ) -> None:
     """Record that two records are (--same) or are not (--different) the same person; the next run obeys it."""
@@ -352,8 +353,65 @@ def decisions_add(
         raise _fail(str(error), pipeline.EXIT_USAGE) from None
     console.print(
         f"decision {decision.decision_id}: {decision.record_key_l} and {decision.record_key_r} are "
-        f"{'the same person' if same else 'not the same person'} (applies from the next run)"
+        f"{'the same person' if same else 'not the same person'}"
+        + ("" if apply else " (applies from the next run, or now with `c360 decisions apply`)")
     )
+    if apply:
+        _apply_decisions(cfg)
+
+
+@decisions_app.command("undo")
+def decisions_undo(
+    decision_id: Annotated[int, typer.Argument(help="the decision's id (c360 decisions list)")],
+    by: Annotated[str, typer.Option(help="who undoes it")] = os.environ.get("USER", "cli"),
+    apply: Annotated[bool, typer.Option("--apply", help="publish the change now (c360 decisions apply)")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Withdraw a decision and those made with it in the same action; each pair falls back to its previous
+    decision or to the model."""
+    from customer360.core.decisions import withdraw
+
+    cfg = _setup(config)
+    try:
+        withdrawn = withdraw(cfg.state_dir, decision_id, by)
+    except LookupError as error:
+        raise _fail(str(error), pipeline.EXIT_USAGE) from None
+    for decision in withdrawn:
+        console.print(
+            f"withdrew decision {decision.decision_id}: {decision.record_key_l} "
+            f"{'=' if decision.decision == 'same' else '≠'} {decision.record_key_r}"
+        )
+    if apply:
+        _apply_decisions(cfg)
+    else:
+        console.print("applies from the next run, or now with `c360 decisions apply`")
+
+
+@decisions_app.command("apply")
+def decisions_apply(
+    wait: Annotated[
+        float, typer.Option("--wait", help="seconds to wait while another process writes the warehouse", min=0)
+    ] = 0,
+    config: ConfigOption = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Publish the decisions recorded since the last run now: re-resolve the customers they touch, rebuild the
+    marts, check and publish (no ingestion)."""
+    cfg = _setup(config, verbose)
+    if wait:
+        os.environ[WAIT_ENV_VAR] = str(wait)
+    _apply_decisions(cfg)
+
+
+def _apply_decisions(cfg) -> None:  # noqa: ANN001
+    summary = pipeline.apply_decisions(cfg)
+    if "resolve" in summary.stages:
+        _print_resolution(summary.stages["resolve"])
+    if summary.message:
+        print_error(summary.message, summary.status)
+        raise typer.Exit(summary.exit_code)
+    seconds = ", ".join(f"{name} {value:.0f} s" for name, value in summary.seconds.items())
+    console.print(f"decisions applied and published in run [bold]{summary.run_id}[/bold] ({seconds})")
 
 
 @decisions_app.command("list")

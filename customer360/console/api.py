@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -22,6 +22,7 @@ from customer360.serving.models import (
     ReviewAnswerOut,
     ReviewAnswerRequest,
     ReviewNext,
+    SamePersonRequest,
     SearchResponse,
     SnapshotInfo,
     TimelinePage,
@@ -261,13 +262,100 @@ def not_same_person(request: Request, customer_id: CustomerId, body: DecisionReq
         ip=auth.client_ip(request),
         detail=body.record_key + (f": {body.reason}" if body.reason else ""),
     )
+    applying = _apply_decisions(console)
     return DecisionResponse(
         customer_id=current,
         record_key=body.record_key,
         decisions=decisions,
+        applying=applying,
         message=f"{body.record_key} is recorded as not the same person as {len(decisions)} other record(s); "
-        "the next pipeline run separates it",
+        + _when(applying),
     )
+
+
+@router.post(
+    "/customers/{customer_id}/same-person",
+    response_model=DecisionResponse,
+    status_code=201,
+    responses=NOT_FOUND,
+    summary="Record that two customers are the same person",
+)
+def same_person(request: Request, customer_id: CustomerId, body: SamePersonRequest) -> DecisionResponse:
+    """Adds a "same" decision (must-link) between a record of each customer: they are joined whatever the guard
+    rails say. Needs the `review` permission (steward, admin); with a session cookie, send the CSRF token in
+    `X-CSRF-Token`."""
+    session = auth.api_session(request, "review")
+    auth.check_api_csrf(request, session)
+    console = auth.state(request)
+    try:
+        current, other, decisions = queries.record_same_person(
+            console.snapshots.current(),
+            console.state_dir,
+            customer_id,
+            body.other_customer_id,
+            session.user.username,
+            body.reason,
+        )
+    except LookupError as error:
+        raise ApiError(404, "not_found", str(error)) from None
+    except ValueError as error:
+        raise ApiError(422, "invalid_request", str(error)) from None
+    console.store.audit(
+        session.user,
+        "same_person",
+        customer_id=current,
+        channel="api",
+        ip=auth.client_ip(request),
+        detail=f"same person as {other}" + (f": {body.reason}" if body.reason else ""),
+    )
+    applying = _apply_decisions(console)
+    return DecisionResponse(
+        customer_id=current,
+        decisions=decisions,
+        applying=applying,
+        message=f"{current} and {other} are recorded as the same person; " + _when(applying),
+    )
+
+
+@router.post(
+    "/decisions/{decision_id}/undo",
+    response_model=DecisionResponse,
+    responses=NOT_FOUND,
+    summary="Withdraw a decision and those made with it",
+)
+def undo_decision(request: Request, decision_id: int) -> DecisionResponse:
+    """Each pair falls back to its previous decision, if any, or to the model. Needs the `review` permission."""
+    session = auth.api_session(request, "review")
+    auth.check_api_csrf(request, session)
+    console = auth.state(request)
+    try:
+        withdrawn = queries.undo_decision(console.state_dir, decision_id, session.user.username)
+    except LookupError as error:
+        raise ApiError(404, "not_found", str(error)) from None
+    console.store.audit(
+        session.user,
+        "undo_decision",
+        channel="api",
+        ip=auth.client_ip(request),
+        detail=", ".join(f"{d.record_key_l}/{d.record_key_r}" for d in withdrawn),
+    )
+    applying = _apply_decisions(console)
+    return DecisionResponse(
+        customer_id=None,
+        decisions=withdrawn,
+        applying=applying,
+        message=f"withdrew {len(withdrawn)} decision(s); " + _when(applying),
+    )
+
+
+def _apply_decisions(console: Any) -> bool:
+    if console.settings.apply_decisions:
+        console.decisions.request()
+    return bool(console.settings.apply_decisions)
+
+
+def _when(applying: bool) -> str:
+    return "the change is being published now" if applying else "the next pipeline run applies it"
 
 
 @router.get(

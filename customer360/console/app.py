@@ -23,8 +23,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from customer360.console import auth
-from customer360.console.erasures import Erasures
 from customer360.console.i18n import LANGUAGES, has_text, translate
+from customer360.console.jobs import DecisionApplier, Erasures
 from customer360.console.settings import ConsoleSettings
 from customer360.console.snapshot import SnapshotManager, SnapshotUnavailable
 from customer360.console.store import ConsoleStore
@@ -57,6 +57,7 @@ class ConsoleState:
     limiter: auth.RateLimiter
     templates: Environment
     erasures: Erasures
+    decisions: DecisionApplier
 
     @property
     def state_dir(self) -> Path:
@@ -128,6 +129,7 @@ def create_app(config: Config, settings: ConsoleSettings | None = None) -> FastA
         limiter=auth.RateLimiter(settings.requests_per_minute),
         templates=_templates(),
         erasures=Erasures(config.file, config.state_dir),
+        decisions=DecisionApplier(config.file, config.state_dir, on_published=snapshots.refresh),
     )
     app.add_middleware(SecurityHeaders, secure=settings.secure_cookies)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

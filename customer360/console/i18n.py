@@ -145,19 +145,47 @@ TEXT: dict[str, dict[str, str]] = {
     "customer.not_same_confirm": {"en": "Separate this record", "de": "Datensatz abtrennen"},
     "customer.not_same_reason": {"en": "Reason (optional)", "de": "Grund (optional)"},
     "customer.not_same_help": {
-        "en": "Records that this record is not the same person as the other records of this customer. "
-        "The next pipeline run separates it.",
-        "de": "Hält fest, dass dieser Datensatz nicht dieselbe Person ist wie die anderen Datensätze dieses Kunden. "
-        "Der nächste Pipeline-Lauf trennt ihn ab.",
+        "en": "Records that this record is not the same person as the other records of this customer, and "
+        "separates it.",
+        "de": "Hält fest, dass dieser Datensatz nicht dieselbe Person ist wie die anderen Datensätze dieses Kunden, "
+        "und trennt ihn ab.",
     },
-    "customer.decision_saved": {
-        "en": "Recorded: {record} is not the same person as the other {count} record(s). "
-        "It is separated in the next pipeline run.",
-        "de": "Gespeichert: {record} ist nicht dieselbe Person wie die anderen {count} Datensätze. "
-        "Der nächste Pipeline-Lauf trennt ihn ab.",
+    "customer.decision_decided": {
+        "en": "Recorded: {record} is not the same person as the other {count} record(s).",
+        "de": "Gespeichert: {record} ist nicht dieselbe Person wie die anderen {count} Datensätze.",
     },
+    "customer.decision_joined": {
+        "en": "Recorded: this customer and {other} are the same person.",
+        "de": "Gespeichert: dieser Kunde und {other} sind dieselbe Person.",
+    },
+    "customer.decision_undone": {
+        "en": "Withdrew {count} decision(s): the records are linked as the model sees them again.",
+        "de": "{count} Entscheidung(en) zurückgenommen: die Datensätze werden wieder so verknüpft, wie das Modell sie sieht.",
+    },
+    "customer.decision_applying": {
+        "en": "Publishing the change now: this page shows it in a few seconds.",
+        "de": "Die Änderung wird jetzt veröffentlicht: diese Seite zeigt sie in wenigen Sekunden.",
+    },
+    "customer.decision_next_run": {
+        "en": "It takes effect in the next pipeline run.",
+        "de": "Sie wird mit dem nächsten Pipeline-Lauf wirksam.",
+    },
+    "customer.applying": {
+        "en": "Publishing a decision… this page reloads by itself.",
+        "de": "Eine Entscheidung wird veröffentlicht… diese Seite lädt sich selbst neu.",
+    },
+    "customer.undo": {"en": "undo", "de": "zurücknehmen"},
+    "customer.same": {"en": "Same person as another customer…", "de": "Dieselbe Person wie ein anderer Kunde…"},
+    "customer.same_help": {
+        "en": "Records that this customer and the other one are the same person, and joins them; the ID of the "
+        "customer with more records stays, the other one leads to it.",
+        "de": "Hält fest, dass dieser und der andere Kunde dieselbe Person sind, und führt sie zusammen; die "
+        "Kundennummer mit mehr Datensätzen bleibt, die andere führt zu ihr.",
+    },
+    "customer.same_other": {"en": "Other customer ID", "de": "Andere Kundennummer"},
+    "customer.same_confirm": {"en": "Join the customers", "de": "Kunden zusammenführen"},
     "customer.decisions": {"en": "Recorded decisions", "de": "Erfasste Entscheidungen"},
-    "customer.pending": {"en": "applies from the next run", "de": "gilt ab dem nächsten Lauf"},
+    "customer.pending": {"en": "not published yet", "de": "noch nicht veröffentlicht"},
     "customer.applied": {"en": "applied", "de": "angewendet"},
     "customer.missing": {
         "en": "Not in this snapshot yet: {tables}.",

@@ -8,10 +8,9 @@ snapshot that lacks some marts tables (the section is then empty and listed in `
 from __future__ import annotations
 
 import math
-import sqlite3
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from customer360.console.snapshot import SCHEMA, Snapshot, snapshot_info
 from customer360.serving.models import (
@@ -38,6 +37,9 @@ from customer360.serving.models import (
     Touchpoint,
 )
 from customer360.serving.profile_store import CONSENT_FIELDS, GOLDEN_FIELDS, RISK_FLAGS, SUMMARY_FIELDS
+
+if TYPE_CHECKING:
+    from customer360.core.decisions import Decision
 
 TIMELINE_PAGE_SIZE = 15
 MAX_PAGE_SIZE = 200
@@ -246,42 +248,28 @@ def _explanation(
 
 
 def recorded_decisions(state_dir: Path, record_keys: list[str], published_at: datetime | None) -> list[DecisionOut]:
-    """The latest human decision per pair that involves any of these records (read-only on decisions.sqlite)."""
-    from customer360.core.decisions import decisions_path
+    """The human decisions in force that involve any of these records; `pending` until a snapshot published
+    after the decision shows it."""
+    from customer360.core.decisions import decisions_about
 
-    path = decisions_path(state_dir)
-    if not record_keys or not path.exists():
-        return []
-    marks = ",".join("?" * len(record_keys))
-    try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
-    except sqlite3.Error:
-        return []
-    try:
-        rows = db.execute(
-            "select decision_id, record_key_l, record_key_r, decision, reason, decided_by, decided_at from decisions"
-            " where decision_id in (select max(decision_id) from decisions group by record_key_l, record_key_r)"
-            f" and (record_key_l in ({marks}) or record_key_r in ({marks})) order by decision_id",
-            [*record_keys, *record_keys],
-        ).fetchall()
-    except sqlite3.Error:
-        return []
-    finally:
-        db.close()
     cutoff = published_at.isoformat(timespec="seconds") if published_at else ""
     return [
-        DecisionOut(
-            decision_id=r[0],
-            record_key_l=r[1],
-            record_key_r=r[2],
-            decision=r[3],
-            reason=r[4],
-            decided_by=r[5],
-            decided_at=r[6],
-            pending=bool(cutoff) and r[6] > cutoff,
-        )
-        for r in rows
+        _decision_out(d, pending=bool(cutoff) and d.decided_at > cutoff)
+        for d in decisions_about(state_dir, record_keys)
     ]
+
+
+def _decision_out(decision: Decision, pending: bool) -> DecisionOut:
+    return DecisionOut(
+        decision_id=decision.decision_id,
+        record_key_l=decision.record_key_l,
+        record_key_r=decision.record_key_r,
+        decision=decision.decision,
+        reason=decision.reason,
+        decided_by=decision.decided_by,
+        decided_at=decision.decided_at,
+        pending=pending,
+    )
 
 
 def record_not_same_person(
@@ -294,7 +282,7 @@ def record_not_same_person(
 ) -> tuple[str, list[DecisionOut]]:
     """ "Not the same person": a cannot-link between this member record and every other member of the customer,
     recorded in the state store (customer360/core/decisions.py); the next pipeline run obeys it. Raises LookupError / ValueError."""
-    from customer360.core.decisions import add_decision
+    from customer360.core.decisions import add_decisions
 
     current = resolve_customer(snapshot, customer_id)
     if current is None:
@@ -306,22 +294,47 @@ def record_not_same_person(
     others = [key for key in keys if key != record_key]
     if not others:
         raise ValueError(f"{record_key} is the only record of customer {current}: there is nothing to separate")
-    decided = []
-    for other in others:
-        decision = add_decision(state_dir, record_key, other, "different", decided_by, reason or None)
-        decided.append(
-            DecisionOut(
-                decision_id=decision.decision_id,
-                record_key_l=decision.record_key_l,
-                record_key_r=decision.record_key_r,
-                decision=decision.decision,
-                reason=decision.reason,
-                decided_by=decision.decided_by,
-                decided_at=decision.decided_at,
-                pending=True,
-            )
-        )
+    pairs = [(record_key, other) for other in others]
+    decided = [
+        _decision_out(d, pending=True) for d in add_decisions(state_dir, pairs, "different", decided_by, reason or None)
+    ]
     return current, decided
+
+
+def record_same_person(
+    snapshot: Snapshot,
+    state_dir: Path,
+    customer_id: str,
+    other_customer_id: str,
+    decided_by: str,
+    reason: str | None,
+) -> tuple[str, str, list[DecisionOut]]:
+    """ "Same person": a must-link between every record of this customer and every record of the other one (one
+    action), so it also overrides earlier "not the same person" decisions between them; the clustering joins the
+    two whatever the guard rails say. Returns (customer, other customer, decisions). Raises LookupError /
+    ValueError."""
+    from customer360.core.decisions import add_decisions
+
+    customers = []
+    for requested in (customer_id, other_customer_id):
+        current = resolve_customer(snapshot, requested.strip().upper())
+        explanation = load_explanation(snapshot, current) if current else None
+        if current is None or explanation is None or not explanation.members:
+            raise LookupError(f"no customer {requested}")
+        customers.append((current, [member.record_key for member in explanation.members]))
+    (current, records), (other, other_records) = customers
+    if current == other:
+        raise ValueError(f"{customer_id} and {other_customer_id} are already the same customer, {current}")
+    pairs = [(record, other_record) for record in records for other_record in other_records]
+    decided = add_decisions(state_dir, pairs, "same", decided_by, reason or None)
+    return current, other, [_decision_out(d, pending=True) for d in decided]
+
+
+def undo_decision(state_dir: Path, decision_id: int, withdrawn_by: str) -> list[DecisionOut]:
+    """Withdraw a decision and those made with it (core/decisions.py::withdraw). Raises LookupError."""
+    from customer360.core.decisions import withdraw
+
+    return [_decision_out(d, pending=True) for d in withdraw(state_dir, decision_id, withdrawn_by)]
 
 
 # -- the review loop (data stewards) ----------------------------------------------------------------------------

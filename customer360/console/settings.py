@@ -51,6 +51,9 @@ class ConsoleSettings:
             Path(os.environ["C360_CONSOLE_SNAPSHOT"]) if os.environ.get("C360_CONSOLE_SNAPSHOT") else None
         )
     )
+    # Publish a decision (not the same person, same person, undo) at once: `c360 decisions apply` in the background.
+    # Off: decisions wait for the next scheduled run.
+    apply_decisions: bool = field(default_factory=lambda: _bool("C360_CONSOLE_APPLY_DECISIONS", True))
     # Audit every search (the query text) as well as every customer view
     audit_searches: bool = field(default_factory=lambda: _bool("C360_CONSOLE_AUDIT_SEARCHES", True))
     # Reverse proxies whose X-Forwarded-For is believed (none by default: the header is anyone's to write). Behind a

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request
@@ -225,6 +225,9 @@ def customer_page(
         q=q,
         decided=values.get("record") if kind == "decided" else None,
         decided_count=values.get("count", 0),
+        decision_notice=kind if kind in ("decided", "joined", "undone") else None,
+        notice_values=values,
+        applying=console.decisions.busy,
         merged_from=values.get("requested") if kind == "merged" else None,
     )
 
@@ -268,8 +271,71 @@ def not_same_person(
         detail=f"{record_key}" + (f": {reason.strip()}" if reason.strip() else ""),
         ip=auth.client_ip(request),
     )
-    decided = console.store.add_notice(session.user.username, "decided", record=record_key, count=len(decisions))
-    return RedirectResponse(f"/customers/{quote(current)}?notice={decided}#why", status_code=303)
+    return _decided(request, session, current, "decided", record=record_key, count=len(decisions))
+
+
+@router.post("/customers/{customer_id}/same-person")
+def same_person(
+    request: Request,
+    customer_id: str,
+    other_customer_id: Annotated[str, Form(min_length=1, max_length=64)],
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """A steward joins two customers (must-link between a record of each)."""
+    session = auth.page_session(request, "review")
+    auth.check_csrf(request, session, csrf_token)
+    console = auth.state(request)
+    try:
+        current, other, _ = queries.record_same_person(
+            console.snapshots.current(),
+            console.state_dir,
+            customer_id,
+            other_customer_id,
+            session.user.username,
+            reason.strip() or None,
+        )
+    except LookupError as error:
+        return render(request, "error.html", status_code=404, message=str(error))
+    except ValueError as error:
+        return render(request, "error.html", status_code=422, message=str(error))
+    detail = f"same person as {other}" + (f": {reason.strip()}" if reason.strip() else "")
+    console.store.audit(
+        session.user, "same_person", customer_id=current, channel="web", detail=detail, ip=auth.client_ip(request)
+    )
+    return _decided(request, session, current, "joined", other=other)
+
+
+@router.post("/customers/{customer_id}/decisions/{decision_id}/undo")
+def undo_decision(
+    request: Request,
+    customer_id: str,
+    decision_id: int,
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """A steward withdraws a decision (and those made with it)."""
+    session = auth.page_session(request, "review")
+    auth.check_csrf(request, session, csrf_token)
+    console = auth.state(request)
+    try:
+        withdrawn = queries.undo_decision(console.state_dir, decision_id, session.user.username)
+    except LookupError as error:
+        return render(request, "error.html", status_code=404, message=str(error))
+    pairs = ", ".join(f"{d.record_key_l}/{d.record_key_r}" for d in withdrawn)
+    console.store.audit(
+        session.user, "undo_decision", customer_id=customer_id, channel="web", detail=pairs, ip=auth.client_ip(request)
+    )
+    return _decided(request, session, customer_id, "undone", count=len(withdrawn))
+
+
+def _decided(request: Request, session: Any, customer_id: str, kind: str, **values: Any) -> Response:
+    """After a decision: publish it now (if the console does) and show the customer with a notice saying so."""
+    console = auth.state(request)
+    applying = console.settings.apply_decisions
+    if applying:
+        console.decisions.request()
+    notice = console.store.add_notice(session.user.username, kind, applying=applying, **values)
+    return RedirectResponse(f"/customers/{quote(customer_id)}?notice={notice}#why", status_code=303)
 
 
 # -- review (data stewards) -------------------------------------------------------------------------------------

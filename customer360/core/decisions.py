@@ -4,6 +4,11 @@ Decisions are written by `c360 decisions add` and by the agent console while a p
 warehouse, so they live in their own small SQLite file (state/decisions.sqlite) rather than in DuckDB. Every
 resolution run copies the latest decision per pair into entity_resolution.decisions and obeys them.
 
+Decisions are never deleted (except by an erasure): undoing one records a withdrawal of the decisions it was made
+with (one console action can decide several pairs), and the pair falls back to its previous decision, if any, or to
+the model. `c360 decisions apply` (and the console, right after a decision) brings them into the published
+snapshot at once instead of at the next run.
+
 Review answers (`c360 review`, the console's review page) live beside them: a steward's same / different / unsure
 for a candidate pair. "same" and "different" are recorded as a decision in the same transaction (so every later
 run obeys them); all answers are the labels the review report calibrates the model with (docs/entity-resolution.md).
@@ -12,6 +17,7 @@ run obeys them); all answers are the labels the review report calibrates the mod
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,6 +41,12 @@ create table if not exists decisions (
     decided_at text not null
 );
 create index if not exists decisions_pair on decisions (record_key_l, record_key_r);
+create table if not exists withdrawals (
+    withdrawal_id integer primary key autoincrement,
+    decision_id integer not null,
+    withdrawn_by text not null,
+    withdrawn_at text not null
+);
 create table if not exists review_answers (
     answer_id integer primary key autoincrement,
     record_key_l text not null,
@@ -50,6 +62,17 @@ create index if not exists review_answers_pair on review_answers (record_key_l, 
 """
 
 
+# the latest decision per pair that is not withdrawn: what every run obeys
+IN_FORCE = """
+    select * from decisions where decision_id in (
+        select max(decision_id) from decisions
+        where decision_id not in (select decision_id from withdrawals)
+        group by record_key_l, record_key_r
+    )
+"""
+_COLUMNS = "decision_id, record_key_l, record_key_r, decision, reason, decided_by, decided_at, action_id"
+
+
 @dataclass(frozen=True)
 class Decision:
     decision_id: int
@@ -59,6 +82,7 @@ class Decision:
     reason: str | None
     decided_by: str
     decided_at: str
+    action_id: str | None = None  # decisions made together (one console action) are undone together
 
 
 @dataclass(frozen=True)
@@ -90,6 +114,8 @@ def _store(state_dir: Path) -> Iterator[sqlite3.Connection]:
     try:
         con.execute("pragma journal_mode=wal")
         con.executescript(_SCHEMA)
+        if "action_id" not in {row[1] for row in con.execute("pragma table_info(decisions)")}:
+            con.execute("alter table decisions add column action_id text")  # stores made before undo existed
         yield con
         con.commit()
     finally:
@@ -104,6 +130,11 @@ def forget_records(state_dir: Path, record_keys: list[str]) -> tuple[int, int]:
     marks = ",".join("?" * len(record_keys))
     with _store(state_dir) as con:
         counts = []
+        con.execute(
+            "delete from withdrawals where decision_id in (select decision_id from decisions"
+            f" where record_key_l in ({marks}) or record_key_r in ({marks}))",
+            [*record_keys, *record_keys],
+        )
         for table in ("decisions", "review_answers"):
             cursor = con.execute(
                 f"delete from {table} where record_key_l in ({marks}) or record_key_r in ({marks})",
@@ -117,11 +148,45 @@ def add_decision(
     state_dir: Path, record_a: str, record_b: str, decision: str, decided_by: str, reason: str | None = None
 ) -> Decision:
     """Record that two identity records are (or are not) the same person. The latest decision per pair wins."""
+    return add_decisions(state_dir, [(record_a, record_b)], decision, decided_by, reason)[0]
+
+
+def add_decisions(
+    state_dir: Path, pairs: list[tuple[str, str]], decision: str, decided_by: str, reason: str | None = None
+) -> list[Decision]:
+    """Several pairs decided in one action (e.g. one record is not the same person as each other member): one
+    transaction, one action id, undone together."""
     if decision not in DECISIONS:
         raise ValueError(f"decision must be one of {DECISIONS}, got {decision!r}")
-    left, right = _pair(record_a, record_b)
+    checked = [_pair(record_a, record_b) for record_a, record_b in pairs]
+    action_id = uuid.uuid4().hex
     with _store(state_dir) as con:
-        return _insert_decision(con, left, right, decision, decided_by, reason)
+        return [_insert_decision(con, left, right, decision, decided_by, reason, action_id) for left, right in checked]
+
+
+def withdraw(state_dir: Path, decision_id: int, withdrawn_by: str) -> list[Decision]:
+    """Undo a decision and every decision made in the same action; each pair falls back to its previous
+    decision, if any, or to the model. Returns what was withdrawn; raises LookupError for an unknown or
+    already withdrawn decision."""
+    with _store(state_dir) as con:
+        row = con.execute(
+            "select action_id from decisions where decision_id = ?"
+            " and decision_id not in (select decision_id from withdrawals)",
+            [decision_id],
+        ).fetchone()
+        if row is None:
+            raise LookupError(f"no decision {decision_id} in force (unknown or already undone)")
+        rows = con.execute(
+            f"select {_COLUMNS} from decisions where (decision_id = ? or action_id = ?)"
+            " and decision_id not in (select decision_id from withdrawals) order by decision_id",
+            [decision_id, row[0]],
+        ).fetchall()
+        withdrawn_at = datetime.now(UTC).isoformat(timespec="seconds")
+        con.executemany(
+            "insert into withdrawals (decision_id, withdrawn_by, withdrawn_at) values (?, ?, ?)",
+            [(r[0], withdrawn_by, withdrawn_at) for r in rows],
+        )
+    return [Decision(*r) for r in rows]
 
 
 def _pair(record_a: str, record_b: str) -> tuple[str, str]:
@@ -135,15 +200,21 @@ def _pair(record_a: str, record_b: str) -> tuple[str, str]:
 
 
 def _insert_decision(
-    con: sqlite3.Connection, left: str, right: str, decision: str, decided_by: str, reason: str | None
+    con: sqlite3.Connection,
+    left: str,
+    right: str,
+    decision: str,
+    decided_by: str,
+    reason: str | None,
+    action_id: str | None = None,
 ) -> Decision:
     decided_at = datetime.now(UTC).isoformat(timespec="seconds")
     cursor = con.execute(
-        "insert into decisions (record_key_l, record_key_r, decision, reason, decided_by, decided_at)"
-        " values (?, ?, ?, ?, ?, ?)",
-        (left, right, decision, reason, decided_by, decided_at),
+        "insert into decisions (record_key_l, record_key_r, decision, reason, decided_by, decided_at, action_id)"
+        " values (?, ?, ?, ?, ?, ?, ?)",
+        (left, right, decision, reason, decided_by, decided_at, action_id),
     )
-    return Decision(int(cursor.lastrowid or 0), left, right, decision, reason, decided_by, decided_at)
+    return Decision(int(cursor.lastrowid or 0), left, right, decision, reason, decided_by, decided_at, action_id)
 
 
 def add_review_answer(
@@ -189,17 +260,25 @@ def list_review_answers(state_dir: Path) -> list[ReviewAnswer]:
 
 
 def list_decisions(state_dir: Path, include_superseded: bool = False) -> list[Decision]:
+    """The decisions in force (what runs obey), or every decision ever recorded, withdrawn ones included."""
     if not decisions_path(state_dir).exists():
         return []
-    latest_only = (
-        ""
-        if include_superseded
-        else ("where decision_id in (select max(decision_id) from decisions group by record_key_l, record_key_r)")
-    )
+    source = "decisions" if include_superseded else f"({IN_FORCE})"
+    with _store(state_dir) as con:
+        rows = con.execute(f"select {_COLUMNS} from {source} order by decision_id").fetchall()
+    return [Decision(*row) for row in rows]
+
+
+def decisions_about(state_dir: Path, record_keys: list[str]) -> list[Decision]:
+    """The decisions in force that involve any of these records, oldest first."""
+    if not record_keys or not decisions_path(state_dir).exists():
+        return []
+    marks = ",".join("?" * len(record_keys))
     with _store(state_dir) as con:
         rows = con.execute(
-            "select decision_id, record_key_l, record_key_r, decision, reason, decided_by, decided_at"
-            f" from decisions {latest_only} order by decision_id"
+            f"select {_COLUMNS} from ({IN_FORCE}) where record_key_l in ({marks}) or record_key_r in ({marks})"
+            " order by decision_id",
+            [*record_keys, *record_keys],
         ).fetchall()
     return [Decision(*row) for row in rows]
 

@@ -188,7 +188,7 @@ class DecisionOut(BaseModel):
     reason: str | None = None
     decided_by: str
     decided_at: str
-    pending: bool = Field(description="recorded after this snapshot was published: applies from the next run")
+    pending: bool = Field(description="recorded after this snapshot was published: not visible in it yet")
 
 
 class Explanation(BaseModel):
@@ -232,10 +232,16 @@ class DecisionRequest(BaseModel):
     reason: str | None = Field(default=None, max_length=500)
 
 
+class SamePersonRequest(BaseModel):
+    other_customer_id: str = Field(min_length=1, max_length=64, description="the customer that is the same person")
+    reason: str | None = Field(default=None, max_length=500)
+
+
 class DecisionResponse(BaseModel):
-    customer_id: str
-    record_key: str
+    customer_id: str | None = Field(description="the customer the decision was made on (none for an undo)")
+    record_key: str | None = None
     decisions: list[DecisionOut]
+    applying: bool = Field(description="the change is being published now (else: at the next pipeline run)")
     message: str
 
 

@@ -74,7 +74,9 @@ def console_app(console_env: ConsoleEnv) -> Any:
     from customer360.console.app import create_app
     from customer360.console.settings import ConsoleSettings
 
-    app = create_app(console_env.config, ConsoleSettings(requests_per_minute=0, snapshot_override=None))
+    app = create_app(
+        console_env.config, ConsoleSettings(apply_decisions=False, requests_per_minute=0, snapshot_override=None)
+    )
     yield app
     app.state.console.snapshots.close()
 
