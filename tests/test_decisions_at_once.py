@@ -165,3 +165,14 @@ def test_decisions_are_published_at_once_undone_and_kept_by_the_next_run(world) 
     assert identity_map(env) == before
     missing = CliRunner().invoke(cli, ["decisions", "undo", str(decision.decision_id), *config])
     assert missing.exit_code == 2 and "already undone" in missing.output
+
+
+def test_an_apply_that_fails_is_reported_not_swallowed(tmp_path) -> None:  # noqa: ANN001
+    from customer360.console.jobs import DecisionApplier
+
+    applier = DecisionApplier(tmp_path / "missing.yml", tmp_path, on_published=lambda: pytest.fail("not published"))
+    applier.request()
+    deadline = time.monotonic() + 120
+    while applier.busy and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert applier.failed is not None and "missing.yml" in applier.failed, applier.failed

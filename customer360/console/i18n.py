@@ -174,6 +174,10 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "Publishing a decision… this page reloads by itself.",
         "de": "Eine Entscheidung wird veröffentlicht… diese Seite lädt sich selbst neu.",
     },
+    "customer.apply_failed": {
+        "en": "Publishing the last decision failed; the next pipeline run applies it:",
+        "de": "Die letzte Entscheidung konnte nicht veröffentlicht werden; der nächste Pipeline-Lauf wendet sie an:",
+    },
     "customer.undo": {"en": "undo", "de": "zurücknehmen"},
     "customer.same": {"en": "Same person as another customer…", "de": "Dieselbe Person wie ein anderer Kunde…"},
     "customer.same_help": {

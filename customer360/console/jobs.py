@@ -94,6 +94,12 @@ class DecisionApplier:
     def busy(self) -> bool:
         return self._running
 
+    @property
+    def failed(self) -> str | None:
+        """The end of the last apply's output if it failed (the decisions wait for the next run), else None."""
+        job = self.job
+        return job.last_lines(3) or "see the log" if job is not None and not self._running and job.failed else None
+
     def request(self) -> None:
         """Apply the decisions now, or as soon as the apply that is running has finished."""
         with self._lock:

@@ -228,6 +228,7 @@ def customer_page(
         decision_notice=kind if kind in ("decided", "joined", "undone") else None,
         notice_values=values,
         applying=console.decisions.busy,
+        apply_failed=console.decisions.failed,
         merged_from=values.get("requested") if kind == "merged" else None,
     )
 
@@ -282,7 +283,7 @@ def same_person(
     csrf_token: Annotated[str, Form(max_length=200)] = "",
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
-    """A steward joins two customers (must-link between a record of each)."""
+    """A steward joins two customers (a must-link between every record of the one and every record of the other)."""
     session = auth.page_session(request, "review")
     auth.check_csrf(request, session, csrf_token)
     console = auth.state(request)
