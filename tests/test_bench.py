@@ -24,10 +24,17 @@ def test_the_benchmark_runs_every_stage_and_reports_its_ratios(tmp_path: Path) -
         env={**{key: value for key, value in os.environ.items() if not key.startswith("C360_")}, "COLUMNS": "200"},
     )
     assert outcome.returncode == 0, outcome.stdout[-3000:] + outcome.stderr[-3000:]
-    for stage in ("check", "ingest", "validate", "resolve", "publish", "yardstick", "resolve_incremental"):
+    stages = ("check", "ingest", "validate", "resolve", "publish", "yardstick", "resolve_incremental")
+    for stage in (*stages, "run_nothing_new", "run_next_delivery", "apply_decision"):
         assert re.search(rf"^  {stage}: [\d.,]+ s, peak [\d,]+ MiB$", outcome.stdout, flags=re.MULTILINE), stage
     ratios = dict(re.findall(r"^  (\w+): ([\d.]+)$", outcome.stdout, flags=re.MULTILINE))
-    assert {"resolution_vs_bare_splink", "incremental_1pct_vs_full_resolution"} <= set(ratios)
+    assert {"resolution_vs_bare_splink", "incremental_1pct_vs_full_resolution", "full_run_vs_bare_splink"} <= set(
+        ratios
+    )
+    # freshness: a run with nothing new stops after the gate; the next delivery changes some records, not all
+    assert 0 < float(ratios["nothing_new_vs_full_run"]) < float(ratios["next_delivery_vs_full_run"])
+    assert 0 < float(ratios["next_delivery_changed_share"]) < 1
+    assert float(ratios["decision_to_published_seconds"]) > 0
     assert 0 < float(ratios["precision"]) <= 1 and 0 < float(ratios["recall"]) <= 1
     assert re.search(r"^  households_merged: \d+$", outcome.stdout, flags=re.MULTILINE)  # issue 14's yardstick
     assert (tmp_path / "scratch/people-300/data").is_dir()  # the work dir is where the user said

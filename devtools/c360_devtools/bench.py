@@ -5,7 +5,12 @@
 2. on the same identity records, run a bare Splink 5 predict + cluster with library-default comparisons and the
    same candidate pairs (blocking rules) as the yardstick: resolution time / yardstick time is the ratio to watch;
 3. hold back 1 % of the identity records, resolve the rest in full, then add the 1 % back and resolve
-   incrementally: incremental time / full time.
+   incrementally: incremental time / full time;
+4. freshness (issue 17), each as `c360 run` runs it, in one process: a run with nothing new; the next delivery
+   (the demo's second month: new and changed records of every silo) through every stage; a "not the same
+   person" decision published as the console publishes it (`c360 decisions apply`). Their time / the full run's.
+
+The full run (1.) covers the first delivery; accuracy is measured after the second one, before the decision.
 
 Results go to bench/results.json (the last run, with machine details) and are printed as a table.
 """
@@ -126,6 +131,17 @@ def _stage_main(config_path: str, stage: str, run_id: str, started_at: str, opti
         detail = pipeline.resolve(ctx, full=stage == "resolve_full").as_dict()
     elif stage == "train":
         detail = {"model": pipeline.train(ctx).model_id}
+    elif stage in {"run_nothing_new", "run_next_delivery"}:
+        detail = _run_whole(ctx)
+        if detail["nothing_new"] != (stage == "run_nothing_new"):  # else the figure would be of another kind of run
+            raise SystemExit(f"{stage}: the run {'built' if stage == 'run_nothing_new' else 'skipped'} unexpectedly")
+    elif stage == "apply_decision":
+        detail = _apply_a_decision(config)
+    elif stage == "inputs":  # the stage-by-stage run ends as `c360 run` does: recorded, for the next run to compare
+        inputs = pipeline.inputs(ctx)
+        summary = pipeline.RunSummary(ctx.run_id, status="succeeded", stages={"inputs": inputs})
+        pipeline.record_run(ctx, summary, command="run")
+        detail = inputs.summary()
     else:
         stages = dict(pipeline.default_stages())
         report = stages[stage](ctx)
@@ -142,6 +158,40 @@ def _stage_main(config_path: str, stage: str, run_id: str, started_at: str, opti
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     result = {"peak_memory_mib": round(max(own, children) / 1024, 1), "detail": detail}
     sys.stdout.write(json.dumps(result, default=str) + "\n")  # the parent reads this line
+
+
+def _run_whole(ctx: Any) -> dict[str, Any]:
+    """`c360 run`: every stage in this one process, recorded in meta.runs."""
+    from customer360 import pipeline
+
+    summary = pipeline.run_pipeline(ctx, pipeline.default_stages())
+    if summary.exit_code:
+        raise SystemExit(f"run {summary.status}: {summary.message}")
+    resolution = summary.stages.get("resolve")
+    return {
+        "stage_seconds": summary.seconds,
+        "nothing_new": bool(getattr(summary.stages["changes"], "nothing_new", False)),
+        "rows_loaded": summary.stages["ingest"].rows_loaded,
+        "identity_records": resolution.records if resolution else None,
+        "identity_records_changed": resolution.records_changed if resolution else None,
+    }
+
+
+def _apply_a_decision(config: Any) -> dict[str, Any]:
+    """What the console does after "not the same person": record the decision, then `c360 decisions apply`."""
+    from customer360 import pipeline
+    from customer360.core import decisions, warehouse
+
+    with warehouse.session(config, read_only=True) as con:
+        left, right = con.execute(
+            "select min(record_key), max(record_key) from marts.customer_identity_map group by customer_id"
+            " having count(*) = 2 order by 1 limit 1"
+        ).fetchone()
+    decisions.add_decision(config.state_dir, left, right, "different", "bench")
+    summary = pipeline.apply_decisions(config)
+    if summary.exit_code:
+        raise SystemExit(f"apply {summary.status}: {summary.message}")
+    return {"stage_seconds": summary.seconds, "separated": [left, right]}
 
 
 def yardstick(config: Any) -> dict[str, Any]:
@@ -235,7 +285,7 @@ def run_bench(root: Path, people: int, seed: int, progress: Any = print) -> Benc
     shutil.rmtree(root / "data", ignore_errors=True)
     result = BenchResult(people=people, seed=seed, machine=machine())
     started = time.perf_counter()
-    generated = generate_silos(root / "silos", people=people, seed=seed)
+    generated = generate_silos(root / "silos", people=people, seed=seed, deliveries=2, upto=1)
     result.stages.append(StageTiming("generate", round(time.perf_counter() - started, 2), 0.0, generated.row_counts))
 
     with HelpdeskAPI(root / "silos" / "service") as api:
@@ -261,6 +311,15 @@ def run_bench(root: Path, people: int, seed: int, progress: Any = print) -> Benc
         stage("resolve_full")
         stage("restore")
         stage("resolve_incremental")
+        stage("run_nothing_new")
+        started = time.perf_counter()
+        delivered = generate_silos(root / "silos", people=people, seed=seed, deliveries=2, upto=2)
+        result.stages.append(
+            StageTiming("generate_next_delivery", round(time.perf_counter() - started, 2), 0.0, delivered.row_counts)
+        )
+        stage("run_next_delivery")
+        result.accuracy = _accuracy(config_path, root / "silos")
+        stage("apply_decision")
 
     resolution = result.stage("resolve").seconds
     result.ratios = {
@@ -272,7 +331,20 @@ def run_bench(root: Path, people: int, seed: int, progress: Any = print) -> Benc
     }
     pipeline_total = sum(t.seconds for t in result.stages if t.stage in dict(pipeline.default_stages()))
     result.ratios["validate_share_of_pipeline"] = round(result.stage("validate").seconds / pipeline_total, 3)
-    result.accuracy = _accuracy(config_path, root / "silos")
+    next_delivery = result.stage("run_next_delivery")
+    result.ratios.update(
+        {
+            "full_run_vs_bare_splink": round(
+                pipeline_total / max(result.stage("yardstick").detail["seconds"], 1e-9), 2
+            ),
+            "nothing_new_vs_full_run": round(result.stage("run_nothing_new").seconds / pipeline_total, 3),
+            "next_delivery_vs_full_run": round(next_delivery.seconds / pipeline_total, 3),
+            "next_delivery_changed_share": round(
+                next_delivery.detail["identity_records_changed"] / max(next_delivery.detail["identity_records"], 1), 4
+            ),
+            "decision_to_published_seconds": result.stage("apply_decision").seconds,
+        }
+    )
     result.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
     return result
 
