@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -236,8 +236,8 @@ def explanation(request: Request, customer_id: CustomerId) -> Explanation:
 )
 def not_same_person(request: Request, customer_id: CustomerId, body: DecisionRequest) -> DecisionResponse:
     """Adds a "different" decision (cannot-link) between `record_key` and every other record of the customer.
-    The next pipeline run separates the record. Needs the `decide` permission (agent, admin); with a session
-    cookie, send the CSRF token in `X-CSRF-Token`."""
+    The record is separated and the change published at once (see `applying`; else by the next pipeline run).
+    Needs the `decide` permission (agent, admin); with a session cookie, send the CSRF token in `X-CSRF-Token`."""
     session = auth.api_session(request, "decide")
     auth.check_api_csrf(request, session)
     console = auth.state(request)
@@ -262,7 +262,7 @@ def not_same_person(request: Request, customer_id: CustomerId, body: DecisionReq
         ip=auth.client_ip(request),
         detail=body.record_key + (f": {body.reason}" if body.reason else ""),
     )
-    applying = _apply_decisions(console)
+    applying = console.publish_decisions()
     return DecisionResponse(
         customer_id=current,
         record_key=body.record_key,
@@ -281,9 +281,10 @@ def not_same_person(request: Request, customer_id: CustomerId, body: DecisionReq
     summary="Record that two customers are the same person",
 )
 def same_person(request: Request, customer_id: CustomerId, body: SamePersonRequest) -> DecisionResponse:
-    """Adds a "same" decision (must-link) between a record of each customer: they are joined whatever the guard
-    rails say. Needs the `review` permission (steward, admin); with a session cookie, send the CSRF token in
-    `X-CSRF-Token`."""
+    """Adds "same" decisions (must-links) between every record of the one customer and every record of the other,
+    overriding earlier "not the same person" decisions between them: they are joined whatever the guard rails
+    say, and the change is published at once (see `applying`). Needs the `review` permission (steward, admin);
+    with a session cookie, send the CSRF token in `X-CSRF-Token`."""
     session = auth.api_session(request, "review")
     auth.check_api_csrf(request, session)
     console = auth.state(request)
@@ -308,7 +309,7 @@ def same_person(request: Request, customer_id: CustomerId, body: SamePersonReque
         ip=auth.client_ip(request),
         detail=f"same person as {other}" + (f": {body.reason}" if body.reason else ""),
     )
-    applying = _apply_decisions(console)
+    applying = console.publish_decisions()
     return DecisionResponse(
         customer_id=current,
         decisions=decisions,
@@ -339,19 +340,13 @@ def undo_decision(request: Request, decision_id: int) -> DecisionResponse:
         ip=auth.client_ip(request),
         detail=", ".join(f"{d.record_key_l}/{d.record_key_r}" for d in withdrawn),
     )
-    applying = _apply_decisions(console)
+    applying = console.publish_decisions()
     return DecisionResponse(
         customer_id=None,
         decisions=withdrawn,
         applying=applying,
         message=f"withdrew {len(withdrawn)} decision(s); " + _when(applying),
     )
-
-
-def _apply_decisions(console: Any) -> bool:
-    if console.settings.apply_decisions:
-        console.decisions.request()
-    return bool(console.settings.apply_decisions)
 
 
 def _when(applying: bool) -> str:

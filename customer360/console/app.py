@@ -63,6 +63,12 @@ class ConsoleState:
     def state_dir(self) -> Path:
         return self.config.state_dir
 
+    def publish_decisions(self) -> bool:
+        """After a decision: publish it now, unless the console leaves decisions to the next run. True if it does."""
+        if self.settings.apply_decisions:
+            self.decisions.request()
+        return self.settings.apply_decisions
+
 
 class SecurityHeaders:
     """Pure ASGI middleware: security headers on every response; no caching of anything personal."""

@@ -332,9 +332,7 @@ def undo_decision(
 def _decided(request: Request, session: Any, customer_id: str, kind: str, **values: Any) -> Response:
     """After a decision: publish it now (if the console does) and show the customer with a notice saying so."""
     console = auth.state(request)
-    applying = console.settings.apply_decisions
-    if applying:
-        console.decisions.request()
+    applying = console.publish_decisions()
     notice = console.store.add_notice(session.user.username, kind, applying=applying, **values)
     return RedirectResponse(f"/customers/{quote(customer_id)}?notice={notice}#why", status_code=303)
 
