@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from customer360 import pipeline
-from customer360.cli.common import ConfigOption, VerboseOption, console, print_error
+from customer360.cli.common import ConfigOption, VerboseOption, WaitOption, console, print_error
 from customer360.cli.common import fail as _fail
 from customer360.cli.common import setup as _setup
 from customer360.cli.console_commands import register as register_console
@@ -125,9 +125,7 @@ def resolve(
 def run(
     full: Annotated[bool, typer.Option("--full", help="resolve every record again, not only new ones")] = False,
     source: Annotated[list[str] | None, typer.Option("--source", "-s", help="ingest only these sources")] = None,
-    wait: Annotated[
-        float, typer.Option("--wait", help="seconds to wait while another process writes the warehouse", min=0)
-    ] = 0,
+    wait: WaitOption = 0,
     config: ConfigOption = None,
     verbose: VerboseOption = False,
 ) -> None:
@@ -389,9 +387,7 @@ def decisions_undo(
 
 @decisions_app.command("apply")
 def decisions_apply(
-    wait: Annotated[
-        float, typer.Option("--wait", help="seconds to wait while another process writes the warehouse", min=0)
-    ] = 0,
+    wait: WaitOption = 0,
     config: ConfigOption = None,
     verbose: VerboseOption = False,
 ) -> None:

@@ -25,6 +25,9 @@ ConfigOption = Annotated[
     ),
 ]
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="show the log of every library")]
+WaitOption = Annotated[
+    float, typer.Option("--wait", help="seconds to wait while another process writes the warehouse", min=0)
+]
 
 
 def setup(config_path: Path | None, verbose: bool = False) -> Config:
