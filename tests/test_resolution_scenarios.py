@@ -148,6 +148,33 @@ def test_a_record_without_first_name_and_sibling_short_names_join_nobody_on_hous
     assert vetoes.get("missing_first_name_needs_personal_evidence", 0) >= 1
 
 
+def test_an_initial_joins_its_person_on_what_only_that_person_has(scenario: Scenario) -> None:
+    """An initial fits anyone of a household: it joins a person on that person's own e-mail address (julia87@ names
+    Julia) or mobile number, never on a landline and an address, which the household shares."""
+    scenario.deliver(
+        [
+            person("a1", first_name="Julia", last_name="Haseldorf", email="julia87@gmail.com", **_HASELDORF_HOME),
+            person("a2", full_name="J. Haseldorf", email="julia87@gmail.com", **_HASELDORF_HOME),
+            person("b1", first_name="Sabine", last_name="Nordschmidt", phone="0160 7183965", birth_date="1963-06-24"),
+            person("b2", full_name="S. Nordschmidt", phone="+49 160 7183965", email="nordschmidt918@gmx.de"),
+            person("c1", first_name="Karl", last_name="Kirchschmidt", phone="04821 8076677", **_KIRCHSCHMIDT_HOME),
+            person("c2", full_name="K. Kirchschmidt", phone="(04821) 807 66 77", **_KIRCHSCHMIDT_HOME),
+        ]
+    )
+    scenario.resolve()
+    assert scenario.groups() == [{"a1", "a2"}, {"b1", "b2"}, {"c1"}, {"c2"}]
+    assert scenario.query(
+        "select source_record_id, phone_is_mobile from staging.int_identity_records"
+        " where source_record_id in ('b2', 'c2') order by 1"
+    ) == [("b2", True), ("c2", False)]
+    vetoes = dict(scenario.query("select vetoed_by, count(*) from entity_resolution.links group by all"))
+    assert vetoes.get("fitting_first_name_needs_personal_evidence", 0) == 1  # Karl and K. at the family's landline
+
+
+_HASELDORF_HOME = dict(street="Dorfstraße 35", postcode="20527", city="Hamburg")
+_KIRCHSCHMIDT_HOME = dict(street="Deichstraße 4", postcode="25524", city="Itzehoe")
+
+
 def test_changed_guard_rails_judge_every_link_again(scenario: Scenario) -> None:
     scenario.deliver([person("g1", last_name="Petersen", email="familie.petersen@web.de", city="Kiel")])
     assert scenario.resolve().stages["resolve"].mode == "full"

@@ -19,6 +19,10 @@ junk_values as (
     select * from {{ ref('junk_identity_values') }}
 ),
 
+mobile_prefixes as (
+    select * from {{ ref('mobile_phone_prefixes') }}
+),
+
 latest_versions as (
     select
         * exclude (reference_numbers),
@@ -238,6 +242,23 @@ with_canonical_names as (
     left join nicknames on nicknames.nickname = standardised.first_name_first_word_loose
 ),
 
+-- a mobile number is one person's, a landline a household's (seed mobile_phone_prefixes); null: a country whose
+-- numbers do not tell. E.164 calling codes are prefix-free, so a prefix match is unambiguous.
+phone_kinds as (
+    select
+        *,
+        case
+            when phone_e164 is null then null
+            when list_has_any(
+                [left(phone_e164, 4), left(phone_e164, 5), left(phone_e164, 6), left(phone_e164, 7)],
+                (select list('+' || prefix) from mobile_prefixes)) then true
+            when list_has_any(
+                [left(phone_e164, 2), left(phone_e164, 3), left(phone_e164, 4)],
+                (select list(distinct '+' || calling_code) from mobile_prefixes)) then false
+        end as phone_is_mobile
+    from with_canonical_names
+),
+
 -- Whose e-mail address is it? Its name part often names its owner (imkepatberg81, karge.viktoria, l.zimmermann); a
 -- family address (familie.hahn) does not. A shared address that names both records' person is strong evidence
 -- of one person; one that names only one of them is what a household shares.
@@ -247,7 +268,7 @@ email_owners as (
         nullif(regexp_replace(email_local_part, '[^a-z]+', '', 'g'), '') as email_local_letters,
         split_part(first_name_folded, ' ', 1) as first_name_first_token,
         replace(last_name_folded, ' ', '') as last_name_letters
-    from with_canonical_names
+    from phone_kinds
 ),
 
 final as (
@@ -273,7 +294,7 @@ final as (
         -- changes whenever anything matching looks at changes: incremental resolution re-scores such records
         md5(concat_ws('|',
             first_name_folded, last_name_folded, first_name_canonical, email_std, phone_e164,
-            cast(date_of_birth as varchar), street_folded, postcode, city_folded, country_code,
+            cast(phone_is_mobile as varchar), cast(date_of_birth as varchar), street_folded, postcode, city_folded, country_code,
             array_to_string(reference_numbers, ',')
         )) as record_fingerprint
     from email_owners
