@@ -64,6 +64,10 @@ class PublishReport:
     multi_record_customers: int | None = None
     records_merged: int | None = None
     quarantined_rows: int | None = None
+    # the search index and serving store: customers rewritten in a copy of the previous snapshot's; None: built in
+    # full (first publish, --full, too much changed) or kept from an earlier attempt; -1: not built (the console
+    # builds its own)
+    index_changed_customers: int | None = None
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -81,6 +85,7 @@ class PublishReport:
             "published_at": self.published_at,
             "reused": self.reused,
             "pruned": self.pruned,
+            "index_changed_customers": self.index_changed_customers,
             "seconds": round(self.seconds, 3),
         }
 
@@ -105,10 +110,12 @@ def docs_dir(config: Config) -> Path:
 # -- publishing ----------------------------------------------------------------------------------------------
 
 
-def publish(config: Config, run_id: str, keep: int = DEFAULT_KEEP) -> PublishReport:
+def publish(config: Config, run_id: str, keep: int = DEFAULT_KEEP, full: bool = False) -> PublishReport:
     """Publish every table of schema `marts` as snapshot `customer360-<run_id>.duckdb` plus Parquet, then make
     it current. Idempotent per run id: a retry reuses what an earlier attempt of the same run completed.
-    Raises PublishError (the previous snapshot stays current) if anything fails."""
+    The search index and serving store beside it are the previous snapshot's with the changed customers
+    rewritten, or built in full (`full`). Raises PublishError (the previous snapshot stays current) if anything
+    fails."""
     if not _RUN_ID.match(run_id):
         raise PublishError(f"run id {run_id!r} cannot name a file")
     if keep < 1:
@@ -120,7 +127,7 @@ def publish(config: Config, run_id: str, keep: int = DEFAULT_KEEP) -> PublishRep
         _remove_leftovers(config)
         created: list[Path] = []
         try:
-            report = _publish_locked(config, run_id, created)
+            report = _publish_locked(config, run_id, created, full)
         except PublishError:
             _discard(created)
             raise
@@ -135,7 +142,7 @@ def publish(config: Config, run_id: str, keep: int = DEFAULT_KEEP) -> PublishRep
     return report
 
 
-def _publish_locked(config: Config, run_id: str, created: list[Path]) -> PublishReport:
+def _publish_locked(config: Config, run_id: str, created: list[Path], full: bool) -> PublishReport:
     from customer360.core import warehouse
 
     final = snapshot_path(config, run_id)
@@ -143,6 +150,7 @@ def _publish_locked(config: Config, run_id: str, created: list[Path]) -> Publish
     published_at = datetime.now(UTC).isoformat(timespec="microseconds")
     suffix = f".tmp-{os.getpid()}"
 
+    previous = None if full else current_snapshot(config)
     with warehouse.session(config, read_only=True) as con:
         tables = _mart_tables(con)
         if not tables:
@@ -178,7 +186,8 @@ def _publish_locked(config: Config, run_id: str, created: list[Path]) -> Publish
         created.append(parquet_final)
     _fsync_dir(final.parent)
     _fsync_dir(parquet_final.parent)
-    created.extend(_build_sidecars(final))
+    sidecars, index_changed = _build_sidecars(final, previous if previous != final else None)
+    created.extend(sidecars)
 
     manifest = final.with_suffix(".json")
     if not manifest.is_file():
@@ -223,25 +232,25 @@ def _publish_locked(config: Config, run_id: str, created: list[Path]) -> Publish
         multi_record_customers=facts.get("multi_record_customers"),
         records_merged=facts.get("records_merged"),
         quarantined_rows=facts.get("quarantined_rows"),
+        index_changed_customers=index_changed,
     )
 
 
-def _build_sidecars(snapshot: Path) -> list[Path]:
-    """Files readers want beside a new snapshot before it becomes current: today the console's search index,
-    so the snapshot is searchable the moment it is published. Best effort: else the console builds its own."""
-    try:
-        from customer360.serving.search_index import build_search_index, sidecar_path
-    except ImportError:
-        return []
+def _build_sidecars(snapshot: Path, previous: Path | None = None) -> tuple[list[Path], int | None]:
+    """Files readers want beside a new snapshot before it becomes current: today the console's search index and
+    serving store, so the snapshot is searchable the moment it is published. From the previous snapshot's index,
+    only the customers that changed are rewritten (in a copy). Best effort: else the console builds its own."""
+    from customer360.serving.search_index import build_search_index, sidecar_path
+
     target = sidecar_path(snapshot)
     if target.is_file():
-        return []
+        return [], None
     try:
-        build_search_index(snapshot, target, schema=MARTS_SCHEMA)
+        stats = build_search_index(snapshot, target, schema=MARTS_SCHEMA, previous=previous)
     except Exception as error:  # noqa: BLE001 - an index is a convenience, never a reason to keep old data
         log.warning("search index for %s not built (the console will build it): %s", snapshot.name, error)
-        return []
-    return [target]
+        return [], -1
+    return [target], stats.changed
 
 
 def _mart_tables(con: Any) -> list[str]:

@@ -294,3 +294,84 @@ def test_the_client_address_behind_a_trusted_proxy(
     app = SimpleNamespace(state=SimpleNamespace(console=SimpleNamespace(settings=ConsoleSettings())))
     scope = {"type": "http", "client": (peer, 4711), "headers": [(b"x-forwarded-for", forwarded.encode())], "app": app}
     assert auth.client_ip(Request(scope)) == expected
+
+
+def test_an_index_rewritten_for_the_changed_customers_equals_one_built_anew(tmp_path: Path) -> None:
+    """Publishing a snapshot rewrites only the customers whose rows changed, in a copy of the previous snapshot's
+    index: a renamed customer, one retired, one merged into another (its old ID and an ID merged into it earlier
+    now lead to the survivor), one new. The result must be the index a full build makes."""
+    import shutil
+    import sqlite3
+    import zlib
+
+    import duckdb
+    from c360_devtools.synthetic_snapshot import generate_snapshot
+
+    from customer360.serving.search_index import SearchIndex, build_search_index, sidecar_path
+
+    before, after = tmp_path / "before.duckdb", tmp_path / "after.duckdb"
+    generate_snapshot(before, customers=300)
+    shutil.copyfile(before, after)
+    with duckdb.connect(str(after)) as con:
+        customer_tables = [
+            row[0]
+            for row in con.execute(
+                "select distinct table_name from duckdb_columns() where schema_name = 'marts'"
+                " and column_name = 'customer_id' and table_name <> 'customer_ids'"
+            ).fetchall()
+        ]
+        # C...08 was merged into by an earlier run (the generator's i % 100 = 7): it now merges into C...09
+        renamed, retired, absorbed, survivor = "C000000003", "C000000005", "C000000008", "C000000009"
+        con.execute(
+            "update marts.dim_customer set last_name = 'Zzyzx', full_name = 'Ida Zzyzx' where customer_id = ?",
+            [renamed],
+        )
+        for table in customer_tables:
+            con.execute(f"delete from marts.{table} where customer_id = ?", [retired])
+            if table in ("dim_customer", "customer_360", "next_best_action"):  # one row per customer
+                con.execute(f"delete from marts.{table} where customer_id = ?", [absorbed])
+            else:
+                con.execute(f"update marts.{table} set customer_id = ? where customer_id = ?", [survivor, absorbed])
+        con.execute("update marts.customer_ids set status = 'retired' where customer_id = ?", [retired])
+        con.execute(
+            "update marts.customer_ids set status = 'merged', merged_into = ? where customer_id = ?",
+            [survivor, absorbed],
+        )
+        con.execute(
+            "insert into marts.dim_customer select * replace ('C000009999' as customer_id, 'Neu' as last_name,"
+            " 'Ida Neu' as full_name)"
+            " from marts.dim_customer where customer_id = ?",
+            [renamed],
+        )
+        merged_earlier = con.execute(
+            "select customer_id from marts.customer_ids where merged_into = ? and status = 'merged'", [absorbed]
+        ).fetchone()[0]
+
+    build_search_index(before, sidecar_path(before))
+    rewritten = build_search_index(after, sidecar_path(after), previous=before)
+    anew = build_search_index(after, tmp_path / "anew.search.sqlite")
+    assert rewritten.changed is not None and 4 <= rewritten.changed <= 6 and anew.changed is None
+    assert (rewritten.customers, rewritten.keys, rewritten.profiles) == (anew.customers, anew.keys, anew.profiles)
+
+    def contents(path: Path) -> dict[str, object]:
+        db = sqlite3.connect(path)
+        zdict = bytes(db.execute("select zdict from profile_dictionary").fetchone()[0])
+        tables = {
+            table: db.execute(f"select * from {table} order by 1, 2").fetchall()
+            for table in ("customers", "keys", "ids")
+        }
+        tables["profiles"] = [
+            (customer, (zlib.decompressobj(15, zdict) if zdict else zlib.decompressobj(15)).decompress(data))
+            for customer, data in db.execute("select customer_id, data from profiles order by 1")
+        ]
+        db.close()
+        return tables
+
+    assert contents(sidecar_path(after)) == contents(tmp_path / "anew.search.sqlite")
+    index = SearchIndex(sidecar_path(after))
+    try:
+        assert index.resolve_id(absorbed) == survivor and index.resolve_id(merged_earlier) == survivor
+        assert [hit.customer_id for hit in index.search("Zzyzx").hits] == [renamed]
+        assert index.profile(retired) is None and index.profile("C000009999") is not None
+    finally:
+        index.close()

@@ -17,6 +17,14 @@ snapshots_app = typer.Typer()
 def publish_command(
     run_id: Annotated[str | None, typer.Option(help="name of the snapshot [default: a new run id]")] = None,
     keep: Annotated[int, typer.Option(help="how many snapshots to keep")] = DEFAULT_KEEP,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="build the search index and serving store anew instead of rewriting the changed customers in a"
+            " copy of the previous snapshot's",
+        ),
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Publish the marts as they are now (e.g. after `c360 dbt -- build`) as the current snapshot."""
@@ -24,7 +32,7 @@ def publish_command(
     from customer360.publish import publish
 
     cfg = setup(config)
-    report = publish(cfg, run_id or new_run_id(datetime.now(UTC)), keep=keep)
+    report = publish(cfg, run_id or new_run_id(datetime.now(UTC)), keep=keep, full=full)
     console.print(report.render())
 
 

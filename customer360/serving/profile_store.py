@@ -193,14 +193,25 @@ def _document_query(parts: list[tuple[Part, list[tuple[str, str]]]], schema: str
     )
 
 
-def build_profiles(con: Any, db: sqlite3.Connection, schema: str, columns: dict[str, list[tuple[str, str]]]) -> int:
+def build_profiles(
+    con: Any, db: sqlite3.Connection, schema: str, columns: dict[str, list[tuple[str, str]]], only: str | None = None
+) -> int:
     """Write `profiles` into the SQLite index from the snapshot attached to `con` as `snap`.
 
     DuckDB builds each customer's whole document, a bucket of customers at a time (hash of customer_id, so that
-    the per-customer lists of one bucket fit in memory); Python only compresses and inserts.
+    the per-customer lists of one bucket fit in memory); Python only compresses and inserts. With `only` (a temp
+    table of customer_ids), only those customers' documents are written, into an existing store and compressed
+    with its dictionary (their old documents must be gone).
     """
-    db.execute("create table profiles (customer_id text primary key, data blob not null) without rowid")
-    db.execute("create table profile_dictionary (id integer primary key, zdict blob not null)")
+    if only:
+        zdict = load_dictionary(db)
+        primed: Any = zlib.compressobj(6, zlib.DEFLATED, 15, 9, zlib.Z_DEFAULT_STRATEGY, *([zdict] if zdict else []))
+        mine = f"customer_id in (select customer_id from {only})"
+    else:
+        db.execute("create table profiles (customer_id text primary key, data blob not null) without rowid")
+        db.execute("create table profile_dictionary (id integer primary key, zdict blob not null)")
+        primed = None  # a zlib compressor primed with the dictionary, once the first documents are read
+        mine = "true"
     parts: list[tuple[Part, list[tuple[str, str]]]] = []
     for part in PARTS:
         present = columns.get(part.table)
@@ -209,14 +220,15 @@ def build_profiles(con: Any, db: sqlite3.Connection, schema: str, columns: dict[
             parts.append((part, wanted))
     if not parts:
         return 0
-    rows = sum(con.execute(f"select count(*) from snap.{schema}.{part.table}").fetchone()[0] for part, _ in parts)
+    rows = sum(
+        con.execute(f"select count(*) from snap.{schema}.{part.table} where {mine}").fetchone()[0] for part, _ in parts
+    )
     buckets = max(1, -(-rows // _ROWS_PER_BUCKET))
-    primed: Any = None  # a zlib compressor primed with the dictionary, once the first documents are read
     total = 0
     # zlib releases the GIL: compressing on every core keeps the build from waiting on one
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         for bucket in range(buckets):
-            where = f"hash(customer_id) % {buckets} = {bucket}" if buckets > 1 else "true"
+            where = f"hash(customer_id) % {buckets} = {bucket} and {mine}" if buckets > 1 else mine
             cursor = con.execute(_document_query(parts, schema, where))
             while documents := cursor.fetchmany(_INSERT_BATCH):
                 if primed is None:

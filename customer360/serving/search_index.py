@@ -31,6 +31,7 @@ import contextlib
 import logging
 import os
 import re
+import shutil
 import sqlite3
 import threading
 import time
@@ -84,17 +85,28 @@ class BuildStats:
     profiles: int = 0
     seconds: float = 0.0
     sources: list[str] = field(default_factory=list)
+    changed: int | None = None  # customers rewritten in a copy of the previous index; None: built in full
 
 
-def build_search_index(snapshot: Path, target: Path, schema: str = "marts", threads: int | None = None) -> BuildStats:
+def build_search_index(
+    snapshot: Path,
+    target: Path,
+    schema: str = "marts",
+    threads: int | None = None,
+    previous: Path | None = None,
+) -> BuildStats:
     """Build the search index of a snapshot (a DuckDB file with the marts) into `target`, atomically.
 
-    Reads only: the snapshot is attached read-only. Written to a temporary file first and renamed into place, so
+    Reads only: the snapshots are attached read-only. Written to a temporary file first and renamed into place, so
     a reader never sees a half-built index. Call it from publish (before the pointer flips) to make a new snapshot
     searchable the moment it is published.
+
+    With `previous` (the snapshot published before, whose index lies beside it), the index is a copy of that one
+    in which only the customers whose rows differ between the two snapshots are rewritten (`BuildStats.changed`).
+    It is built in full instead when that index is not of that snapshot or of this version, when the marts'
+    columns changed, or when so many customers changed that a full build costs less.
     """
     import duckdb
-    import pyarrow as pa
 
     started = time.perf_counter()
     stats = BuildStats()
@@ -110,275 +122,376 @@ def build_search_index(snapshot: Path, target: Path, schema: str = "marts", thre
         con.execute("set memory_limit = '4GB'")
         con.execute(f"set temp_directory = '{_sql_string(str(target.parent / '.duckdb_tmp'))}'")
         con.execute(f"attach '{_sql_string(str(snapshot))}' as snap (read_only)")
-        tables = {
-            row[0]
-            for row in con.execute(
-                "select table_name from duckdb_tables() where database_name = 'snap' and schema_name = ?"
-                " union select view_name from duckdb_views() where database_name = 'snap' and schema_name = ?",
-                [schema, schema],
-            ).fetchall()
-        }
+        tables = _tables(con, "snap", schema)
         if "customer_identity_map" not in tables:
             raise IndexUnavailable(f"{snapshot} has no {schema}.customer_identity_map to index")
-        s = f"snap.{schema}"
         stats.sources = sorted(tables & {"dim_customer", "customer_identity_map", "customer_ids", "fct_touchpoints"})
-        id_map_columns = _columns(con, schema, "customer_identity_map")
-
-        def col(columns: set[str], name: str, alias: str = "") -> str:
-            prefix = f"{alias}." if alias else ""
-            return f"{prefix}{name}" if name in columns else "null"
-
-        # The display record: the golden record where dim_customer exists, else the latest source record.
-        members = f"""
-            select customer_id, source_system, source_record_id, record_key,
-                   {col(id_map_columns, "full_name")} as full_name, {col(id_map_columns, "first_name")} as first_name,
-                   {col(id_map_columns, "last_name")} as last_name, {col(id_map_columns, "email")} as email,
-                   {col(id_map_columns, "phone_e164")} as phone_e164,
-                   {col(id_map_columns, "date_of_birth")} as date_of_birth,
-                   {col(id_map_columns, "postcode")} as postcode, {col(id_map_columns, "city")} as city,
-                   {col(id_map_columns, "record_updated_at")} as updated_at
-            from {s}.customer_identity_map
-        """
-        con.execute(f"create temp table members as {members}")
-        if "dim_customer" in tables:
-            dim = _columns(con, schema, "dim_customer")
-            con.execute(
-                f"""
-                create temp table docs as
-                select d.customer_id,
-                       coalesce({col(dim, "full_name", "d")}, concat_ws(' ', {col(dim, "first_name", "d")},
-                                {col(dim, "last_name", "d")})) as full_name,
-                       {col(dim, "email", "d")} as email, {col(dim, "phone_e164", "d")} as phone_e164,
-                       cast({col(dim, "date_of_birth", "d")} as varchar) as date_of_birth,
-                       {col(dim, "postcode", "d")} as postcode, {col(dim, "city", "d")} as city,
-                       m.source_systems, m.record_count
-                from {s}.dim_customer as d
-                left join (
-                    select customer_id, string_agg(distinct source_system, ',' order by source_system) as source_systems,
-                           count(*) as record_count
-                    from members group by customer_id
-                ) as m using (customer_id)
-                """
-            )
+        base = _reusable_index(con, previous, schema) if previous is not None else None
+        if base is not None and _changed_customers(con, schema, stats):
+            shutil.copyfile(base, tmp)
+            db = sqlite3.connect(tmp)
+            try:
+                # deleted rows are overwritten, so what a customer changed does not linger in the file's free pages
+                db.executescript("pragma journal_mode = off; pragma synchronous = off; pragma secure_delete = on;")
+                _rewrite_changed(con, db, schema, stats)
+                _write_meta(db, snapshot, stats)
+                db.commit()
+            finally:
+                db.close()
         else:
-            con.execute(
-                """
-                create temp table docs as
-                select customer_id,
-                       arg_max(coalesce(full_name, concat_ws(' ', first_name, last_name)), updated_at) as full_name,
-                       arg_max(email, updated_at) filter (where email is not null) as email,
-                       arg_max(phone_e164, updated_at) filter (where phone_e164 is not null) as phone_e164,
-                       cast(arg_max(date_of_birth, updated_at) filter (where date_of_birth is not null) as varchar)
-                           as date_of_birth,
-                       arg_max(postcode, updated_at) filter (where postcode is not null) as postcode,
-                       arg_max(city, updated_at) filter (where city is not null) as city,
-                       string_agg(distinct source_system, ',' order by source_system) as source_systems,
-                       count(*) as record_count
-                from members group by customer_id
-                """
-            )
-
-        # Names → loose tokens (in Python, the same code that reads the query), once per distinct name.
-        con.execute(
-            """
-            create temp table names as
-            select distinct customer_id, name from (
-                select customer_id, full_name as name from docs
-                union all
-                select customer_id, coalesce(full_name, concat_ws(' ', first_name, last_name)) from members
-            ) where name is not null and trim(name) <> ''
-            """
-        )
-        distinct_names = [row[0] for row in con.execute("select distinct name from names").fetchall()]
-        tokenised = pa.table(
-            {
-                "name": distinct_names,
-                "tokens": [list(name_tokens(name)) for name in distinct_names],
-            }
-        )
-        con.register("tokenised_names", tokenised)
-        con.execute(
-            """
-            create temp table name_tokens as
-            select names.customer_id, t.tokens from names join tokenised_names as t using (name)
-            where len(t.tokens) > 0
-            """
-        )
-        distinct_tokens = [row[0] for row in con.execute("select distinct unnest(tokens) from name_tokens").fetchall()]
-        con.register("token_codes", pa.table({"token": distinct_tokens, "code": [cologne(t) for t in distinct_tokens]}))
-        phones = [
-            row[0]
-            for row in con.execute(
-                "select distinct phone_e164 from (select phone_e164 from docs union all select phone_e164 from members)"
-                " where phone_e164 is not null"
-            ).fetchall()
-        ]
-        con.register("phone_numbers", pa.table({"phone": phones, "number": [national_number(p) for p in phones]}))
-
-        # Merged customer IDs point to the surviving customer (chains followed).
-        id_rows: list[tuple[str, str]] = []
-        if "customer_ids" in tables:
-            status = {
-                cid: (state, merged_into)
-                for cid, state, merged_into in con.execute(
-                    f"select customer_id, status, merged_into from {s}.customer_ids"
-                ).fetchall()
-            }
-            for cid, (state, merged_into) in status.items():
-                if state == "merged" and merged_into:
-                    current, seen = merged_into, {cid}
-                    while (
-                        current in status
-                        and status[current][0] == "merged"
-                        and status[current][1]
-                        and current not in seen
-                    ):
-                        seen.add(current)
-                        current = status[current][1]
-                    id_rows.append((f"id:{cid.lower()}", current))
-        con.register(
-            "merged_ids",
-            pa.table(
-                {"key": [row[0] for row in id_rows], "customer_id": [row[1] for row in id_rows]},
-                schema=pa.schema([("key", pa.string()), ("customer_id", pa.string())]),
-            ),
-        )
-
-        references = ""
-        if "fct_touchpoints" in tables:
-            touchpoint_columns = _columns(con, schema, "fct_touchpoints")
-            labelled = "source_system || ' ' || replace(kind, '_', ' ')"
-            if "reference" in touchpoint_columns:
-                references += f"""
-                    union all
-                    select 'ref:' || lower(reference), customer_id, {labelled} from {s}.fct_touchpoints
-                    where reference is not null and customer_id is not null
-                """
-            if {"source_id", "kind"} <= touchpoint_columns:
-                references += f"""
-                    union all
-                    select 'ref:' || lower(source_id), customer_id, {labelled} from {s}.fct_touchpoints
-                    where kind in ('order', 'ticket') and source_id is not null and customer_id is not null
-                """
-        ids_sql = f"""
-            select distinct key, customer_id, label from (
-                select 'rec:' || lower(source_record_id) as key, customer_id, source_system || ' record' as label
-                from members
-                union all
-                select 'rec:' || lower(regexp_replace(source_record_id, '[^A-Za-z0-9]', '', 'g')), customer_id,
-                       source_system || ' record'
-                from members
-                union all
-                select 'rec:' || lower(record_key), customer_id, source_system || ' record' from members
-                where record_key is not null
-                {references}
-            ) where key is not null and length(key) > 4 and label is not null
-            order by key, customer_id, label
-        """
-        keys_sql = """
-            select distinct key, customer_id from (
-                select 'n:' || token as key, customer_id from (select customer_id, unnest(tokens) as token from name_tokens)
-                union all
-                select 'k:' || c.code, t.customer_id
-                from (select customer_id, unnest(tokens) as token from name_tokens) as t
-                join token_codes as c using (token) where c.code <> ''
-                union all
-                select 'nk:' || ca.code || '_' || cb.code, p.customer_id
-                from (
-                    select customer_id, tokens[i] as a, tokens[j] as b
-                    from (select customer_id, tokens from name_tokens where len(tokens) between 2 and 5),
-                         range(1, 6) as ri(i), range(1, 6) as rj(j)
-                    where i <= len(tokens) and j <= len(tokens) and i <> j
-                ) as p
-                join token_codes as ca on ca.token = p.a join token_codes as cb on cb.token = p.b
-                where ca.code <> '' and cb.code <> ''
-                union all
-                select 'em:' || lower(trim(email)), customer_id from docs where email is not null
-                union all
-                select 'em:' || lower(trim(email)), customer_id from members where email is not null
-                union all
-                select 'ph:' || p.number, x.customer_id
-                from (select customer_id, phone_e164 from docs union all select customer_id, phone_e164 from members) as x
-                join phone_numbers as p on p.phone = x.phone_e164 where p.number is not null
-                union all
-                select 'id:' || lower(customer_id), customer_id from docs
-                union all
-                select key, customer_id from merged_ids
-            ) where key is not null and length(key) > 3
-            order by key, customer_id
-        """
-        customers_sql = """
-            select d.customer_id, d.full_name, d.email, d.phone_e164, d.date_of_birth, d.postcode, d.city,
-                   d.source_systems, d.record_count, t.tokens
-            from docs as d
-            left join (
-                select customer_id, string_agg(distinct token, ' ') as tokens
-                from (select customer_id, unnest(tokens) as token from name_tokens) group by customer_id
-            ) as t using (customer_id)
-        """
-        db = sqlite3.connect(tmp)
-        try:
-            db.executescript(
-                """
-                pragma journal_mode = off;
-                pragma synchronous = off;
-                pragma page_size = 8192;
-                create table meta (key text primary key, value text);
-                create table customers (
-                    customer_id text primary key, full_name text, email text, phone_e164 text, date_of_birth text,
-                    postcode text, city text, source_systems text, record_count integer, tokens text
-                ) without rowid;
-                create table keys (key text not null, customer_id text not null, primary key (key, customer_id))
-                    without rowid;
-                create table ids (
-                    key text not null, customer_id text not null, label text not null,
-                    primary key (key, customer_id, label)
-                ) without rowid;
-                """
-            )
-            stats.customers = _copy(
-                con.execute(customers_sql), db, "insert into customers values (?,?,?,?,?,?,?,?,?,?)"
-            )
-            stats.keys = _copy(con.execute(keys_sql), db, "insert into keys values (?, ?)")
-            stats.keys += _copy(con.execute(ids_sql), db, "insert into ids values (?, ?, ?)")
-            table_columns: dict[str, list[tuple[str, str]]] = {}
-            for table, column, data_type in con.execute(
-                "select table_name, column_name, data_type from duckdb_columns()"
-                " where database_name = 'snap' and schema_name = ? order by table_name, column_index",
-                [schema],
-            ).fetchall():
-                table_columns.setdefault(table, []).append((column, data_type))
-            stats.profiles = build_profiles(con, db, schema, table_columns)
-            meta = {
-                "version": INDEX_VERSION,
-                "snapshot": str(snapshot),
-                "fingerprint": snapshot_fingerprint(snapshot),
-                "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "customers": str(stats.customers),
-                "keys": str(stats.keys),
-                "profiles": str(stats.profiles),
-                "sources": ",".join(stats.sources),
-            }
-            db.executemany("insert into meta values (?, ?)", meta.items())
-            db.commit()
-            db.execute("analyze")
-            db.commit()
-        finally:
-            db.close()
+            stats.changed = None
+            db = sqlite3.connect(tmp)
+            try:
+                db.executescript(_SCHEMA_SQL)
+                customers_sql, keys_sql, ids_sql = _index_rows(con, "snap", schema, only=None)
+                stats.customers = _copy(
+                    con.execute(customers_sql), db, "insert into customers values (?,?,?,?,?,?,?,?,?,?)"
+                )
+                stats.keys = _copy(con.execute(keys_sql), db, "insert into keys values (?, ?)")
+                stats.keys += _copy(con.execute(ids_sql), db, "insert into ids values (?, ?, ?)")
+                stats.profiles = build_profiles(con, db, schema, _table_columns(con, schema))
+                _write_meta(db, snapshot, stats)
+                db.commit()
+                db.execute("analyze")
+                db.commit()
+            finally:
+                db.close()
         os.replace(tmp, target)
     finally:
         con.close()
         tmp.unlink(missing_ok=True)
     stats.seconds = time.perf_counter() - started
     log.info(
-        "search index %s: %s customers, %s keys, %s profiles in %.1f s",
+        "search index %s: %s customers, %s keys, %s profiles in %.1f s (%s)",
         target,
         stats.customers,
         stats.keys,
         stats.profiles,
         stats.seconds,
+        "full build" if stats.changed is None else f"{stats.changed} changed customers rewritten",
     )
     return stats
+
+
+_SCHEMA_SQL = """
+    pragma journal_mode = off;
+    pragma synchronous = off;
+    pragma page_size = 8192;
+    create table meta (key text primary key, value text);
+    create table customers (
+        customer_id text primary key, full_name text, email text, phone_e164 text, date_of_birth text,
+        postcode text, city text, source_systems text, record_count integer, tokens text
+    ) without rowid;
+    create table keys (key text not null, customer_id text not null, primary key (key, customer_id)) without rowid;
+    create table ids (
+        key text not null, customer_id text not null, label text not null, primary key (key, customer_id, label)
+    ) without rowid;
+"""
+
+# Above this share of changed customers, rewriting them costs about what a full build costs.
+_MAX_CHANGED_SHARE = 0.5
+
+
+def _reusable_index(con: Any, previous: Path, schema: str) -> Path | None:
+    """The index beside `previous` if it was built from exactly that file by this version, with it attached as
+    `prev` and the same marts' columns as the new snapshot; else None (build in full)."""
+    index = sidecar_path(previous)
+    if not previous.is_file() or not index.is_file():
+        return None
+    meta = read_meta(index)
+    if meta.get("version") != INDEX_VERSION or meta.get("fingerprint") != snapshot_fingerprint(previous):
+        return None
+    con.execute(f"attach '{_sql_string(str(previous))}' as prev (read_only)")
+    if _table_columns(con, schema, "prev") != _table_columns(con, schema):
+        return None
+    return index
+
+
+def _changed_customers(con: Any, schema: str, stats: BuildStats) -> bool:
+    """Temp table `changed_customers`: every customer with a row added, removed or changed in any table with a
+    customer_id, between `prev` and `snap` (a digest of each customer's rows per table). False when too many
+    changed for a rewrite to pay."""
+    digests = []
+    for table, columns in _table_columns(con, schema).items():
+        if "customer_id" not in {name for name, _ in columns}:
+            continue
+        name = '"' + table.replace('"', '""') + '"'
+        digest = "select customer_id, sum(hash(t)::hugeint) as digest from {}.{}.{} as t group by customer_id"
+        digests.append(
+            f"select customer_id from ({digest.format('prev', schema, name)}) as a"
+            f" full join ({digest.format('snap', schema, name)}) as b using (customer_id)"
+            " where a.digest is distinct from b.digest"
+        )
+    con.execute(
+        "create or replace temp table changed_customers as select distinct customer_id from ("
+        + " union all ".join(digests or ["select null as customer_id"])
+        + ") where customer_id is not null"
+    )
+    stats.changed = con.execute("select count(*) from changed_customers").fetchone()[0]
+    total = con.execute(f"select count(*) from snap.{schema}.customer_identity_map").fetchone()[0]
+    return stats.changed <= _MAX_CHANGED_SHARE * max(total, 1)
+
+
+def _rewrite_changed(con: Any, db: sqlite3.Connection, schema: str, stats: BuildStats) -> None:
+    """In a copy of the previous index: delete the changed customers' rows as the previous snapshot made them, and
+    insert them as the new one makes them. Key and ID rows are deleted by their primary key, so nothing is scanned."""
+    old_customers, old_keys, old_ids = _index_rows(con, "prev", schema, only="changed_customers")
+    new_customers, new_keys, new_ids = _index_rows(con, "snap", schema, only="changed_customers")
+    changed = [(row[0],) for row in con.execute("select customer_id from changed_customers").fetchall()]
+    meta = dict(db.execute("select key, value from meta").fetchall())
+    db.executemany("delete from customers where customer_id = ?", changed)
+    db.executemany("delete from profiles where customer_id = ?", changed)
+    before = db.total_changes
+    _copy(con.execute(old_keys), db, "delete from keys where key = ? and customer_id = ?")
+    _copy(con.execute(old_ids), db, "delete from ids where key = ? and customer_id = ? and label = ?")
+    removed_keys = db.total_changes - before
+    _copy(con.execute(new_customers), db, "insert into customers values (?,?,?,?,?,?,?,?,?,?)")
+    before = db.total_changes
+    _copy(con.execute(new_keys), db, "insert into keys values (?, ?)")
+    _copy(con.execute(new_ids), db, "insert into ids values (?, ?, ?)")
+    added_keys = db.total_changes - before
+    build_profiles(con, db, schema, _table_columns(con, schema), only="changed_customers")
+    stats.customers = db.execute("select count(*) from customers").fetchone()[0]
+    stats.profiles = db.execute("select count(*) from profiles").fetchone()[0]
+    stats.keys = int(meta.get("keys", 0)) - removed_keys + added_keys
+
+
+def _write_meta(db: sqlite3.Connection, snapshot: Path, stats: BuildStats) -> None:
+    meta = {
+        "version": INDEX_VERSION,
+        "snapshot": str(snapshot),
+        "fingerprint": snapshot_fingerprint(snapshot),
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "customers": str(stats.customers),
+        "keys": str(stats.keys),
+        "profiles": str(stats.profiles),
+        "sources": ",".join(stats.sources),
+    }
+    db.executemany("insert or replace into meta values (?, ?)", meta.items())
+
+
+def _index_rows(con: Any, source: str, schema: str, only: str | None) -> tuple[str, str, str]:
+    """The queries of the index's customers, keys and ids rows of the snapshot attached as `source`: of every
+    customer, or of those in the temp table `only`. Builds temp tables named after `source`."""
+    import pyarrow as pa
+
+    tables = _tables(con, source, schema)
+    s = f"{source}.{schema}"
+    t = f"{source}_index"  # prefix of this source's temp tables
+
+    def mine(column: str = "customer_id") -> str:
+        return f"{column} in (select customer_id from {only})" if only else "true"
+
+    id_map_columns = _columns(con, schema, "customer_identity_map", source)
+
+    def col(columns: set[str], name: str, alias: str = "") -> str:
+        prefix = f"{alias}." if alias else ""
+        return f"{prefix}{name}" if name in columns else "null"
+
+    # The display record: the golden record where dim_customer exists, else the latest source record.
+    con.execute(
+        f"""
+        create or replace temp table {t}_members as
+        select customer_id, source_system, source_record_id, record_key,
+               {col(id_map_columns, "full_name")} as full_name, {col(id_map_columns, "first_name")} as first_name,
+               {col(id_map_columns, "last_name")} as last_name, {col(id_map_columns, "email")} as email,
+               {col(id_map_columns, "phone_e164")} as phone_e164,
+               {col(id_map_columns, "date_of_birth")} as date_of_birth,
+               {col(id_map_columns, "postcode")} as postcode, {col(id_map_columns, "city")} as city,
+               {col(id_map_columns, "record_updated_at")} as updated_at
+        from {s}.customer_identity_map
+        where {mine()}
+        """
+    )
+    if "dim_customer" in tables:
+        dim = _columns(con, schema, "dim_customer", source)
+        con.execute(
+            f"""
+            create or replace temp table {t}_docs as
+            select d.customer_id,
+                   coalesce({col(dim, "full_name", "d")}, concat_ws(' ', {col(dim, "first_name", "d")},
+                            {col(dim, "last_name", "d")})) as full_name,
+                   {col(dim, "email", "d")} as email, {col(dim, "phone_e164", "d")} as phone_e164,
+                   cast({col(dim, "date_of_birth", "d")} as varchar) as date_of_birth,
+                   {col(dim, "postcode", "d")} as postcode, {col(dim, "city", "d")} as city,
+                   m.source_systems, m.record_count
+            from {s}.dim_customer as d
+            left join (
+                select customer_id, string_agg(distinct source_system, ',' order by source_system) as source_systems,
+                       count(*) as record_count
+                from {t}_members group by customer_id
+            ) as m using (customer_id)
+            where {mine("d.customer_id")}
+            """
+        )
+    else:
+        con.execute(
+            f"""
+            create or replace temp table {t}_docs as
+            select customer_id,
+                   arg_max(coalesce(full_name, concat_ws(' ', first_name, last_name)), updated_at) as full_name,
+                   arg_max(email, updated_at) filter (where email is not null) as email,
+                   arg_max(phone_e164, updated_at) filter (where phone_e164 is not null) as phone_e164,
+                   cast(arg_max(date_of_birth, updated_at) filter (where date_of_birth is not null) as varchar)
+                       as date_of_birth,
+                   arg_max(postcode, updated_at) filter (where postcode is not null) as postcode,
+                   arg_max(city, updated_at) filter (where city is not null) as city,
+                   string_agg(distinct source_system, ',' order by source_system) as source_systems,
+                   count(*) as record_count
+            from {t}_members group by customer_id
+            """
+        )
+
+    # Names → loose tokens (in Python, the same code that reads the query), once per distinct name.
+    con.execute(
+        f"""
+        create or replace temp table {t}_names as
+        select distinct customer_id, name from (
+            select customer_id, full_name as name from {t}_docs
+            union all
+            select customer_id, coalesce(full_name, concat_ws(' ', first_name, last_name)) from {t}_members
+        ) where name is not null and trim(name) <> ''
+        """
+    )
+    distinct_names = [row[0] for row in con.execute(f"select distinct name from {t}_names").fetchall()]
+    tokenised = pa.table(
+        {
+            "name": pa.array(distinct_names, pa.string()),
+            "tokens": pa.array([list(name_tokens(name)) for name in distinct_names], pa.list_(pa.string())),
+        }
+    )
+    con.register(f"{t}_tokenised", tokenised)
+    con.execute(
+        f"""
+        create or replace temp table {t}_name_tokens as
+        select names.customer_id, tokenised.tokens
+        from {t}_names as names join {t}_tokenised as tokenised using (name)
+        where len(tokenised.tokens) > 0
+        """
+    )
+    distinct_tokens = [row[0] for row in con.execute(f"select distinct unnest(tokens) from {t}_name_tokens").fetchall()]
+    con.register(
+        f"{t}_token_codes",
+        pa.table(
+            {
+                "token": pa.array(distinct_tokens, pa.string()),
+                "code": pa.array([cologne(token) for token in distinct_tokens], pa.string()),
+            }
+        ),
+    )
+    phones = [
+        row[0]
+        for row in con.execute(
+            f"select distinct phone_e164 from (select phone_e164 from {t}_docs union all"
+            f" select phone_e164 from {t}_members) where phone_e164 is not null"
+        ).fetchall()
+    ]
+    con.register(
+        f"{t}_phones",
+        pa.table(
+            {
+                "phone": pa.array(phones, pa.string()),
+                "number": pa.array([national_number(phone) for phone in phones], pa.string()),
+            }
+        ),
+    )
+
+    # Merged customer IDs point to the surviving customer (chains followed): rows of the survivors asked for.
+    id_rows: list[tuple[str, str]] = []
+    if "customer_ids" in tables:
+        merged_into = dict(
+            con.execute(
+                f"select customer_id, merged_into from {s}.customer_ids"
+                " where status = 'merged' and merged_into is not null"
+            ).fetchall()
+        )
+        for cid, current in merged_into.items():
+            seen = {cid}
+            while current in merged_into and current not in seen:
+                seen.add(current)
+                current = merged_into[current]
+            id_rows.append((f"id:{cid.lower()}", current))
+    con.register(
+        f"{t}_merged_ids",
+        pa.table(
+            {"key": [row[0] for row in id_rows], "customer_id": [row[1] for row in id_rows]},
+            schema=pa.schema([("key", pa.string()), ("customer_id", pa.string())]),
+        ),
+    )
+
+    references = ""
+    if "fct_touchpoints" in tables:
+        touchpoint_columns = _columns(con, schema, "fct_touchpoints", source)
+        labelled = "source_system || ' ' || replace(kind, '_', ' ')"
+        if "reference" in touchpoint_columns:
+            references += f"""
+                union all
+                select 'ref:' || lower(reference), customer_id, {labelled} from {s}.fct_touchpoints
+                where reference is not null and customer_id is not null and {mine()}
+            """
+        if {"source_id", "kind"} <= touchpoint_columns:
+            references += f"""
+                union all
+                select 'ref:' || lower(source_id), customer_id, {labelled} from {s}.fct_touchpoints
+                where kind in ('order', 'ticket') and source_id is not null and customer_id is not null and {mine()}
+            """
+    ids_sql = f"""
+        select distinct key, customer_id, label from (
+            select 'rec:' || lower(source_record_id) as key, customer_id, source_system || ' record' as label
+            from {t}_members
+            union all
+            select 'rec:' || lower(regexp_replace(source_record_id, '[^A-Za-z0-9]', '', 'g')), customer_id,
+                   source_system || ' record'
+            from {t}_members
+            union all
+            select 'rec:' || lower(record_key), customer_id, source_system || ' record' from {t}_members
+            where record_key is not null
+            {references}
+        ) where key is not null and length(key) > 4 and label is not null
+        order by key, customer_id, label
+    """
+    keys_sql = f"""
+        select distinct key, customer_id from (
+            select 'n:' || token as key, customer_id from (select customer_id, unnest(tokens) as token from {t}_name_tokens)
+            union all
+            select 'k:' || c.code, n.customer_id
+            from (select customer_id, unnest(tokens) as token from {t}_name_tokens) as n
+            join {t}_token_codes as c using (token) where c.code <> ''
+            union all
+            select 'nk:' || ca.code || '_' || cb.code, p.customer_id
+            from (
+                select customer_id, tokens[i] as a, tokens[j] as b
+                from (select customer_id, tokens from {t}_name_tokens where len(tokens) between 2 and 5),
+                     range(1, 6) as ri(i), range(1, 6) as rj(j)
+                where i <= len(tokens) and j <= len(tokens) and i <> j
+            ) as p
+            join {t}_token_codes as ca on ca.token = p.a join {t}_token_codes as cb on cb.token = p.b
+            where ca.code <> '' and cb.code <> ''
+            union all
+            select 'em:' || lower(trim(email)), customer_id from {t}_docs where email is not null
+            union all
+            select 'em:' || lower(trim(email)), customer_id from {t}_members where email is not null
+            union all
+            select 'ph:' || p.number, x.customer_id
+            from (select customer_id, phone_e164 from {t}_docs union all select customer_id, phone_e164 from {t}_members) as x
+            join {t}_phones as p on p.phone = x.phone_e164 where p.number is not null
+            union all
+            select 'id:' || lower(customer_id), customer_id from {t}_docs
+            union all
+            select key, customer_id from {t}_merged_ids where {mine()}
+        ) where key is not null and length(key) > 3
+        order by key, customer_id
+    """
+    customers_sql = f"""
+        select d.customer_id, d.full_name, d.email, d.phone_e164, d.date_of_birth, d.postcode, d.city,
+               d.source_systems, d.record_count, n.tokens
+        from {t}_docs as d
+        left join (
+            select customer_id, string_agg(distinct token, ' ') as tokens
+            from (select customer_id, unnest(tokens) as token from {t}_name_tokens) group by customer_id
+        ) as n using (customer_id)
+    """
+    return customers_sql, keys_sql, ids_sql
 
 
 def _copy(cursor: Any, db: sqlite3.Connection, insert: str) -> int:
@@ -389,14 +502,31 @@ def _copy(cursor: Any, db: sqlite3.Connection, insert: str) -> int:
     return total
 
 
-def _columns(con: Any, schema: str, table: str) -> set[str]:
+def _columns(con: Any, schema: str, table: str, source: str = "snap") -> set[str]:
+    return {name for name, _ in _table_columns(con, schema, source).get(table, [])}
+
+
+def _tables(con: Any, source: str, schema: str) -> set[str]:
     return {
         row[0]
         for row in con.execute(
-            "select column_name from duckdb_columns() where database_name = 'snap' and schema_name = ? and table_name = ?",
-            [schema, table],
+            "select table_name from duckdb_tables() where database_name = ? and schema_name = ?"
+            " union select view_name from duckdb_views() where database_name = ? and schema_name = ?",
+            [source, schema, source, schema],
         ).fetchall()
     }
+
+
+def _table_columns(con: Any, schema: str, source: str = "snap") -> dict[str, list[tuple[str, str]]]:
+    """Every table's columns (name, type) in order, of the snapshot attached as `source`."""
+    columns: dict[str, list[tuple[str, str]]] = {}
+    for table, column, data_type in con.execute(
+        "select table_name, column_name, data_type from duckdb_columns()"
+        " where database_name = ? and schema_name = ? order by table_name, column_index",
+        [source, schema],
+    ).fetchall():
+        columns.setdefault(table, []).append((column, data_type))
+    return columns
 
 
 def _sql_string(value: str) -> str:

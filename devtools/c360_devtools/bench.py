@@ -174,6 +174,18 @@ def _run_whole(ctx: Any) -> dict[str, Any]:
         "rows_loaded": summary.stages["ingest"].rows_loaded,
         "identity_records": resolution.records if resolution else None,
         "identity_records_changed": resolution.records_changed if resolution else None,
+        **_publish_detail(summary),
+    }
+
+
+def _publish_detail(summary: Any) -> dict[str, Any]:
+    """How long publishing took and how many customers' index entries it rewrote (None: the index built anew)."""
+    published = summary.stages.get("publish")
+    if published is None:
+        return {}
+    return {
+        "publish_seconds": round(published.seconds, 2),
+        "index_changed_customers": published.index_changed_customers,
     }
 
 
@@ -191,7 +203,7 @@ def _apply_a_decision(config: Any) -> dict[str, Any]:
     summary = pipeline.apply_decisions(config)
     if summary.exit_code:
         raise SystemExit(f"apply {summary.status}: {summary.message}")
-    return {"stage_seconds": summary.seconds, "separated": [left, right]}
+    return {"stage_seconds": summary.seconds, "separated": [left, right], **_publish_detail(summary)}
 
 
 def yardstick(config: Any) -> dict[str, Any]:
