@@ -299,6 +299,33 @@ def test_a_failed_run_leaves_the_last_published_snapshot(demo_pipeline, tmp_path
 
 
 @pytest.mark.integration
+def test_a_publish_rewrites_only_what_changed_in_the_search_index(demo_pipeline, tmp_path: Path) -> None:  # noqa: ANN001
+    """The index beside a new snapshot is the previous one with the changed customers rewritten: none when the marts
+    did not change; `full` builds it anew. Either way it finds every customer (rewritten = full is proven on a
+    synthetic snapshot in test_console_search.py)."""
+    from customer360.serving.search_index import SearchIndex, read_meta, sidecar_path
+
+    run = copy_demo(demo_pipeline, tmp_path)
+    config = load_config(run.root / "customer360.yml")
+    first = publisher.publish(config, "again-1")  # the copied index names the original's path: built in full
+    second = publisher.publish(config, "again-2")
+    full = publisher.publish(config, "again-3", full=True)
+    assert (first.index_changed_customers, second.index_changed_customers, full.index_changed_customers) == (
+        None,
+        0,
+        None,
+    )
+    for report in (second, full):
+        meta = read_meta(sidecar_path(report.snapshot))
+        assert meta["snapshot"] == str(report.snapshot) and int(meta["customers"]) == report.customers
+        index = SearchIndex(sidecar_path(report.snapshot))
+        try:
+            assert index.customer_count() == report.customers
+        finally:
+            index.close()
+
+
+@pytest.mark.integration
 def test_the_snapshot_honours_the_documented_contract(demo_pipeline) -> None:  # noqa: ANN001 - fixture
     """Every table and column docs/marts.md promises is in the published snapshot (the console uses it)."""
     import re
