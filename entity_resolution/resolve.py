@@ -142,9 +142,9 @@ def _resolve(
     report = ResolutionReport(run_id=run_id, mode="full" if full else "incremental", model_id=model.model_id)
 
     # 1. what changed since the last run: new records, records whose matching attributes changed, removed records
-    columns = ", ".join(dict.fromkeys([*spec.columns, "source_record_id", "record_fingerprint"]))
+    records = _records_query(model)
     if full:
-        con.execute(f"create or replace table {ER}.records as select {columns} from {RECORDS_SOURCE}")
+        con.execute(f"create or replace table {ER}.records as {records}")
         con.execute(f"create or replace temp table changed_records as select record_key from {ER}.records")
         con.execute(
             f"create or replace temp table removed_records as select record_key from {ER}.identity_map"
@@ -154,7 +154,7 @@ def _resolve(
         con.execute(
             f"""
             create or replace temp table changed_records as
-            select {columns} from {RECORDS_SOURCE} anti join {ER}.records using (record_key, record_fingerprint);
+            select * from ({records}) anti join {ER}.records using (record_key, record_fingerprint);
             create or replace temp table removed_records as
             select record_key from {ER}.records anti join {RECORDS_SOURCE} using (record_key);
             delete from {ER}.records
@@ -294,6 +294,26 @@ def _resolve(
     )
     drop_work_schema(con)
     return report
+
+
+def _records_query(model: TrainedModel) -> str:
+    """The rows of entity_resolution.records: what the model and the guard rails read, and how common the first name
+    is among the records the model was trained on (share and count, from its frozen term-frequency table, so a full
+    and an incremental run judge a pair alike): two common names a letter apart, Anna and Anja, are two names."""
+    columns = ", ".join(dict.fromkeys([*model.spec.columns, "source_record_id", "record_fingerprint"]))
+    tf_table = model.tf_table_path("first_name_canonical")
+    trained_on = model.training_report.get("records")
+    if "first_name_canonical" not in model.spec.columns or not tf_table.is_file() or not trained_on:
+        return (
+            f"select {columns}, cast(null as double) as first_name_frequency,"
+            f" cast(null as bigint) as first_name_records from {RECORDS_SOURCE}"
+        )
+    path = str(tf_table).replace("'", "''")
+    return (
+        f"select {columns}, tf.tf_first_name_canonical as first_name_frequency,"
+        f" cast(round(tf.tf_first_name_canonical * {int(trained_on)}) as bigint) as first_name_records"
+        f" from {RECORDS_SOURCE} left join read_parquet('{path}') as tf using (first_name_canonical)"
+    )
 
 
 def _guard_rails_digest(spec: ModelSpec) -> str:

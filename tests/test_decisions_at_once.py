@@ -59,6 +59,18 @@ def partition(mapping: dict[str, str]) -> set[frozenset[str]]:
     return {frozenset(records) for records in customers.values()}
 
 
+def review_pair_in_one_customer(env) -> tuple[str, str]:  # noqa: ANN001
+    from customer360.console.snapshot import duckdb_config
+
+    with duckdb.connect(str(published_snapshot(env)), read_only=True, config=duckdb_config()) as con:
+        return con.execute(
+            "select c.record_key_l, c.record_key_r from marts.review_candidates as c"
+            " join marts.customer_identity_map as l on l.record_key = c.record_key_l"
+            " join marts.customer_identity_map as r on r.record_key = c.record_key_r"
+            " where l.customer_id = r.customer_id order by c.match_probability, 1, 2 limit 1"
+        ).fetchone()
+
+
 def wait_for_apply(app) -> None:  # noqa: ANN001
     applier = app.state.console.decisions
     deadline = time.monotonic() + APPLY_TIMEOUT_SECONDS
@@ -139,6 +151,25 @@ def test_decisions_are_published_at_once_undone_and_kept_by_the_next_run(world) 
     wait_for_apply(app)
     assert list_decisions(env.state_dir) == []  # the whole action was withdrawn, every pair
     assert identity_map(env) == before
+
+    # 3b. a steward's "different" on the review page is a decision too: published at once, undone like any other
+    left, right = review_pair_in_one_customer(env)
+    token = csrf_of(steward.get("/review").text)
+    answered = steward.post(
+        "/review/answer",
+        data={"csrf_token": token, "record_key_l": left, "record_key_r": right, "answer": "different"},
+        follow_redirects=False,
+    )
+    assert answered.status_code == 303 and "applying=true" in answered.headers["location"]
+    assert "Publishing it now" in steward.get(answered.headers["location"] + "&lang=en").text
+    wait_for_apply(app)
+    assert identity_map(env)[left] != identity_map(env)[right]
+    (review_decision,) = list_decisions(env.state_dir)
+    token = csrf_of(steward.get("/").text)
+    undone = steward.post(f"/api/v1/decisions/{review_decision.decision_id}/undo", headers={"X-CSRF-Token": token})
+    assert undone.status_code == 200 and undone.json()["applying"] is True, undone.text
+    wait_for_apply(app)
+    assert partition(identity_map(env)) == partition(before)
 
     # 4. the next scheduled run, and a full re-resolution, agree with what the console published (no ingestion:
     # the copy's helpdesk stand-in is gone, and nothing new arrives anyway)

@@ -290,3 +290,45 @@ def test_a_decision_store_from_before_undo_is_upgraded_in_place(tmp_path: Path) 
     assert decision.decided_by == "dave" and decision.action_id is None
     assert [d.decision_id for d in decisions.withdraw(tmp_path, decision.decision_id, "erin")] == [1]
     assert decisions.list_decisions(tmp_path) == []
+
+
+# -- the product's cannot-link rules on hand-made record pairs ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "vetoed"),
+    [
+        (("anna", 4000), ("anja", 1500), True),  # two common names a letter apart: two people
+        (("christian", 3000), ("christina", 2500), True),  # transposed, both common
+        (("anna", 4000), ("anan", 3), False),  # a typo makes a rare spelling
+        (("anna", 4000), ("ana", 1500), False),  # another length: a spelling of one name (Ana, Anna)
+        (("lqura", 1), ("laura", 6), False),  # in small data nothing is common yet: a typo
+        (("marie", 5000), ("marcel", 2000), True),  # two letters apart in a short name
+    ],
+)
+def test_two_common_first_names_a_letter_apart_are_two_people(
+    left: tuple[str, int], right: tuple[str, int], vetoed: bool
+) -> None:
+    from entity_resolution.clustering import cannot_link_predicate
+    from entity_resolution.spec import find_spec, load_spec
+
+    spec = load_spec(find_spec("customer", Path(".")))
+    trained_on = 1_000_000 if max(left[1], right[1]) > 10 else 600
+    con = duckdb.connect()
+    con.execute(
+        """
+        create table people (key varchar, first_name_folded varchar, first_name_canonical varchar,
+            first_name_loose varchar, first_initials varchar, last_name_loose varchar, email_std varchar,
+            email_names_person boolean, date_of_birth date, first_name_frequency double, first_name_records bigint)
+        """
+    )
+    for key, (name, records) in (("l", left), ("r", right)):
+        con.execute(
+            "insert into people values (?, ?, ?, ?, ?, 'weber', null, null, null, ?, ?)",
+            [key, name, name, name, name[0], records / trained_on, records],
+        )
+    rule = con.execute(
+        f"select {cannot_link_predicate(spec.cannot_link_rules)} from people as l, people as r"
+        " where l.key = 'l' and r.key = 'r'"
+    ).fetchone()[0]
+    assert (rule == "different_first_names") == vetoed, rule

@@ -388,9 +388,10 @@ def review_next(request: Request) -> ReviewNext:
 )
 def review_answer(request: Request, body: ReviewAnswerRequest) -> ReviewAnswerOut:
     """Stored in the state store next to the decisions: `same` records a must-link and `different` a cannot-link
-    decision the next pipeline run obeys; `unsure` records nothing but takes the pair out of the queue. Every answer
-    is a label for `c360 review report` and `c360 review train`. Needs the `review` permission; with a session
-    cookie, send the CSRF token in `X-CSRF-Token`."""
+    decision, published at once like any decision (see `applying`) and obeyed by every run; `unsure` records
+    nothing but takes the pair out of the queue. Every answer is a label for `c360 review report` and
+    `c360 review train`. Needs the `review` permission; with a session cookie, send the CSRF token in
+    `X-CSRF-Token`."""
     session = auth.api_session(request, "review")
     auth.check_api_csrf(request, session)
     console = auth.state(request)
@@ -416,6 +417,7 @@ def review_answer(request: Request, body: ReviewAnswerRequest) -> ReviewAnswerOu
         detail=f"{recorded.record_key_l} {recorded.record_key_r}: {recorded.answer}"
         + (f": {body.reason}" if body.reason else ""),
     )
+    recorded.applying = recorded.decision_id is not None and console.publish_decisions()
     return recorded
 
 

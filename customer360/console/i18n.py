@@ -367,6 +367,14 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "Saved: different people (applies from the next pipeline run).",
         "de": "Gespeichert: verschiedene Personen (gilt ab dem nächsten Pipeline-Lauf).",
     },
+    "review.saved_same_now": {
+        "en": "Saved: same person. Publishing it now: the two customers become one in a few moments.",
+        "de": "Gespeichert: dieselbe Person. Wird jetzt veröffentlicht: die beiden Kunden werden gleich zu einem.",
+    },
+    "review.saved_different_now": {
+        "en": "Saved: different people. Publishing it now: the records part in a few moments.",
+        "de": "Gespeichert: verschiedene Personen. Wird jetzt veröffentlicht: die Datensätze werden gleich getrennt.",
+    },
     "review.saved_unsure": {
         "en": "Saved: not sure. Nothing changes.",
         "de": "Gespeichert: unsicher. Nichts ändert sich.",

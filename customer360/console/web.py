@@ -346,6 +346,7 @@ REVIEW_ANSWERS = ("same", "different", "unsure")
 def review_page(
     request: Request,
     saved: Annotated[str | None, Query(max_length=20)] = None,
+    applying: bool = False,
 ) -> Response:
     """The next candidate pair: both records side by side, the evidence, and same / different / unsure."""
     session = auth.page_session(request, "review")
@@ -360,7 +361,9 @@ def review_page(
             detail=f"{queue.pair.record_key_l} {queue.pair.record_key_r}",
             ip=auth.client_ip(request),
         )
-    return render(request, "review.html", queue=queue, saved=saved if saved in REVIEW_ANSWERS else None)
+    return render(
+        request, "review.html", queue=queue, saved=saved if saved in REVIEW_ANSWERS else None, applying=applying
+    )
 
 
 @router.post("/review/answer")
@@ -401,7 +404,10 @@ def review_answer(
         + (f": {reason.strip()}" if reason.strip() else ""),
         ip=auth.client_ip(request),
     )
-    return RedirectResponse(f"/review?saved={quote(recorded.answer)}", status_code=303)
+    applying = recorded.decision_id is not None and console.publish_decisions()
+    return RedirectResponse(
+        f"/review?saved={quote(recorded.answer)}" + ("&applying=true" if applying else ""), status_code=303
+    )
 
 
 # -- admin ------------------------------------------------------------------------------------------------------

@@ -331,4 +331,9 @@ class ReviewAnswerOut(BaseModel):
     record_key_r: str
     answer: str
     decision_id: int | None = Field(description="the decision a same/different answer recorded (the next run obeys it)")
+    applying: bool = Field(
+        False,
+        description="the decision is being published now (`c360 decisions apply` in the background); false: the next"
+        " run publishes it (or the answer is `unsure`)",
+    )
     message: str
