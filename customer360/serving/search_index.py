@@ -487,7 +487,7 @@ def _index_rows(con: Any, source: str, schema: str, only: str | None) -> tuple[s
                d.source_systems, d.record_count, n.tokens
         from {t}_docs as d
         left join (
-            select customer_id, string_agg(distinct token, ' ') as tokens
+            select customer_id, string_agg(distinct token, ' ' order by token) as tokens
             from (select customer_id, unnest(tokens) as token from {t}_name_tokens) group by customer_id
         ) as n using (customer_id)
     """
