@@ -55,7 +55,7 @@ from customer360.serving.text import (
 
 log = logging.getLogger(__name__)
 
-INDEX_VERSION = "6"
+INDEX_VERSION = "7"  # 7: name tokens in a fixed order (a rewritten index equals a full build)
 SIDECAR_SUFFIX = ".search.sqlite"
 _CUSTOMER_ID = re.compile(r"^c\d{3,}$", re.IGNORECASE)
 _BATCH = 50_000
