@@ -78,11 +78,16 @@ def check(ctx: RunContext) -> CheckReport:
 def ingest(
     ctx: RunContext, sources: list[str] | None = None, progress: bool = False, reload: list[str] | None = None
 ) -> Any:
+    from customer360 import marts_scope
     from customer360.ingest import ingest as run_ingest
 
-    return run_ingest(
+    report = run_ingest(
         ctx.config, sources=sources, run_id=ctx.run_id, loaded_at=ctx.started_at, progress=progress, reload=reload
     )
+    if report.rows_loaded:  # a project's marts may read raw rows through views: the next marts build is full
+        with warehouse.session(ctx.config) as con:
+            marts_scope.forget(con)
+    return report
 
 
 def validate(ctx: RunContext) -> Any:
@@ -136,9 +141,11 @@ def hold_unusable_rows(ctx: RunContext) -> dict[str, int]:
 
 def staging(ctx: RunContext) -> StagingReport:
     """dbt: seeds, staging views and intermediate tables: everything upstream of entity resolution."""
-    from customer360 import transform
+    from customer360 import marts_scope, transform
 
     held = hold_unusable_rows(ctx)
+    with warehouse.session(ctx.config) as con:
+        marts_scope.forget(con)  # every mart row may read what staging rebuilds
     result = transform.build(
         ctx.config,
         select="resource_type:seed staging intermediate",
@@ -194,22 +201,55 @@ def resolve(ctx: RunContext, full: bool = False) -> Any:
     return report
 
 
-def prepare_marts(ctx: RunContext) -> int:
+@dataclass
+class MartsReport:
+    dbt: Any
+    scope: Any  # marts_scope.MartsScope: full or incremental, and why
+
+    @property
+    def nodes(self) -> int:
+        return int(self.dbt.nodes)
+
+    def node_lines(self) -> str:
+        return str(self.dbt.node_lines())
+
+    def summary(self) -> dict[str, Any]:
+        return {**self.dbt.summary(), **self.scope.summary()}
+
+
+def prepare_marts(ctx: RunContext, full: bool = False) -> Any:
     """What the marts build reads besides the warehouse: the restrictions and objections in force
-    (docs/privacy.md), copied into meta.privacy_requests. Returns how many are in force."""
-    from customer360 import privacy
+    (docs/privacy.md), copied into meta.privacy_requests; and whether the build writes every customer anew or
+    only those a decision or request changed (customer360/marts_scope.py)."""
+    from customer360 import marts_scope, privacy
 
     with warehouse.session(ctx.config) as con:
         warehouse.ensure_schemas(con, ctx.config)
-        return privacy.sync_requests(con, ctx.config)
+        marts_scope.remember_privacy_requests(con)
+        privacy.sync_requests(con, ctx.config)
+        return marts_scope.plan(con, ctx.config, full=full)
 
 
-def marts(ctx: RunContext) -> Any:
-    """dbt: everything downstream of entity resolution (the marts and their staging of resolution outputs)."""
-    from customer360 import transform
+def marts(ctx: RunContext, full: bool = False) -> MartsReport:
+    """dbt: everything downstream of entity resolution (the marts and their staging of resolution outputs), for
+    every customer or only for those in scope."""
+    from customer360 import marts_scope, transform
 
-    prepare_marts(ctx)
-    return transform.build(ctx.config, select="source:entity_resolution+ marts", run_started_at=ctx.started_at)
+    scope = prepare_marts(ctx, full)
+    try:
+        result = transform.build(
+            ctx.config,
+            select="source:entity_resolution+ marts",
+            run_started_at=ctx.started_at,
+            full_refresh=scope.full,
+        )
+    except Exception:
+        with warehouse.session(ctx.config) as con:  # no scope left for a dbt build by hand; the next one is full
+            marts_scope.forget(con)
+        raise
+    with warehouse.session(ctx.config) as con:
+        marts_scope.settle(con, ctx.config, ctx.run_id, scope)
+    return MartsReport(result, scope)
 
 
 def check_marts(ctx: RunContext) -> Any:
@@ -254,7 +294,7 @@ def default_stages(full: bool = False, sources: list[str] | None = None, progres
         ("changes", lambda ctx: changes(ctx, full=full)),
         ("staging", staging),
         ("resolve", lambda ctx: resolve(ctx, full=full)),
-        ("marts", marts),
+        ("marts", lambda ctx: marts(ctx, full=full)),
         ("check_marts", check_marts),
         ("publish", publish),
         ("retention", retention),

@@ -1,6 +1,8 @@
 """Publish the marts as a read-only snapshot that readers (console, API, BI) open, never the warehouse itself.
 
-After a successful marts build, every table of schema `marts` is copied into a new DuckDB file, checked,
+After a successful marts build, every table of schema `marts` is copied into a new DuckDB file (or, when the
+marts build only wrote some customers anew, the snapshot of the build before is copied as a file and those
+customers' rows replaced in it: customer360/marts_scope.py), checked,
 exported to Parquet, with the console's search index and serving store beside it, and only then made current by
 switching a pointer atomically. A reader therefore always opens a complete snapshot; a run that fails (before or
 during publishing) leaves the last good one current. The layout, and how readers open it, is in
@@ -20,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from customer360.core.config import Config
 from customer360.core.errors import StageFailed
@@ -37,6 +39,9 @@ from customer360.serving.snapshots import (
     snapshot_path,
     snapshots_dir,
 )
+
+if TYPE_CHECKING:
+    from customer360.core.marts_builds import MartsUpdate
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +73,8 @@ class PublishReport:
     # full (first publish, --full, too much changed) or kept from an earlier attempt; -1: not built (the console
     # builds its own)
     index_changed_customers: int | None = None
+    # the snapshot file this one was copied from with the changed customers' rows replaced (None: marts copied whole)
+    updated_from: str | None = None
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -86,6 +93,7 @@ class PublishReport:
             "reused": self.reused,
             "pruned": self.pruned,
             "index_changed_customers": self.index_changed_customers,
+            "updated_from": self.updated_from,
             "seconds": round(self.seconds, 3),
         }
 
@@ -158,10 +166,16 @@ def _publish_locked(config: Config, run_id: str, created: list[Path], full: bool
         expected = {table: _count(con, f"{MARTS_SCHEMA}.{_quote(table)}") for table in tables}
         facts = _run_facts(con)
         reused = final.is_file()
+        update = None
         if not reused:
             temporary = final.with_name(f".{final.name}{suffix}")
             created.append(temporary)
-            _copy_marts(con, temporary, tables, run_id, published_at, facts.get("reference_at"))
+            update = _update_of(con, previous) if previous is not None and previous != final else None
+            if update is not None and previous is not None:
+                _update_snapshot(con, previous, temporary, tables, update)
+            else:
+                _copy_marts(con, temporary, tables)
+            _write_snapshot_meta(con, temporary, run_id, published_at, facts.get("reference_at"))
     if reused:  # complete by construction (renamed into place only after its check); published files never change
         log.info("snapshot %s was published before (retry of run %s): keeping it", final.name, run_id)
         counts = _snapshot_counts(final)
@@ -233,6 +247,7 @@ def _publish_locked(config: Config, run_id: str, created: list[Path], full: bool
         records_merged=facts.get("records_merged"),
         quarantined_rows=facts.get("quarantined_rows"),
         index_changed_customers=index_changed,
+        updated_from=previous.name if update is not None and previous is not None else None,
     )
 
 
@@ -262,25 +277,90 @@ def _mart_tables(con: Any) -> list[str]:
     return [row[0] for row in rows]
 
 
-def _copy_marts(
-    con: Any, target: Path, tables: list[str], run_id: str, published_at: str, reference_at: str | None
-) -> None:
+def _copy_marts(con: Any, target: Path, tables: list[str]) -> None:
     """Copy the marts into a new file attached to the (read-only) warehouse connection."""
     target.unlink(missing_ok=True)
-    con.execute(f"attach '{_sql_path(target)}' as c360_snapshot (read_write)")
-    try:
+    with _attached(con, target, "c360_snapshot"):
         con.execute(f"create schema c360_snapshot.{MARTS_SCHEMA}")
         for table in tables:
             name = _quote(table)
             con.execute(f"create table c360_snapshot.{MARTS_SCHEMA}.{name} as select * from {MARTS_SCHEMA}.{name}")
-        con.execute("create schema c360_snapshot.meta")
+
+
+def _update_of(con: Any, previous: Path) -> MartsUpdate | None:
+    """The last marts build's changes, when it updated exactly the build the previous snapshot holds."""
+    import duckdb
+
+    from customer360.core import marts_builds
+
+    update = marts_builds.last_update(con)
+    if update is None:
+        return None
+    with _attached(con, previous, "c360_previous", read_only=True):
+        try:
+            held = con.execute("select marts_build from c360_previous.meta.snapshot").fetchone()
+        except duckdb.Error:  # a snapshot published before snapshots named their marts build
+            return None
+    return update if held is not None and held[0] == update.updates else None
+
+
+def _update_snapshot(con: Any, previous: Path, target: Path, tables: list[str], update: MartsUpdate) -> None:
+    """Copy-on-write: the previous snapshot's file, with the changed customers' rows of the marts built per customer
+    replaced and every other mart copied whole; a mart whose columns changed is copied whole too."""
+    target.unlink(missing_ok=True)
+    shutil.copyfile(previous, target)
+    os.chmod(target, 0o644)
+    with _attached(con, target, "c360_snapshot"):
+        held = {
+            table: _columns(con, "c360_snapshot", table)
+            for (table,) in con.execute(
+                "select table_name from duckdb_tables() where database_name = 'c360_snapshot'"
+                f" and schema_name = {_literal(MARTS_SCHEMA)}"
+            ).fetchall()
+        }
+        changed = f"select customer_id from {update.changes}"
+        for table in tables:
+            name = f"{MARTS_SCHEMA}.{_quote(table)}"
+            if table in update.tables and held.get(table) == _columns(con, None, table):
+                con.execute(f"delete from c360_snapshot.{name} where customer_id in ({changed})")
+                con.execute(f"insert into c360_snapshot.{name} select * from {name} where customer_id in ({changed})")
+            else:
+                con.execute(f"create or replace table c360_snapshot.{name} as select * from {name}")
+        for table in held.keys() - set(tables):
+            con.execute(f"drop table c360_snapshot.{MARTS_SCHEMA}.{_quote(table)}")
+
+
+def _write_snapshot_meta(con: Any, target: Path, run_id: str, published_at: str, reference_at: str | None) -> None:
+    """meta.snapshot: which run published it, when, the data's reference time and the marts build it holds."""
+    from customer360.core import marts_builds
+
+    build = marts_builds.last_build(con)
+    with _attached(con, target, "c360_snapshot"):
+        con.execute("create schema if not exists c360_snapshot.meta")
         con.execute(
-            f"create table c360_snapshot.meta.snapshot as select {_literal(run_id)} as run_id, "
+            f"create or replace table c360_snapshot.meta.snapshot as select {_literal(run_id)} as run_id, "
             f"cast({_literal(published_at)} as timestamptz) as published_at, "
-            f"cast({_literal(reference_at)} as timestamptz) as reference_at"
+            f"cast({_literal(reference_at)} as timestamptz) as reference_at, "
+            f"cast({_literal(build)} as varchar) as marts_build"
         )
+
+
+@contextlib.contextmanager
+def _attached(con: Any, path: Path, alias: str, read_only: bool = False) -> Iterator[None]:
+    con.execute(f"attach '{_sql_path(path)}' as {alias} ({'read_only' if read_only else 'read_write'})")
+    try:
+        yield
     finally:
-        con.execute("detach c360_snapshot")
+        con.execute(f"detach {alias}")
+
+
+def _columns(con: Any, database: str | None, table: str) -> list[tuple[str, str]]:
+    """(name, type) of a mart's columns in an attached database (None: the warehouse)."""
+    where = f"database_name = {_literal(database)}" if database else "database_name = current_database()"
+    return con.execute(
+        f"select column_name, data_type from duckdb_columns() where {where}"
+        f" and schema_name = {_literal(MARTS_SCHEMA)} and table_name = {_literal(table)} order by column_index"
+    ).fetchall()
 
 
 def _snapshot_counts(path: Path) -> dict[str, int]:

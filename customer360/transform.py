@@ -608,13 +608,22 @@ def _node_results(run_results: Path) -> list[NodeResult]:
     ]
 
 
-def build(config: Config, select: str, exclude: str | None = None, run_started_at: datetime | None = None) -> DbtResult:
+def build(
+    config: Config,
+    select: str,
+    exclude: str | None = None,
+    run_started_at: datetime | None = None,
+    full_refresh: bool = False,
+) -> DbtResult:
     """`dbt build` (seed + run + test) for a selection, e.g. the staging layer or the marts.
 
-    `run_started_at`: the run's start, the marts' reference time when the data holds no interaction at all."""
+    `run_started_at`: the run's start, the marts' reference time when the data holds no interaction at all.
+    `full_refresh`: incremental models are rebuilt from scratch (customer360/marts_scope.py)."""
     args = ["build", "--select", select]
     if exclude:
         args += ["--exclude", exclude]
+    if full_refresh:
+        args.append("--full-refresh")
     started = {RUN_STARTED_AT: run_started_at.astimezone(UTC).isoformat()} if run_started_at else None
     return run_dbt(config, args, extra_environment=started)
 

@@ -439,9 +439,13 @@ def decisions_list(
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def dbt(ctx: typer.Context, config: ConfigOption = None) -> None:
     """Run dbt on the warehouse with the project's profile and vars, e.g. `c360 dbt -- docs generate`."""
-    from customer360 import transform
+    from customer360 import marts_scope, transform
+    from customer360.core import warehouse
 
     cfg = _setup(config)
+    if ctx.args and ctx.args[0] in {"build", "run", "seed", "snapshot"}:  # tables c360 did not build: next time, all
+        with warehouse.session(cfg) as con:
+            marts_scope.forget(con)
     result = transform.run_dbt(cfg, ctx.args, raise_on_failure=False, quiet=False)
     raise typer.Exit(pipeline.EXIT_OK if result.success else pipeline.EXIT_FAILED)
 

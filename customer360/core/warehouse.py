@@ -82,6 +82,14 @@ create table if not exists {META}.privacy_requests (
     record_key varchar not null,
     requested_at timestamptz not null
 );
+-- what the last marts build stood on (customer360/marts_scope.py): the next one may be incremental only on the same
+create table if not exists {META}.marts_basis (
+    basis varchar not null,
+    run_id varchar not null,
+    built_at timestamptz not null,
+    updated_run_id varchar,           -- an incremental build: the build it updated (meta.marts_changes: its customers)
+    incremental_tables varchar not null  -- JSON list: the marts that are written per customer
+);
 """
 
 

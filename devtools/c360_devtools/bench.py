@@ -179,13 +179,15 @@ def _run_whole(ctx: Any) -> dict[str, Any]:
 
 
 def _publish_detail(summary: Any) -> dict[str, Any]:
-    """How long publishing took and how many customers' index entries it rewrote (None: the index built anew)."""
+    """How long publishing took, how many customers' index entries it rewrote (None: the index built anew) and the
+    snapshot it updated (None: the marts copied whole)."""
     published = summary.stages.get("publish")
     if published is None:
         return {}
     return {
         "publish_seconds": round(published.seconds, 2),
         "index_changed_customers": published.index_changed_customers,
+        "updated_from": published.updated_from,
     }
 
 
@@ -203,7 +205,12 @@ def _apply_a_decision(config: Any) -> dict[str, Any]:
     summary = pipeline.apply_decisions(config)
     if summary.exit_code:
         raise SystemExit(f"apply {summary.status}: {summary.message}")
-    return {"stage_seconds": summary.seconds, "separated": [left, right], **_publish_detail(summary)}
+    return {
+        "stage_seconds": summary.seconds,
+        "separated": [left, right],
+        "marts": summary.stages["marts"].scope.summary(),
+        **_publish_detail(summary),
+    }
 
 
 def yardstick(config: Any) -> dict[str, Any]:

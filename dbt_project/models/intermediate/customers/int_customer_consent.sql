@@ -7,6 +7,7 @@
     recorded in customer360 (`c360 privacy object`) are statements too. A customer without any statement for a
     purpose has no row for it (status `none` in dim_customer).
 -#}
+{{ config(**c360_incremental_by_customer()) }}
 with
 
 consent_events as (
@@ -15,12 +16,13 @@ consent_events as (
 
 identity_map as (
     select * from {{ ref('stg_entity_resolution__identity_map') }}
+    where {{ c360_in_marts_scope('customer_id') }}
 ),
 
 -- an objection recorded with `c360 privacy object` (Art. 21) is an opt-out for its purpose on every channel
 objections as (
     select * from {{ ref('int_customer_privacy_requests') }}
-    where kind = 'objection'
+    where kind = 'objection' and {{ c360_in_marts_scope('customer_id') }}
 ),
 
 customer_events as (

@@ -12,6 +12,7 @@
     Thresholds (dbt vars): c360_recent_days (90), c360_value_window_days (365), c360_value_drop_ratio (0.5),
     c360_value_drop_min_revenue (100).
 -#}
+{{ config(**c360_incremental_by_customer()) }}
 {%- set recent_days = var('c360_recent_days', 90) -%}
 {%- set value_window_days = var('c360_value_window_days', 365) -%}
 {%- set value_drop_ratio = var('c360_value_drop_ratio', 0.5) -%}
@@ -20,11 +21,12 @@ with
 
 customers as (
     select * from {{ ref('dim_customer') }}
+    where {{ c360_in_marts_scope('customer_id') }}
 ),
 
 touchpoints as (
     select * from {{ ref('fct_touchpoints') }}
-    where customer_id is not null
+    where customer_id is not null and {{ c360_in_marts_scope('customer_id') }}
 ),
 
 orders as (

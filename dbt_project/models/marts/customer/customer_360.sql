@@ -3,10 +3,12 @@
     service history, engagement, risk flags and the next best action. Time windows end at `reference_at`
     (see int_reference_time), not at the wall clock.
 -#}
+{{ config(**c360_incremental_by_customer()) }}
 with
 
 customers as (
     select * from {{ ref('dim_customer') }}
+    where {{ c360_in_marts_scope('customer_id') }}
 ),
 
 signals as (

@@ -4,10 +4,12 @@
     record, legal basis, when), and the records that still say otherwise (`conflicting_statements`). Purpose or
     channel `any`: the statement covers all of them. No row for a purpose and channel: the customer never said.
 -#}
+{{ config(**c360_incremental_by_customer()) }}
 with
 
 customer_consent as (
     select * from {{ ref('int_customer_consent') }}
+    where {{ c360_in_marts_scope('customer_id') }}
 ),
 
 active_customers as (

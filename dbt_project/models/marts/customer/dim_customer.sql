@@ -5,6 +5,7 @@
     it came from (`<attribute>_source`) and the record (`<group>_record_key`). Newsletter consent: the latest
     statement for the purpose `newsletter` over all the customer's records (int_customer_consent).
 -#}
+{{ config(**c360_incremental_by_customer()) }}
 {%- set attribute_groups = {
     'name': {
         'attributes': {'first_name': 'first_name_std', 'last_name': 'last_name_std', 'full_name': 'full_name_std'},
@@ -44,10 +45,12 @@ with
 
 identity_map as (
     select * from {{ ref('stg_entity_resolution__identity_map') }}
+    where {{ c360_in_marts_scope('customer_id') }}
 ),
 
 resolved_customers as (
     select * from {{ ref('stg_entity_resolution__customers') }}
+    where {{ c360_in_marts_scope('customer_id') }}
 ),
 
 identity_records as (

@@ -13,11 +13,13 @@
     default rule) none. The eligible rule with the lowest priority wins; the default rule (no conditions) makes
     sure everyone gets exactly one action.
 -#}
+{{ config(**c360_incremental_by_customer()) }}
 {%- set null_placeholder = '<<null>>' -%}
 with
 
 signals as (
     select * from {{ ref('int_customer_signals') }}
+    where {{ c360_in_marts_scope('customer_id') }}
 ),
 
 rules as (
@@ -30,11 +32,12 @@ conditions as (
 
 customer_consent as (
     select * from {{ ref('int_customer_consent') }}
+    where {{ c360_in_marts_scope('customer_id') }}
 ),
 
 restricted_customers as (
     select customer_id from {{ ref('dim_customer') }}
-    where is_processing_restricted
+    where is_processing_restricted and {{ c360_in_marts_scope('customer_id') }}
 ),
 
 -- one row per customer and signal, the value as text (booleans become 'true' / 'false'); every column of

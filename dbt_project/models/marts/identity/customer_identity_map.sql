@@ -1,8 +1,10 @@
 {#- One row per source record: which customer it belongs to, and the evidence (best link probability). -#}
+{{ config(**c360_incremental_by_customer()) }}
 with
 
 identity_map as (
     select * from {{ ref('stg_entity_resolution__identity_map') }}
+    where {{ c360_in_marts_scope('customer_id') }}
 ),
 
 identity_records as (

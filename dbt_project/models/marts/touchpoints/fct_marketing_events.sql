@@ -1,5 +1,6 @@
 {#- One row per marketing event (touchpoints of kind `marketing_event`: sent, delivered, open, click, bounce,
     unsubscribe), with the customer of the contact it concerns and the stream's own attributes. -#}
+{{ config(**c360_incremental_by_customer()) }}
 {%- set attributes = c360_kind_attributes('marketing_event') -%}
 with
 
@@ -34,6 +35,7 @@ final as (
     left join identity_map
         on identity_map.source_system = touchpoints.source_system
         and identity_map.source_record_id = touchpoints.source_record_id
+    where {{ c360_in_marts_scope('identity_map.customer_id') }}
 )
 
 select * from final

@@ -1,5 +1,6 @@
 {#- One row per service case (touchpoints of kind `ticket`, from every stream that has them), with the customer of
     its requester and the stream's own attributes (customer360.yml `attributes:`). -#}
+{{ config(**c360_incremental_by_customer()) }}
 {%- set attributes = c360_kind_attributes('ticket') -%}
 with
 
@@ -39,6 +40,7 @@ final as (
     left join identity_map
         on identity_map.source_system = touchpoints.source_system
         and identity_map.source_record_id = touchpoints.source_record_id
+    where {{ c360_in_marts_scope('identity_map.customer_id') }}
 )
 
 select * from final

@@ -1,4 +1,5 @@
 {#- Every interaction of every configured touchpoint stream on one timeline, keyed by customer_id. -#}
+{{ config(**c360_incremental_by_customer()) }}
 with
 
 touchpoints as (
@@ -47,6 +48,7 @@ final as (
     left join identity_map
         on identity_map.source_system = touchpoints.source_system
         and identity_map.source_record_id = touchpoints.source_record_id
+    where {{ c360_in_marts_scope('identity_map.customer_id') }}
 )
 
 select * from final

@@ -1,4 +1,6 @@
-{#- One row per order line, with its order's customer. -#}
+{#- One row per order line, with its order's customer. Keyed by customer like the product's marts, so it is
+    written anew only for the customers a decision changed (customer360's incremental marts). -#}
+{{ config(**c360_incremental_by_customer()) }}
 with
 
 order_lines as (
@@ -30,6 +32,7 @@ final as (
         order_lines.updated_at
     from order_lines
     left join orders on orders.order_id = order_lines.order_id
+    where {{ c360_in_marts_scope('orders.customer_id') }}
 )
 
 select * from final

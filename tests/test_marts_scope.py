@@ -1,0 +1,120 @@
+"""Which customers a marts build writes anew (customer360/marts_scope.py), on a hand-made warehouse: the
+resolution's outputs against what the marts hold. That an incremental build then equals a full one is proven on
+the demo in test_marts_publish.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+from support.configs import make_config
+
+from customer360 import marts_scope
+from customer360.core import marts_builds, warehouse
+from customer360.core.config import Config
+
+CUSTOMERS = 10  # C0 … C9, two records each
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return make_config(tmp_path, {})
+
+
+@pytest.fixture
+def con(config: Config) -> duckdb.DuckDBPyConnection:
+    config.warehouse_path.parent.mkdir(parents=True)
+    connection = duckdb.connect(str(config.warehouse_path))
+    warehouse.ensure_schemas(connection, config)
+    connection.execute(
+        f"""
+        create table entity_resolution.identity_map as
+        select 'r' || range as record_key, 'C' || (range // 2) as customer_id, 0.99 as best_match_probability,
+               2 as cluster_size, 'run-1' as assigned_run_id
+        from range({2 * CUSTOMERS});
+        create table entity_resolution.customers as
+        select 'C' || range as customer_id, 'active' as status, null::varchar as merged_into, 2 as record_count,
+               'run-1' as created_run_id, 'run-1' as changed_run_id
+        from range({CUSTOMERS});
+        -- the marts as the last build left them
+        create table marts.customer_identity_map as select * from entity_resolution.identity_map;
+        create table marts.customer_ids as select * from entity_resolution.customers;
+        """
+    )
+    yield connection
+    connection.close()
+
+
+def plan(con: duckdb.DuckDBPyConnection, config: Config, full: bool = False) -> marts_scope.MartsScope:
+    marts_scope.remember_privacy_requests(con)
+    return marts_scope.plan(con, config, full=full)
+
+
+def settle_full(con: duckdb.DuckDBPyConnection, config: Config) -> None:
+    marts_scope.settle(con, config, "run-1", marts_scope.MartsScope(True, "a full build"))
+
+
+def scope(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {row[0] for row in con.execute(f"select customer_id from {marts_builds.SCOPE}").fetchall()}
+
+
+def test_a_first_build_is_full_and_the_next_on_the_same_basis_is_incremental(con, config) -> None:  # noqa: ANN001
+    first = plan(con, config)
+    assert first.full and "no previous marts build" in first.reason
+    settle_full(con, config)
+    again = plan(con, config)
+    assert (again.full, again.customers) == (False, 0)
+
+
+def test_a_moved_record_puts_both_customers_in_scope(con, config) -> None:  # noqa: ANN001
+    settle_full(con, config)
+    con.execute(
+        "update entity_resolution.identity_map set customer_id = 'C1', cluster_size = 3 where record_key = 'r0'"
+    )
+    built = plan(con, config)
+    assert not built.full and scope(con) == {"C0", "C1"} and built.updates == "run-1"
+    assert marts_builds.last_update(con) is None  # until the build succeeds
+    marts_scope.settle(con, config, "run-2", built)
+    update = marts_builds.last_update(con)
+    assert update is not None and (update.run_id, update.updates) == ("run-2", "run-1")
+    assert {row[0] for row in con.execute(f"select customer_id from {update.changes}").fetchall()} == {"C0", "C1"}
+    con.execute("create or replace table marts.customer_identity_map as from entity_resolution.identity_map")
+    assert plan(con, config).customers == 0 and marts_builds.last_update(con) is None  # a new build: changes gone
+
+
+def test_a_merged_customer_and_a_privacy_request_are_in_scope(con, config) -> None:  # noqa: ANN001
+    settle_full(con, config)
+    con.execute("update entity_resolution.customers set status = 'merged', merged_into = 'C3' where customer_id = 'C2'")
+    marts_scope.remember_privacy_requests(con)
+    con.execute("insert into meta.privacy_requests values (1, 'restriction', null, 'r10', now())")  # C5's record
+    built = marts_scope.plan(con, config)
+    assert not built.full and scope(con) == {"C2", "C5"}
+
+
+def test_too_many_changed_customers_build_in_full(con, config) -> None:  # noqa: ANN001
+    settle_full(con, config)
+    con.execute(
+        "update entity_resolution.identity_map set best_match_probability = 0.5 where record_key in ('r0', 'r2', 'r4')"
+    )
+    built = plan(con, config)
+    assert built.full and built.reason.startswith("3 of 10 customers changed")
+
+
+def test_staging_a_new_rule_or_full_make_the_next_build_full(con, config) -> None:  # noqa: ANN001
+    settle_full(con, config)
+    assert plan(con, config, full=True).full
+    settle_full(con, config)
+    marts_scope.forget(con)  # what the staging stage does
+    assert plan(con, config).full
+    settle_full(con, config)
+    (config.root / "rules").mkdir()
+    (config.root / "rules" / "next_best_action.yml").write_text("rules: []\n", encoding="utf-8")
+    changed = plan(con, config)
+    assert changed.full and "code changed" in changed.reason
+
+
+def test_a_plan_forgets_the_basis_until_the_build_succeeds(con, config) -> None:  # noqa: ANN001
+    settle_full(con, config)
+    assert not plan(con, config).full
+    assert plan(con, config).full  # the build in between failed: it never settled
