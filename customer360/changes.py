@@ -104,8 +104,7 @@ def _fingerprint(con: duckdb.DuckDBPyConnection, config: Config) -> str:
         "raw": {},
         "quarantine": {},
         "state": _state(config),
-        "project": _files_digest([config.root], _PROJECT_SUFFIXES, exclude=config.data_path),
-        "product": _files_digest(_product_roots(), _PRODUCT_SUFFIXES),
+        **code_digests(config),
         "models": sorted(
             (str(path.relative_to(config.resolve_path(config.resolution.model_dir))), path.read_text())
             for path in config.resolve_path(config.resolution.model_dir).rglob("current")
@@ -125,6 +124,14 @@ def _fingerprint(con: duckdb.DuckDBPyConnection, config: Config) -> str:
         else:
             parts["raw"][f"{schema}.{table}"] = con.execute(f"select count(*) from {relation}").fetchone()
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def code_digests(config: Config) -> dict[str, str]:
+    """Digests of the project's files and of the product's code and dbt project (the marts' basis uses them too)."""
+    return {
+        "project": _files_digest([config.root], _PROJECT_SUFFIXES, exclude=config.data_path),
+        "product": _files_digest(_product_roots(), _PRODUCT_SUFFIXES),
+    }
 
 
 def _state(config: Config) -> dict[str, Any]:

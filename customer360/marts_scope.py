@@ -39,6 +39,7 @@ class MartsScope:
     reason: str  # why full, or what the incremental build covers
     customers: int | None = None  # customers in scope (incremental builds)
     updates: str | None = None  # incremental builds: the run id of the build they update
+    basis: str = ""  # what the build stood on (`basis`), recorded by `settle`
 
     def summary(self) -> dict[str, Any]:
         return {"mode": "full" if self.full else "incremental", "reason": self.reason, "customers": self.customers}
@@ -47,12 +48,11 @@ class MartsScope:
 def basis(config: Config) -> str:
     """What every customer's mart rows depend on besides the resolution and privacy requests."""
     from customer360 import transform
-    from customer360.changes import _PRODUCT_SUFFIXES, _PROJECT_SUFFIXES, _files_digest, _product_roots
+    from customer360.changes import code_digests
 
     parts = {
         "vars": transform.dbt_vars(config),
-        "product": _files_digest(_product_roots(), _PRODUCT_SUFFIXES),
-        "project": _files_digest([config.root], _PROJECT_SUFFIXES, exclude=config.data_path),
+        **code_digests(config),
         "as_of": os.environ.get("C360_AS_OF", ""),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
@@ -68,21 +68,22 @@ def plan(con: duckdb.DuckDBPyConnection, config: Config, full: bool = False) -> 
     (`settle`), so that a build that fails half-way is followed by a full one."""
     recorded = con.execute(f"select basis, run_id from {BASIS}").fetchone()
     con.execute(f"delete from {BASIS}; drop table if exists {SCOPE}; drop table if exists {CHANGES}")
+    now = basis(config)
     if full:
-        return MartsScope(True, "full build requested")
+        return MartsScope(True, "full build requested", basis=now)
     if recorded is None:
-        return MartsScope(True, "no previous marts build to update (or staging, or a failed build, since)")
-    if recorded[0] != basis(config):
-        return MartsScope(True, "the configuration or the product's or project's code changed")
+        return MartsScope(True, "no previous marts build to update (or staging, or a failed build, since)", basis=now)
+    if recorded[0] != now:
+        return MartsScope(True, "the configuration or the product's or project's code changed", basis=now)
     customers = _customers_of_marts(con)
     if not customers:
-        return MartsScope(True, "no previous marts build to update")
+        return MartsScope(True, "no previous marts build to update", basis=now)
     con.execute(f"create table {SCOPE} as {_changed_customers_sql()}")
     changed = scalar(con, f"select count(*) from {SCOPE}")
     if changed > MAX_SHARE * customers:
         con.execute(f"drop table {SCOPE}")
-        return MartsScope(True, f"{changed:,} of {customers:,} customers changed")
-    return MartsScope(False, f"{changed:,} of {customers:,} customers changed", changed, updates=recorded[1])
+        return MartsScope(True, f"{changed:,} of {customers:,} customers changed", basis=now)
+    return MartsScope(False, f"{changed:,} of {customers:,} customers changed", changed, recorded[1], now)
 
 
 def settle(con: duckdb.DuckDBPyConnection, config: Config, run_id: str, scope: MartsScope) -> None:
@@ -94,7 +95,7 @@ def settle(con: duckdb.DuckDBPyConnection, config: Config, run_id: str, scope: M
     con.execute(f"delete from {BASIS}")
     con.execute(
         f"insert into {BASIS} values (?, ?, now(), ?, ?)",
-        [basis(config), run_id, None if scope.full else scope.updates, json.dumps(incremental_tables(config))],
+        [scope.basis, run_id, None if scope.full else scope.updates, json.dumps(incremental_tables(config))],
     )
 
 

@@ -52,7 +52,8 @@ def plan(con: duckdb.DuckDBPyConnection, config: Config, full: bool = False) -> 
 
 
 def settle_full(con: duckdb.DuckDBPyConnection, config: Config) -> None:
-    marts_scope.settle(con, config, "run-1", marts_scope.MartsScope(True, "a full build"))
+    scope = marts_scope.MartsScope(True, "a full build", basis=marts_scope.basis(config))
+    marts_scope.settle(con, config, "run-1", scope)
 
 
 def scope(con: duckdb.DuckDBPyConnection) -> set[str]:

@@ -1,5 +1,5 @@
 {#-
-    Incremental marts (customer360/marts_scope.py, docs/architecture.md#incremental-marts). The marts keyed by
+    Incremental marts (customer360/marts_scope.py, docs/architecture.md#incremental-and-idempotent). The marts keyed by
     customer are `incremental` models: when only the resolution's outputs and privacy requests changed since the
     last marts build (a decision, a restriction), c360 writes the customers affected — under their old and their
     new IDs — to meta.marts_scope, and each such model deletes those customers' rows and appends them anew. Any
@@ -35,7 +35,6 @@
 {#- pre-hook: the rows an incremental build writes anew go first -#}
 {% macro c360_delete_marts_scope() -%}
     {%- if is_incremental() -%}
-        delete from {{ this }}
-        {%- if c360_marts_scoped() %} where customer_id in (select customer_id from meta.marts_scope){% endif %}
+        delete from {{ this }} where {{ c360_in_marts_scope('customer_id') }}
     {%- endif -%}
 {%- endmacro %}
