@@ -615,11 +615,13 @@ def build(
     run_started_at: datetime | None = None,
     full_refresh: bool = False,
 ) -> DbtResult:
-    """`dbt build` (seed + run + test) for a selection, e.g. the staging layer or the marts.
+    """`dbt build` (seed + run + data tests) for a selection, e.g. the staging layer or the marts. dbt unit tests
+    test the SQL, not the data: they run in `make test` (tests/test_marts_dbt.py) and by hand (`c360 dbt -- test
+    --select test_type:unit`), not in every run.
 
     `run_started_at`: the run's start, the marts' reference time when the data holds no interaction at all.
     `full_refresh`: incremental models are rebuilt from scratch (customer360/marts_scope.py)."""
-    args = ["build", "--select", select]
+    args = ["build", "--select", select, "--exclude-resource-type", "unit_test"]
     if exclude:
         args += ["--exclude", exclude]
     if full_refresh:

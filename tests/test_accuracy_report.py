@@ -46,6 +46,10 @@ def test_the_docs_section_is_written_from_a_report(tmp_path: Path) -> None:
                 "missed_by_kind": [
                     {"kind": "initial", "true_pairs": 2, "missed_pairs": 1, "recall": 0.5, "missed_by_evidence": {}}
                 ],
+                "sweep": [
+                    {"threshold": 0.5, "precision": 0.99, "recall": 0.75, "households_merged": 1},
+                    {"threshold": 0.9, "precision": 1.0, "recall": 0.5, "households_merged": 0},
+                ],
             }
         ],
     }
@@ -56,3 +60,7 @@ def test_the_docs_section_is_written_from_a_report(tmp_path: Path) -> None:
     assert text.startswith("# title\n\nbefore\n\n") and text.endswith("\n\nafter\n") and "\nold\n" not in text
     assert "| demo (Kaufhaus Nord) | customer-v4, 0.9 | 12 | 10 | 11 | 1.0000 | 0.5000 |" in text
     assert "| initial | 1 / 2 (0.5000; 0/0/0/0/0/0) |" in text
+    assert (
+        "| data set | 0.5 | 0.9 |" in text
+        and "| demo (Kaufhaus Nord) | 0.9900 / 0.7500, 1 | 1.0000 / 0.5000, 0 |" in text
+    )

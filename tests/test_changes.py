@@ -1,6 +1,6 @@
 """A run with nothing new stops after the quality gate (customer360/changes.py), on a copy of the demo pipeline:
-it skips staging to publishing and leaves the published snapshot as it was; a decision, a privacy request or a
-changed project file makes the next run build again, as does `--full`."""
+it skips staging to publishing and leaves the published snapshot as it was; a decision makes the next run build
+again, as does `--full`; a privacy request or a changed project file moves the fingerprint it compares."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from support.demo_pipeline import copy_demo
 
-from customer360 import pipeline
+from customer360 import changes, pipeline
 from customer360.core import decisions, tombstones, warehouse
 from customer360.serving.snapshots import current_snapshot
 
@@ -51,11 +51,18 @@ def test_nothing_new_skips_to_retention_and_anything_new_builds(demo_pipeline, t
         ).fetchone()[0]
     assert customers == 2, "the decision split them"
     assert run(config).stages["changes"].nothing_new, "the run after it has nothing new again"
+    assert "publish" in run(config, full=True).stages, "--full builds though nothing is new"
 
+    # every other kind of input moves the fingerprint the `changes` stage compares (the runs above show that a moved
+    # fingerprint builds and an unmoved one skips)
+    idle_fingerprint = changes.detect_changes(config).fingerprint
     tombstones.add_request(config.state_dir, "restriction", None, [left], "test", "pytest")
-    assert not run(config).stages["changes"].nothing_new, "a privacy request"
+    requested = changes.detect_changes(config)
+    assert not requested.nothing_new and requested.fingerprint != idle_fingerprint, "a privacy request"
     rules = config.resolve_path(config.rules.next_best_action)
     rules.write_text(rules.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
-    assert not run(config).stages["changes"].nothing_new, "a project file"
-    assert run(config).stages["changes"].nothing_new
-    assert "publish" in run(config, full=True).stages, "--full always builds"
+    edited = changes.detect_changes(config)
+    assert edited.fingerprint not in {idle_fingerprint, requested.fingerprint}, "a project file"
+    rules.write_text(rules.read_text(encoding="utf-8").removesuffix("\n# edited\n"), encoding="utf-8")
+    assert changes.detect_changes(config).fingerprint == requested.fingerprint, "the fingerprint reads content"
+    assert not changes.detect_changes(config, full=True).nothing_new

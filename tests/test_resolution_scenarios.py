@@ -4,13 +4,12 @@ Splink model (trained on the session's demo world), guard-railed clustering and 
 from __future__ import annotations
 
 import csv
-import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 import yaml
-from support.demo_pipeline import REPO, DemoRun, run_demo_pipeline
+from support.demo_pipeline import REPO, DemoRun, copy_demo, run_demo_pipeline
 
 from customer360 import pipeline, transform
 from customer360.core.config import load_config
@@ -338,13 +337,9 @@ def test_incremental_run_gives_the_same_customers_as_a_full_run(tmp_path: Path) 
     # its charts sample the links and customers the run touched
     assert {"waterfall.html", "cluster_studio.html"} <= {Path(path).name for path in report.charts}
 
-    full_root = tmp_path / "full"
-    full_root.mkdir()
-    shutil.copytree(
-        incremental.config.resolve_path(incremental.config.resolution.model_dir), full_root / "data" / "models"
-    )
-    full = run_demo_pipeline(full_root, people=300, seed=5, upto=2)
-    assert full.summary.stages["resolve"].mode == "full"
+    # the same final records and model, resolved from scratch
+    full = copy_demo(second, tmp_path / "full")
+    assert pipeline.resolve(pipeline.RunContext.new(full.config), full=True).mode == "full"
 
     def partition(run: DemoRun) -> set[frozenset[str]]:
         with duckdb.connect(str(run.config.warehouse_path), read_only=True) as con:

@@ -554,8 +554,10 @@ class ResolutionConfig(_Strict):
     spec: str = Field(
         default="customer", description="a built-in model spec by name (customer), or the path of the project's own"
     )
-    # pairs below 0.5 are never stored (entity_resolution/resolve.py), so they could never link
-    match_probability_threshold: float = Field(default=0.99, ge=0.5, lt=1)
+    # pairs below 0.5 are never stored (entity_resolution/resolve.py), so they could never link. 0.9: the guard rails,
+    # not the threshold, keep households apart; on every labelled data set precision is the same from 0.5 to 0.99
+    # (docs/entity-resolution.md, "At each threshold"), and 0.9 is the lowest threshold measured at a million people
+    match_probability_threshold: float = Field(default=0.9, ge=0.5, lt=1)
     cluster_size_cap: int = Field(default=25, ge=2)
 
 

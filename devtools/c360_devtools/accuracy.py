@@ -65,6 +65,8 @@ EVIDENCE = (
 )
 NO_KIND = "no variation recorded"
 REVIEW_BUDGET = 1000  # answers: a day of a data steward's time at a few seconds a pair
+# thresholds every data set is also resolved at (the same model and scored pairs): the evidence behind the default
+SWEEP = (0.5, 0.8, 0.9, 0.95, 0.99)
 
 
 @dataclass
@@ -75,6 +77,7 @@ class Options:
     strangers_people: int = 5_000
     strangers_seed: int = 3
     strangers_variety: bool = True
+    sweep: tuple[float, ...] = SWEEP  # thresholds to resolve every data set at again (threshold_sweep)
 
     def parameters(self, name: str) -> dict[str, Any]:
         if name == "demo":
@@ -206,7 +209,51 @@ def run_dataset(name: str, root: Path, options: Options | None = None) -> dict[s
         return result
     with warehouse.session(config, read_only=True) as con:
         result.update(measure(con, project))
+    if options.sweep:
+        result["sweep"] = threshold_sweep(config, project, tuple(options.sweep))
     return result
+
+
+def threshold_sweep(config: Any, project: Project, thresholds: tuple[float, ...] = SWEEP) -> list[dict[str, Any]]:
+    """Precision, recall, F1 and merged households had the project run at each threshold: a full re-resolution
+    with the same trained model per threshold, the configured one last (so the warehouse ends as the run left it,
+    and its row repeats the run's own figures)."""
+    from customer360.core import warehouse
+    from entity_resolution.evaluate import evaluate
+    from entity_resolution.model import current_model
+    from entity_resolution.resolve import resolve
+    from entity_resolution.spec import find_spec, load_spec
+
+    configured = config.resolution.match_probability_threshold
+    model = current_model(
+        config.resolve_path(config.resolution.model_dir), load_spec(find_spec(config.resolution.spec, config.root))
+    )
+    rows = []
+    with warehouse.session(config) as con:
+        for number, threshold in enumerate([*(t for t in sorted(thresholds) if t != configured), configured]):
+            resolve(
+                con,
+                model,
+                run_id=f"sweep-{number}",
+                state_dir=config.state_dir,
+                threshold=threshold,
+                cluster_size_cap=config.resolution.cluster_size_cap,
+                full=True,
+            )
+            evaluation = evaluate(con, project.labels)
+            row = {
+                "threshold": threshold,
+                "precision": round(evaluation.precision, 4),
+                "recall": round(evaluation.recall, 4),
+                "f1": round(evaluation.f1, 4),
+                "false_merge_pairs": evaluation.false_merge_pairs,
+                "customers": evaluation.customers,
+            }
+            if project.households is not None:
+                truth_tables(con, project)
+                row["households_merged"] = households_merged(con)["households_merged"]
+            rows.append(row)
+    return sorted(rows, key=lambda row: row["threshold"])
 
 
 def measure(con: Any, project: Project) -> dict[str, Any]:
@@ -543,6 +590,27 @@ def markdown(report: dict[str, Any]) -> str:
         )
     for failed in (result for result in report["datasets"] if "error" in result):
         lines.append(f"| {failed['title']} | failed: see bench/accuracy.json | | | | | | | | | |")
+    swept = [r for r in results if r.get("sweep")]
+    if swept:
+        thresholds = sorted({row["threshold"] for r in swept for row in r["sweep"]})
+        lines += [
+            "",
+            _paragraph(
+                "**At each threshold** (the same trained model, every data set resolved again in full at each "
+                "threshold; precision / recall, and households merged where the generator knows households):"
+            ),
+            "",
+            "| data set | " + " | ".join(str(threshold) for threshold in thresholds) + " |",
+            "|---|" + "---|" * len(thresholds),
+        ]
+        for r in swept:
+            by_threshold = {row["threshold"]: row for row in r["sweep"]}
+            cells = []
+            for threshold in thresholds:
+                row = by_threshold.get(threshold)
+                households = "" if row is None or "households_merged" not in row else f", {row['households_merged']}"
+                cells.append("–" if row is None else f"{row['precision']:.4f} / {row['recall']:.4f}{households}")
+            lines.append(f"| {r['title']} | " + " | ".join(cells) + " |")
     lines += [
         "",
         _paragraph(

@@ -138,6 +138,15 @@ def bench_accuracy(
     strangers_plain: Annotated[
         bool, typer.Option("--strangers-plain", help="Gipfelwerk without its variety (the world of issue 13)")
     ] = False,
+    sweep: Annotated[
+        list[float] | None,
+        typer.Option(
+            metavar="THRESHOLD",
+            help="a threshold to resolve every data set at again, repeatable [default: 0.5, 0.8, 0.9, 0.95, 0.99]",
+            show_default=False,
+        ),
+    ] = None,
+    no_sweep: Annotated[bool, typer.Option("--no-sweep", help="only the configured threshold")] = False,
     work_dir: Annotated[Path, typer.Option(help="scratch folder: one project per data set")] = Path(
         "data/bench/accuracy"
     ),
@@ -167,7 +176,11 @@ def bench_accuracy(
         strangers_people=strangers_people,
         strangers_seed=strangers_seed,
         strangers_variety=not strangers_plain,
+        sweep=() if no_sweep else tuple(sweep or accuracy.SWEEP),
     )
+    bad = [threshold for threshold in options.sweep if not 0.5 <= threshold < 1]
+    if bad:
+        raise typer.BadParameter(f"thresholds lie in [0.5, 1), not {bad}", param_hint="--sweep")
     console.print(f"accuracy benchmark: {', '.join(chosen)} in {work_dir}")
     report = accuracy.run_all(work_dir.resolve(), options, chosen, progress=console.print)
     table = Table(
@@ -189,6 +202,13 @@ def bench_accuracy(
             str(result["resolve_seconds"]),
         )
     console.print(table)
+    for result in report["datasets"]:
+        for row in result.get("sweep", []):
+            households = f", {row['households_merged']} households merged" if "households_merged" in row else ""
+            console.print(
+                f"  {result['name']} at {row['threshold']}: precision {row['precision']:.4f}, "
+                f"recall {row['recall']:.4f}{households}"
+            )
     for result in report["datasets"]:
         for entry in result.get("missed_by_kind", [])[:6]:
             console.print(
