@@ -24,7 +24,7 @@ demo: setup ## generate the demo silos and run the demo project (examples/kaufha
 	$(RUN) c360 demo --people $(PEOPLE)
 
 test: setup ## run every test: unit, integration, PostgreSQL, Airflow, browser
-	$(RUN) pytest -m "" -p no:cacheprovider --durations=25
+	$(RUN) pytest -m "" -p no:cacheprovider -n 2 --dist loadfile --durations=25  # two workers, a test file each
 
 test-fast: setup ## unit tests only (seconds)
 	$(RUN) pytest
