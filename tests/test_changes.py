@@ -56,6 +56,12 @@ def test_nothing_new_skips_to_retention_and_anything_new_builds(demo_pipeline, t
     # every other kind of input moves the fingerprint the `changes` stage compares (the runs above show that a moved
     # fingerprint builds and an unmoved one skips)
     idle_fingerprint = changes.detect_changes(config).fingerprint
+    with warehouse.session(config) as con:  # a source that could not be read: recorded, nothing loaded, nothing new
+        con.execute(
+            "insert into meta.batches select * replace ('failed-read' as batch_id, 'failed' as status, 0 as rows_loaded)"
+            " from meta.batches limit 1"
+        )
+    assert changes.detect_changes(config).nothing_new, "a failed read"
     tombstones.add_request(config.state_dir, "restriction", None, [left], "test", "pytest")
     requested = changes.detect_changes(config)
     assert not requested.nothing_new and requested.fingerprint != idle_fingerprint, "a privacy request"
