@@ -131,12 +131,16 @@ def _customers_of_marts(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def _changed_customers_sql() -> str:
-    """Every customer ID, old or new, whose identity map rows, customer row or privacy requests differ between the
-    resolution's outputs now and the marts built last."""
+    """Every customer ID, old or new, whose identity map rows, customer row, match evidence or privacy requests
+    differ between the resolution's outputs now and the marts built last."""
     er, marts, meta = warehouse.ENTITY_RESOLUTION, warehouse.MARTS, warehouse.META
     records = "record_key, customer_id, best_match_probability, cluster_size, assigned_run_id"
     customers = "customer_id, status, merged_into, record_count, created_run_id, changed_run_id"
     privacy = "request_id, kind, purpose, record_key, requested_at"
+    evidence = (
+        "customer_id, record_key_l, record_key_r, match_probability, pair_match_weight, comparison, level_label,"
+        " is_agreement, match_weight"
+    )
     return f"""
         with
         changed_records as (
@@ -149,6 +153,11 @@ def _changed_customers_sql() -> str:
             union all
             (select {customers} from {marts}.customer_ids except select {customers} from {er}.customers)
         ),
+        changed_evidence as (
+            (select {evidence} from {er}.match_evidence except select {evidence} from {marts}.customer_match_evidence)
+            union all
+            (select {evidence} from {marts}.customer_match_evidence except select {evidence} from {er}.match_evidence)
+        ),
         changed_requests as (
             (select {privacy} from {meta}.privacy_requests except select {privacy} from {PRIVACY_BEFORE})
             union all
@@ -156,6 +165,7 @@ def _changed_customers_sql() -> str:
         )
         select customer_id from changed_records
         union select customer_id from changed_customers
+        union select customer_id from changed_evidence
         union select customer_id from {er}.identity_map where record_key in (select record_key from changed_requests)
         union select customer_id from {marts}.customer_identity_map
             where record_key in (select record_key from changed_requests)

@@ -151,7 +151,7 @@ def publish(config: Config, run_id: str, keep: int = DEFAULT_KEEP, full: bool = 
 
 
 def _publish_locked(config: Config, run_id: str, created: list[Path], full: bool) -> PublishReport:
-    from customer360.core import warehouse
+    from customer360.core import marts_builds, warehouse
 
     final = snapshot_path(config, run_id)
     parquet_final = parquet_root(config) / run_id
@@ -170,7 +170,7 @@ def _publish_locked(config: Config, run_id: str, created: list[Path], full: bool
         if not reused:
             temporary = final.with_name(f".{final.name}{suffix}")
             created.append(temporary)
-            update = _update_of(con, previous) if previous is not None and previous != final else None
+            update = marts_builds.update_of(con, previous) if previous != final else None
             if update is not None and previous is not None:
                 _update_snapshot(con, previous, temporary, tables, update)
             else:
@@ -287,23 +287,6 @@ def _copy_marts(con: Any, target: Path, tables: list[str]) -> None:
             con.execute(f"create table c360_snapshot.{MARTS_SCHEMA}.{name} as select * from {MARTS_SCHEMA}.{name}")
 
 
-def _update_of(con: Any, previous: Path) -> MartsUpdate | None:
-    """The last marts build's changes, when it updated exactly the build the previous snapshot holds."""
-    import duckdb
-
-    from customer360.core import marts_builds
-
-    update = marts_builds.last_update(con)
-    if update is None:
-        return None
-    with _attached(con, previous, "c360_previous", read_only=True):
-        try:
-            held = con.execute("select marts_build from c360_previous.meta.snapshot").fetchone()
-        except duckdb.Error:  # a snapshot published before snapshots named their marts build
-            return None
-    return update if held is not None and held[0] == update.updates else None
-
-
 def _update_snapshot(con: Any, previous: Path, target: Path, tables: list[str], update: MartsUpdate) -> None:
     """Copy-on-write: the previous snapshot's file, with the changed customers' rows of the marts built per customer
     replaced and every other mart copied whole; a mart whose columns changed is copied whole too."""
@@ -319,15 +302,24 @@ def _update_snapshot(con: Any, previous: Path, target: Path, tables: list[str], 
             ).fetchall()
         }
         changed = f"select customer_id from {update.changes}"
+        rewritten = []
         for table in tables:
             name = f"{MARTS_SCHEMA}.{_quote(table)}"
             if table in update.tables and held.get(table) == _columns(con, None, table):
                 con.execute(f"delete from c360_snapshot.{name} where customer_id in ({changed})")
                 con.execute(f"insert into c360_snapshot.{name} select * from {name} where customer_id in ({changed})")
+                rewritten.append(table)
             else:
                 con.execute(f"create or replace table c360_snapshot.{name} as select * from {name}")
         for table in held.keys() - set(tables):
             con.execute(f"drop table c360_snapshot.{MARTS_SCHEMA}.{_quote(table)}")
+        # what differs from the previous snapshot, so that its search index is updated without comparing the two
+        con.execute("create schema if not exists c360_snapshot.meta")
+        con.execute(f"create or replace table c360_snapshot.meta.updated_customers as {changed}")
+        con.execute(
+            f"create or replace table c360_snapshot.meta.updated_from as select {_literal(previous.name)} as snapshot,"
+            f" {_literal(json.dumps(rewritten))} as tables_by_customer"
+        )
 
 
 def _write_snapshot_meta(con: Any, target: Path, run_id: str, published_at: str, reference_at: str | None) -> None:

@@ -99,6 +99,7 @@ class MartResult:
     success: bool
     reasons: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    checked: int | None = None  # an incremental build: the rows of the customers it wrote (None: every row)
 
 
 @dataclass
@@ -216,7 +217,9 @@ class QualityReport:
             state = "passed" if mart.success else "failed"
             parts.append(
                 Text(
-                    f"  marts.{mart.table}: {mart.rows:,} rows, {state}",
+                    f"  marts.{mart.table}: {mart.rows:,} rows"
+                    + ("" if mart.checked is None else f" ({mart.checked:,} of changed customers checked)")
+                    + f", {state}",
                     style=None if mart.success else "red",
                 )
             )

@@ -83,14 +83,18 @@ def validate_marts(
 
     Nothing is quarantined: a failure means "do not publish", and so does a mart that does not exist.
     """
+    from customer360.core import marts_builds
+    from customer360.serving.snapshots import current_snapshot
     from expectations.marts import MART_SUITES
 
     started = time.perf_counter()
     report = QualityReport(run_id=run_id)
     with _connection(config, con) as connection:
         gate = Gate(connection, config, settings or load_settings(config), _utc(as_of), run_id)
+        update = marts_builds.update_of(connection, current_snapshot(config))
         for table in MART_SUITES:
-            report.marts.append(gate.check_mart(table))
+            changed = update.changes if update is not None and table in update.tables else None
+            report.marts.append(gate.check_mart(table, changed))
         report.docs = gate.finish(report)
     report.seconds = time.perf_counter() - started
     messages.log_report(report)

@@ -3,6 +3,7 @@ snapshot), language negotiation and the console store. Fast: no pipeline run."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -296,10 +297,13 @@ def test_the_client_address_behind_a_trusted_proxy(
     assert auth.client_ip(Request(scope)) == expected
 
 
-def test_an_index_rewritten_for_the_changed_customers_equals_one_built_anew(tmp_path: Path) -> None:
+@pytest.mark.parametrize("recorded", [False, True], ids=["compared", "recorded"])
+def test_an_index_rewritten_for_the_changed_customers_equals_one_built_anew(tmp_path: Path, recorded: bool) -> None:
     """Publishing a snapshot rewrites only the customers whose rows changed, in a copy of the previous snapshot's
     index: a renamed customer, one retired, one merged into another (its old ID and an ID merged into it earlier
-    now lead to the survivor), one new. The result must be the index a full build makes."""
+    now lead to the survivor), one new. The result must be the index a full build makes — whether the changed
+    customers are found by comparing the snapshots or read from the update that publishing recorded in the new one
+    (meta.updated_from, meta.updated_customers)."""
     import shutil
     import sqlite3
     import zlib
@@ -346,11 +350,23 @@ def test_an_index_rewritten_for_the_changed_customers_equals_one_built_anew(tmp_
         merged_earlier = con.execute(
             "select customer_id from marts.customer_ids where merged_into = ? and status = 'merged'", [absorbed]
         ).fetchone()[0]
+        if recorded:  # as publishing's copy-on-write update records it: every customer table rewritten per customer
+            con.execute("create schema meta")
+            con.execute(
+                "create table meta.updated_customers as select unnest(?::varchar[]) as customer_id",
+                [[renamed, retired, absorbed, survivor, "C000009999"]],
+            )
+            con.execute(
+                "create table meta.updated_from as select 'before.duckdb' as snapshot, ? as tables_by_customer",
+                [json.dumps([*customer_tables, "customer_ids"])],
+            )
 
     build_search_index(before, sidecar_path(before))
     rewritten = build_search_index(after, sidecar_path(after), previous=before)
     anew = build_search_index(after, tmp_path / "anew.search.sqlite")
     assert rewritten.changed is not None and 4 <= rewritten.changed <= 6 and anew.changed is None
+    if recorded:
+        assert rewritten.changed == 5
     assert (rewritten.customers, rewritten.keys, rewritten.profiles) == (anew.customers, anew.keys, anew.profiles)
 
     def contents(path: Path) -> dict[str, object]:

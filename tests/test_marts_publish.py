@@ -19,6 +19,7 @@ from customer360 import pipeline
 from customer360 import publish as publisher
 from customer360.core.config import Config, load_config
 from customer360.serving import snapshots
+from expectations.runner import validate_marts
 
 # -- a synthetic warehouse -----------------------------------------------------------------------------------
 
@@ -353,7 +354,11 @@ def test_the_snapshot_honours_the_documented_contract(demo_pipeline) -> None:  #
 
 # -- incremental marts ---------------------------------------------------------------------------------------------
 
-INCREMENTAL_MODELS = ("staging.int_customer_consent", "staging.int_customer_signals")  # besides the marts schema
+INCREMENTAL_MODELS = (  # besides the marts schema
+    "staging.int_customer_consent",
+    "staging.int_customer_signals",
+    "staging.int_customer_touchpoint_kpis",
+)
 
 
 def mart_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -413,6 +418,15 @@ def test_an_incremental_marts_build_equals_a_full_one(demo_pipeline, tmp_path: P
     assert summary.status == "succeeded", summary.message
     scope = summary.stages["marts"].scope
     assert not scope.full and 3 <= scope.customers <= 10, scope  # old and new IDs of three changes
+    checked = validate_marts(config, "check")  # the published build, updated: the changed customers' rows
+    with duckdb.connect(str(config.warehouse_path), read_only=True) as con:
+        for mart in checked.marts:
+            assert mart.success, mart
+            assert (mart.rows, mart.checked) == con.execute(
+                f"select count(*), count(*) filter (where customer_id in (select customer_id from meta.marts_changes))"
+                f" from marts.{mart.table}"
+            ).fetchone()
+            assert 0 < mart.checked < mart.rows
     after = publisher.publish(config, "after")
     assert after.updated_from == before.snapshot.name
     with duckdb.connect(str(config.warehouse_path)) as con:
@@ -430,6 +444,8 @@ def test_an_incremental_marts_build_equals_a_full_one(demo_pipeline, tmp_path: P
         ).fetchall():
             assert same_rows(con, f"published.marts.{table}", f"marts.{table}") == 0, f"snapshot: {table}"
 
+    assert_data_tests_read_the_scope(config)
+
     assert pipeline.marts(pipeline.RunContext.new(config), full=True).scope.full
     with duckdb.connect(str(config.warehouse_path), read_only=True) as con:
         assert con.execute("select count(*) from marts.dim_customer").fetchone()[0] in {customers - 1, customers}
@@ -439,3 +455,29 @@ def test_an_incremental_marts_build_equals_a_full_one(demo_pipeline, tmp_path: P
             assert rows == con.execute(f"select count(*) from {copy}").fetchone()[0], table
             differing = same_rows(con, table, copy)
             assert differing == 0, f"{table}: {differing} rows differ between the incremental and the full build"
+
+
+def assert_data_tests_read_the_scope(config: Config) -> None:
+    """While a build is scoped (meta.marts_scope), the data tests of a mart built per customer read the customers in
+    scope: a duplicate golden record outside it goes unseen (those rows are the last build's, tested whole), one
+    inside it fails the build."""
+    from customer360 import transform
+
+    def unique_test() -> str:
+        result = transform.run_dbt(config, ["test", "--select", "dim_customer,test_name:unique"], False)
+        (status,) = [node.status for node in result.results if ".unique_dim_customer_customer_id." in node.unique_id]
+        return status
+
+    with duckdb.connect(str(config.warehouse_path)) as con:
+        con.execute("create table meta.marts_scope as select customer_id from meta.marts_changes")
+        con.execute(
+            "insert into marts.dim_customer select * from marts.dim_customer"
+            " where customer_id not in (select customer_id from meta.marts_scope) limit 1"
+        )
+    assert unique_test() == "pass"
+    with duckdb.connect(str(config.warehouse_path)) as con:
+        con.execute(
+            "insert into marts.dim_customer select * from marts.dim_customer"
+            " where customer_id in (select customer_id from meta.marts_scope) limit 1"
+        )
+    assert unique_test() == "fail"

@@ -37,9 +37,15 @@ def con(config: Config) -> duckdb.DuckDBPyConnection:
         select 'C' || range as customer_id, 'active' as status, null::varchar as merged_into, 2 as record_count,
                'run-1' as created_run_id, 'run-1' as changed_run_id
         from range({CUSTOMERS});
+        create table entity_resolution.match_evidence as
+        select customer_id, record_key as record_key_l, record_key || 'b' as record_key_r, 0.99 as match_probability,
+               8.1 as pair_match_weight, 'email' as comparison, 'exact' as level_label, true as is_agreement,
+               6.2 as match_weight
+        from entity_resolution.identity_map;
         -- the marts as the last build left them
         create table marts.customer_identity_map as select * from entity_resolution.identity_map;
         create table marts.customer_ids as select * from entity_resolution.customers;
+        create table marts.customer_match_evidence as select * from entity_resolution.match_evidence;
         """
     )
     yield connection
@@ -93,6 +99,13 @@ def test_a_merged_customer_and_a_privacy_request_are_in_scope(con, config) -> No
     assert not built.full and scope(con) == {"C2", "C5"}
 
 
+def test_changed_match_evidence_alone_puts_its_customer_in_scope(con, config) -> None:  # noqa: ANN001
+    settle_full(con, config)
+    con.execute("update entity_resolution.match_evidence set level_label = 'fuzzy' where record_key_l = 'r7'")
+    built = plan(con, config)
+    assert not built.full and scope(con) == {"C3"}
+
+
 def test_too_many_changed_customers_build_in_full(con, config) -> None:  # noqa: ANN001
     settle_full(con, config)
     con.execute(
@@ -119,3 +132,21 @@ def test_a_plan_forgets_the_basis_until_the_build_succeeds(con, config) -> None:
     settle_full(con, config)
     assert not plan(con, config).full
     assert plan(con, config).full  # the build in between failed: it never settled
+
+
+def test_a_warehouse_from_before_incremental_builds_gets_their_columns(tmp_path: Path) -> None:
+    """meta.marts_basis first had three columns: a warehouse built then is brought up to date, not broken."""
+    config = make_config(tmp_path, {})
+    config.warehouse_path.parent.mkdir(parents=True)
+    with duckdb.connect(str(config.warehouse_path)) as old:
+        old.execute("create schema meta")
+        old.execute(
+            "create table meta.marts_basis (basis varchar not null, run_id varchar not null, built_at timestamptz not null)"
+        )
+        old.execute("insert into meta.marts_basis values ('b', 'run-0', now())")
+    with duckdb.connect(str(config.warehouse_path)) as con:
+        warehouse.ensure_schemas(con, config)
+        marts_scope.settle(con, config, "run-1", marts_scope.MartsScope(True, "a full build", basis="b"))
+        assert con.execute("select run_id, updated_run_id, incremental_tables from meta.marts_basis").fetchall() == [
+            ("run-1", None, "[]")
+        ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from customer360.core.warehouse import META
@@ -35,6 +36,24 @@ def last_update(con: duckdb.DuckDBPyConnection) -> MartsUpdate | None:
     if found < 2 or row is None or row[1] is None:
         return None
     return MartsUpdate(row[0], row[1], frozenset(json.loads(row[2])))
+
+
+def update_of(con: duckdb.DuckDBPyConnection, snapshot: Path | None) -> MartsUpdate | None:
+    """The last marts build's changes, when it updated exactly the build `snapshot` holds: every other row is one
+    that snapshot published (and so passed the checks before publishing)."""
+    import duckdb
+
+    update = last_update(con)
+    if update is None or snapshot is None:
+        return None
+    con.execute(f"attach '{str(snapshot).replace(chr(39), chr(39) * 2)}' as c360_previous (read_only)")
+    try:
+        held = con.execute("select marts_build from c360_previous.meta.snapshot").fetchone()
+    except duckdb.Error:  # a snapshot published before snapshots named their marts build
+        return None
+    finally:
+        con.execute("detach c360_previous")
+    return update if held is not None and held[0] == update.updates else None
 
 
 def last_build(con: duckdb.DuckDBPyConnection) -> str | None:

@@ -86,10 +86,13 @@ create table if not exists {META}.privacy_requests (
 create table if not exists {META}.marts_basis (
     basis varchar not null,
     run_id varchar not null,
-    built_at timestamptz not null,
-    updated_run_id varchar,           -- an incremental build: the build it updated (meta.marts_changes: its customers)
-    incremental_tables varchar not null  -- JSON list: the marts that are written per customer
+    built_at timestamptz not null
 );
+-- added after the first release of the table: a warehouse built before gets them here
+-- an incremental build: the build it updated (meta.marts_changes: its customers)
+alter table {META}.marts_basis add column if not exists updated_run_id varchar;
+-- JSON list: the marts that are written per customer
+alter table {META}.marts_basis add column if not exists incremental_tables varchar;
 """
 
 

@@ -28,6 +28,7 @@ none (cached under state/console/search/).
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import re
@@ -127,7 +128,7 @@ def build_search_index(
             raise IndexUnavailable(f"{snapshot} has no {schema}.customer_identity_map to index")
         stats.sources = sorted(tables & {"dim_customer", "customer_identity_map", "customer_ids", "fct_touchpoints"})
         base = _reusable_index(con, previous, schema) if previous is not None else None
-        if base is not None and _changed_customers(con, schema, stats):
+        if base is not None and previous is not None and _changed_customers(con, schema, stats, previous):
             shutil.copyfile(base, tmp)
             db = sqlite3.connect(tmp)
             try:
@@ -207,13 +208,15 @@ def _reusable_index(con: Any, previous: Path, schema: str) -> Path | None:
     return index
 
 
-def _changed_customers(con: Any, schema: str, stats: BuildStats) -> bool:
+def _changed_customers(con: Any, schema: str, stats: BuildStats, previous: Path) -> bool:
     """Temp table `changed_customers`: every customer with a row added, removed or changed in any table with a
-    customer_id, between `prev` and `snap` (a digest of each customer's rows per table). False when too many
-    changed for a rewrite to pay."""
-    digests = []
+    customer_id, between `prev` and `snap` (a digest of each customer's rows per table). A snapshot that publishing
+    updated from `previous` says which customers it rewrote in which tables (meta.updated_from): only the other
+    tables are compared. False when too many changed for a rewrite to pay."""
+    recorded, updated = _recorded_update(con, previous)
+    digests = ["select customer_id from snap.meta.updated_customers"] if recorded else []
     for table, columns in _table_columns(con, schema).items():
-        if "customer_id" not in {name for name, _ in columns}:
+        if "customer_id" not in {name for name, _ in columns} or table in updated:
             continue
         name = '"' + table.replace('"', '""') + '"'
         digest = "select customer_id, sum(hash(t)::hugeint) as digest from {}.{}.{} as t group by customer_id"
@@ -230,6 +233,22 @@ def _changed_customers(con: Any, schema: str, stats: BuildStats) -> bool:
     stats.changed = con.execute("select count(*) from changed_customers").fetchone()[0]
     total = con.execute(f"select count(*) from snap.{schema}.customer_identity_map").fetchone()[0]
     return stats.changed <= _MAX_CHANGED_SHARE * max(total, 1)
+
+
+def _recorded_update(con: Any, previous: Path) -> tuple[bool, set[str]]:
+    """(whether `snap` records its update from `previous`, the tables it rewrote per customer)."""
+    found = con.execute(
+        "select count(*) from duckdb_tables() where database_name = 'snap' and schema_name = 'meta'"
+        " and table_name in ('updated_from', 'updated_customers')"
+    ).fetchone()[0]
+    row = (
+        con.execute("select snapshot, tables_by_customer from snap.meta.updated_from").fetchone()
+        if found == 2
+        else None
+    )
+    if row is None or row[0] != previous.name:
+        return False, set()
+    return True, set(json.loads(row[1]))
 
 
 def _rewrite_changed(con: Any, db: sqlite3.Connection, schema: str, stats: BuildStats) -> None:

@@ -1,17 +1,38 @@
 {#- Every configured touchpoint (its latest version) appears exactly once in fct_touchpoints, and every order,
-    ticket and marketing event in its fact mart. -#}
+    ticket and marketing event in its fact mart. A scoped build checks the touchpoints of the customers in scope
+    (the only rows it wrote): those the identity map gives them now, and those the facts hold for them. -#}
+{%- set scoped = c360_marts_scoped() %}
+-- depends_on: {{ ref('int_touchpoints_unioned') }}, {{ ref('stg_entity_resolution__identity_map') }}
+-- depends_on: {{ ref('stg_touchpoints__records') }}
 with
 
 expected as (
-    select touchpoint_id, kind, count(*) as versions
+    {%- if scoped %}
+    select touchpoints.touchpoint_id, touchpoints.kind
+    from {{ ref('int_touchpoints_unioned') }} as touchpoints
+    inner join {{ ref('stg_entity_resolution__identity_map') }} as identity_map
+        on identity_map.source_system = touchpoints.source_system
+        and identity_map.source_record_id = touchpoints.source_record_id
+    where {{ c360_in_marts_scope('identity_map.customer_id') }}
+    {%- else %}
+    select distinct touchpoint_id, kind
     from {{ ref('stg_touchpoints__records') }}
     where touchpoint_id is not null
-    group by touchpoint_id, kind
+    {%- endif %}
+),
+
+in_scope as (
+    select touchpoint_id from expected
+    union
+    select touchpoint_id from {{ ref('fct_touchpoints') }} where {{ c360_in_marts_scope('customer_id') }}
 ),
 
 found as (
     select touchpoint_id, count(*) as touchpoints
     from {{ ref('fct_touchpoints') }}
+    {%- if scoped %}
+    where touchpoint_id in (select touchpoint_id from in_scope)
+    {%- endif %}
     group by touchpoint_id
 ),
 
@@ -26,6 +47,9 @@ facts as (
 fact_counts as (
     select touchpoint_id, count(*) as fact_rows
     from facts
+    {%- if scoped %}
+    where touchpoint_id in (select touchpoint_id from in_scope)
+    {%- endif %}
     group by touchpoint_id
 )
 

@@ -1,4 +1,5 @@
 {#- Every customer ID ever issued: active ones, and merged or retired ones with where they went. -#}
+{{ config(**c360_incremental_by_customer()) }}
 with
 
 customers as (
@@ -14,6 +15,7 @@ final as (
         created_run_id,
         changed_run_id
     from customers
+    where {{ c360_in_marts_scope('customer_id') }}
 )
 
 select * from final

@@ -1,4 +1,5 @@
 {#- Why records are one customer: per accepted link, each comparison's level and match weight. -#}
+{{ config(**c360_incremental_by_customer()) }}
 with
 
 evidence as (
@@ -7,6 +8,7 @@ evidence as (
 
 final as (
     select * from evidence
+    where {{ c360_in_marts_scope('customer_id') }}
 )
 
 select * from final
