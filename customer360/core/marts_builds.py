@@ -46,7 +46,8 @@ def update_of(con: duckdb.DuckDBPyConnection, snapshot: Path | None) -> MartsUpd
     update = last_update(con)
     if update is None or snapshot is None:
         return None
-    con.execute(f"attach '{str(snapshot).replace(chr(39), chr(39) * 2)}' as c360_previous (read_only)")
+    path = str(snapshot).replace("'", "''")
+    con.execute(f"attach '{path}' as c360_previous (read_only)")
     try:
         held = con.execute("select marts_build from c360_previous.meta.snapshot").fetchone()
     except duckdb.Error:  # a snapshot published before snapshots named their marts build

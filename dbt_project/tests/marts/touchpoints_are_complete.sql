@@ -20,12 +20,14 @@ expected as (
     where touchpoint_id is not null
     {%- endif %}
 ),
+{%- if scoped %}
 
 in_scope as (
     select touchpoint_id from expected
     union
     select touchpoint_id from {{ ref('fct_touchpoints') }} where {{ c360_in_marts_scope('customer_id') }}
 ),
+{%- endif %}
 
 found as (
     select touchpoint_id, count(*) as touchpoints
