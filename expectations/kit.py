@@ -451,6 +451,13 @@ def volume_checks(suite: gx.ExpectationSuite, ctx: SuiteContext) -> None:
             rule="volume_not_empty",
             reason="the delivery has no rows (and there is no earlier delivery to compare with)",
         )
+    elif reference < ctx.settings.volume_collapse_min_rows:
+        warn(
+            suite,
+            gxe.ExpectTableRowCountToBeBetween(min_value=1),
+            rule="volume_not_empty",
+            reason=f"the delivery has no rows; recent deliveries had about {reference:,.0f}, too few to call it a collapse",
+        )
     else:
         block(
             suite,

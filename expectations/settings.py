@@ -29,6 +29,9 @@ class QualitySettings:
     volume_jump_ratio: float = 10.0
     # ... once it has at least this many rows (small incremental reads vary a lot).
     volume_jump_min_rows: int = 1000
+    # An empty batch is a collapse (rejected) when the recent batches had at least this many rows; a table that
+    # gets a handful of rows per delivery is sometimes empty (a warning then).
+    volume_collapse_min_rows: int = 10
     # How many earlier accepted batches form the reference for volume and column fill rates.
     history_batches: int = 5
     # Freshness (a warning, never a rejection): the newest change in a batch is at most this many days old.

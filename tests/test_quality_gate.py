@@ -244,6 +244,24 @@ def test_a_suddenly_empty_file_rejects_the_batch_as_a_volume_collapse(quality_se
     assert any(r.startswith("volume_collapse") and "no rows" in r for r in batch.reasons), batch.reasons
 
 
+def test_an_empty_file_of_a_table_that_gets_a_handful_of_rows_is_only_a_warning(quality_setup):
+    config, root = quality_setup
+    deliver(root, "silos/contacts/c1.csv", contacts_csv(contacts(3)))
+    gate(config)
+    deliver(root, "silos/contacts/c2.csv", contacts_csv([]))
+
+    _, report = gate(config, run_id="r2", at=LATER)
+
+    assert not report.blocked and not report.rejected
+    (batch,) = report.batches
+    assert any("no rows; recent deliveries had about 3, too few" in w for w in batch.warnings), batch.warnings
+
+    deliver(root, "silos/contacts/c3.csv", contacts_csv([]))
+    _, report = gate(config, run_id="r3", at=LATER, volume_collapse_min_rows=3)
+    (batch,) = report.rejected
+    assert any(r.startswith("volume_collapse") for r in batch.reasons), batch.reasons
+
+
 def test_a_tenfold_jump_in_volume_rejects_the_batch(quality_setup):
     config, root = quality_setup
     deliver(root, "silos/contacts/c1.csv", contacts_csv(contacts(10)))

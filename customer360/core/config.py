@@ -568,6 +568,9 @@ class QualityConfig(_Strict):
     min_bad_rows: int = Field(default=20, ge=0, description="fewer bad rows never reject a batch")
     volume_jump_ratio: float = Field(default=10.0, gt=1, description="a batch this many times larger is suspicious")
     volume_jump_min_rows: int = Field(default=1000, ge=0)
+    volume_collapse_min_rows: int = Field(
+        default=10, ge=0, description="an empty batch is rejected when recent batches had at least this many rows"
+    )
     history_batches: int = Field(default=5, ge=1, description="earlier batches that form the reference")
     freshness_days: float = Field(default=30.0, gt=0, description="warn when the newest change is older")
     missing_column_chance: float = Field(default=1e-6, gt=0, lt=1)

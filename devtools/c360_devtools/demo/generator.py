@@ -25,6 +25,7 @@ import re
 import sqlite3
 import time
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,7 @@ import pandas as pd
 from .facts import build_campaign_events, build_helpdesk, build_orders
 from .silos import marketing_records, render_marketing, render_sales, sales_records
 from .variety import Variety, kind_strings
-from .world import Timeline, build_world
+from .world import BASE_DATE, Timeline, build_world
 
 GENERATOR_VERSION = "1.1.0"
 
@@ -324,9 +325,10 @@ def generate_silos(
     deliveries: int = 2,
     upto: int | None = None,
     variety: Variety | None = None,
+    first_delivery: date = BASE_DATE,
 ) -> GenerationResult:
     """Write deliveries 1..upto of the demo silos into out_dir (see docs/demo-silos.md); `variety`: the rates of
-    the harder variations (default: `Variety()`, see variety.py)."""
+    the harder variations (default: `Variety()`, see variety.py); deliveries are monthly from `first_delivery`."""
     started = time.perf_counter()
     variety = variety if variety is not None else Variety()
     out_dir = Path(out_dir)
@@ -338,7 +340,7 @@ def generate_silos(
     if not 1 <= upto <= deliveries:
         raise ValueError(f"upto must be between 1 and deliveries ({deliveries}), got {upto}")
 
-    tl = Timeline.build(deliveries)
+    tl = Timeline.build(deliveries, first_delivery)
     world = build_world(people, seed, tl, variety)
     mrec = marketing_records(world, seed)
     srec = sales_records(world, seed)
@@ -354,6 +356,7 @@ def generate_silos(
         and prev.get("people") == people
         and prev.get("seed") == seed
         and prev.get("deliveries") == deliveries
+        and prev.get("delivery_dates", {}).get("1") == tl.dates[0]
         and prev.get("variety", Variety.none().as_dict()) == variety.as_dict()
         and isinstance(prev.get("upto"), int)
         and prev["upto"] <= upto

@@ -6,7 +6,7 @@ Everything is a column (numpy array) indexed by person index 0..n-1; `entity_id`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -19,7 +19,7 @@ from .text import ascii_slug, digits
 
 DAY = 86_400
 YEAR = int(365.25 * DAY)
-BASE_DATE = (2026, 10, 1)  # delivery 1; delivery k is k-1 months later
+BASE_DATE = date(2026, 10, 1)  # delivery 1 by default; delivery k is k-1 months later
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
@@ -32,9 +32,10 @@ class Timeline:
     cut: np.ndarray  # cut[0] = history start (3 years before delivery 1), cut[k] = delivery k (midnight Berlin)
 
     @classmethod
-    def build(cls, deliveries: int) -> Timeline:
+    def build(cls, deliveries: int, first: date = BASE_DATE) -> Timeline:
+        """Monthly deliveries from `first` on (a later delivery must not lie in the future: the gate holds it)."""
         dates, cuts = [], []
-        y, m, d = BASE_DATE
+        y, m, d = first.year, first.month, first.day
         for k in range(deliveries):
             mm = m - 1 + k
             dt = datetime(y + mm // 12, mm % 12 + 1, d, tzinfo=BERLIN)
