@@ -332,3 +332,53 @@ def test_two_common_first_names_a_letter_apart_are_two_people(
         " where l.key = 'l' and r.key = 'r'"
     ).fetchone()[0]
     assert (rule == "different_first_names") == vetoed, rule
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "evidence", "vetoed"),
+    [
+        (("lisa", 22000), ("luisa", 1600), "", True),  # two established names a letter apart: maybe siblings
+        (("lisa", 22000), ("luisa", 1600), "birth date", False),  # ... unless something personal agrees
+        (("lisa", 22000), ("luisa", 1600), "mobile", False),
+        (("goran", 870), ("zoran", 990), "", True),
+        (("claudia", 20000), ("klaudia", 590), "", False),  # a spelling of one name is rarer by far
+        (("anna", 53000), ("anan", 40), "", False),  # a typo makes a rare spelling
+        (("lqura", 1), ("laura", 6), "", False),  # in small data nothing is established yet
+        (("jean pierre", 44), ("jeanpierre", 11), "", False),  # one name, written with and without a space
+    ],
+)
+def test_two_established_first_names_a_letter_apart_need_personal_evidence(
+    left: tuple[str, int], right: tuple[str, int], evidence: str, vetoed: bool
+) -> None:
+    from entity_resolution.clustering import cannot_link_predicate
+    from entity_resolution.spec import find_spec, load_spec
+
+    spec = load_spec(find_spec("customer", Path(".")))
+    (rule,) = [rule for rule in spec.link_requirements if rule.name == "two_established_names_need_personal_evidence"]
+    trained_on = 1_000_000
+    con = duckdb.connect()
+    con.execute(
+        """
+        create table people (key varchar, first_name_folded varchar, first_name_canonical varchar, email_std varchar,
+            email_names_person boolean, phone_e164 varchar, phone_is_mobile boolean, date_of_birth date,
+            reference_numbers varchar[], first_name_frequency double, first_name_records bigint)
+        """
+    )
+    for key, (name, records), phone in (("l", left, "+4915112345678"), ("r", right, "+4940123456")):
+        con.execute(
+            "insert into people values (?, ?, ?, 'familie.thomas@web.de', false, ?, ?, ?, null, ?, ?)",
+            [
+                key,
+                name,
+                name,
+                "+4915112345678" if evidence == "mobile" else phone,
+                evidence == "mobile",
+                "1990-05-01" if evidence == "birth date" else None,
+                records / trained_on,
+                records,
+            ],
+        )
+    broken = con.execute(
+        f"select {cannot_link_predicate([], [rule])} from people as l, people as r where l.key = 'l' and r.key = 'r'"
+    ).fetchone()[0]
+    assert (broken == rule.name) == vetoed, broken

@@ -21,6 +21,7 @@ def test_customer_spec_builds_splink_settings() -> None:
     assert [rule.name for rule in spec.link_requirements] == [
         "corroborated_beyond_name",
         "fitting_first_name_needs_personal_evidence",
+        "two_established_names_need_personal_evidence",
         "missing_first_name_needs_personal_evidence",
     ]
     assert spec.m_limits()["first_name"] == {"different first name": 0.02}
