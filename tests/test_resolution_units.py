@@ -304,16 +304,17 @@ def test_a_decision_store_from_before_undo_is_upgraded_in_place(tmp_path: Path) 
         (("anna", 4000), ("ana", 1500), False),  # another length: a spelling of one name (Ana, Anna)
         (("lqura", 1), ("laura", 6), False),  # in small data nothing is common yet: a typo
         (("marie", 5000), ("marcel", 2000), True),  # two letters apart in a short name
+        (("anna", 4000), ("anja", None), False),  # a name the model never saw is not a common one
     ],
 )
 def test_two_common_first_names_a_letter_apart_are_two_people(
-    left: tuple[str, int], right: tuple[str, int], vetoed: bool
+    left: tuple[str, int | None], right: tuple[str, int | None], vetoed: bool
 ) -> None:
     from entity_resolution.clustering import cannot_link_predicate
     from entity_resolution.spec import find_spec, load_spec
 
     spec = load_spec(find_spec("customer", Path(".")))
-    trained_on = 1_000_000 if max(left[1], right[1]) > 10 else 600
+    trained_on = 1_000_000 if max(left[1] or 0, right[1] or 0) > 10 else 600
     con = duckdb.connect()
     con.execute(
         """
@@ -325,7 +326,7 @@ def test_two_common_first_names_a_letter_apart_are_two_people(
     for key, (name, records) in (("l", left), ("r", right)):
         con.execute(
             "insert into people values (?, ?, ?, ?, ?, 'weber', null, null, null, ?, ?)",
-            [key, name, name, name, name[0], records / trained_on, records],
+            [key, name, name, name, name[0], None if records is None else records / trained_on, records],
         )
     rule = con.execute(
         f"select {cannot_link_predicate(spec.cannot_link_rules)} from people as l, people as r"
@@ -345,10 +346,12 @@ def test_two_common_first_names_a_letter_apart_are_two_people(
         (("anna", 53000), ("anan", 40), "", False),  # a typo makes a rare spelling
         (("lqura", 1), ("laura", 6), "", False),  # in small data nothing is established yet
         (("jean pierre", 44), ("jeanpierre", 11), "", False),  # one name, written with and without a space
+        (("lisa", 22000), ("luisa", None), "", False),  # a name the model never saw is not an established one
+        (("lisa", 22000), (None, None), "", False),  # no first name: another rail's business
     ],
 )
 def test_two_established_first_names_a_letter_apart_need_personal_evidence(
-    left: tuple[str, int], right: tuple[str, int], evidence: str, vetoed: bool
+    left: tuple[str, int | None], right: tuple[str | None, int | None], evidence: str, vetoed: bool
 ) -> None:
     from entity_resolution.clustering import cannot_link_predicate
     from entity_resolution.spec import find_spec, load_spec
@@ -374,7 +377,7 @@ def test_two_established_first_names_a_letter_apart_need_personal_evidence(
                 "+4915112345678" if evidence == "mobile" else phone,
                 evidence == "mobile",
                 "1990-05-01" if evidence == "birth date" else None,
-                records / trained_on,
+                None if records is None else records / trained_on,
                 records,
             ],
         )
