@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from c360_devtools.accuracy import BEGIN, DOCS, END
 
 
@@ -64,3 +65,16 @@ def test_the_docs_section_is_written_from_a_report(tmp_path: Path) -> None:
         "| data set | 0.5 | 0.9 |" in text
         and "| demo (Kaufhaus Nord) | 0.9900 / 0.7500, 1 | 1.0000 / 0.5000, 0 |" in text
     )
+
+
+@pytest.mark.parametrize(
+    ("threshold", "says"),
+    [("0.4", "0.4: input should be greater than or equal to 0.5"), ("1", "1.0: input should be less than 1")],
+)
+def test_a_sweep_threshold_a_project_could_not_configure_is_refused(threshold: str, says: str) -> None:
+    from typer.testing import CliRunner
+
+    from customer360.cli import app
+
+    outcome = CliRunner().invoke(app, ["bench-accuracy", "--sweep", threshold, "--no-save"], env={"COLUMNS": "200"})
+    assert outcome.exit_code == 2 and says in outcome.output, outcome.output

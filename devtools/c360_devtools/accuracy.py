@@ -245,9 +245,7 @@ def threshold_sweep(config: Any, project: Project, thresholds: tuple[float, ...]
             evaluation = evaluate(con, project.labels)
             row = {
                 "threshold": threshold,
-                "precision": round(evaluation.precision, 4),
-                "recall": round(evaluation.recall, 4),
-                "f1": round(evaluation.f1, 4),
+                **scores(evaluation),
                 "false_merge_pairs": evaluation.false_merge_pairs,
                 "customers": evaluation.customers,
             }
@@ -256,6 +254,11 @@ def threshold_sweep(config: Any, project: Project, thresholds: tuple[float, ...]
                 row["households_merged"] = households_merged(con)["households_merged"]
             rows.append(row)
     return sorted(rows, key=lambda row: row["threshold"])
+
+
+def scores(evaluation: Any) -> dict[str, float]:
+    """Pairwise precision, recall and F1 of an `evaluate(...)` result, as every report gives them."""
+    return {key: round(getattr(evaluation, key), 4) for key in ("precision", "recall", "f1")}
 
 
 def measure(con: Any, project: Project) -> dict[str, Any]:
@@ -271,9 +274,7 @@ def measure(con: Any, project: Project) -> dict[str, Any]:
         "true_people": evaluation.entities,
         "customers": evaluation.customers,
         "exact_customers": evaluation.exact_clusters,
-        "precision": round(evaluation.precision, 4),
-        "recall": round(evaluation.recall, 4),
-        "f1": round(evaluation.f1, 4),
+        **scores(evaluation),
         "true_pairs": evaluation.true_pairs,
         "predicted_pairs": evaluation.predicted_pairs,
         "false_merge_pairs": evaluation.false_merge_pairs,

@@ -382,7 +382,7 @@ def run_bench(root: Path, people: int, seed: int, progress: Any = print) -> Benc
 
 def _accuracy(config_path: Path, silos: Path) -> dict[str, float]:
     """Pairwise precision, recall and F1 against the generator's labels, and the households merged."""
-    from c360_devtools.accuracy import Project, households_merged, truth_tables
+    from c360_devtools.accuracy import Project, households_merged, scores, truth_tables
     from customer360.core import warehouse
     from customer360.core.config import load_config
     from entity_resolution.evaluate import evaluate
@@ -393,12 +393,7 @@ def _accuracy(config_path: Path, silos: Path) -> dict[str, float]:
         evaluation = evaluate(con, project.labels)
         truth_tables(con, project)
         merged = households_merged(con)
-    return {
-        "precision": round(evaluation.precision, 4),
-        "recall": round(evaluation.recall, 4),
-        "f1": round(evaluation.f1, 4),
-        **merged,
-    }
+    return {**scores(evaluation), **merged}
 
 
 def save(result: BenchResult, path: Path = RESULTS) -> Path:

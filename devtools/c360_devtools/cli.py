@@ -157,7 +157,10 @@ def bench_accuracy(
 ) -> None:
     """Accuracy of the product's defaults on every labelled data set: precision, recall, F1, false merges, merged
     households, resolution time, and the missed true pairs by what the records share and by kind of variation."""
+    from pydantic import ValidationError
+
     from c360_devtools import accuracy
+    from customer360.core.config import ResolutionConfig
 
     chosen = tuple(dataset or accuracy.DATASETS)
     unknown = set(chosen) - set(accuracy.DATASETS)
@@ -178,9 +181,11 @@ def bench_accuracy(
         strangers_variety=not strangers_plain,
         sweep=() if no_sweep else tuple(sweep or accuracy.SWEEP),
     )
-    bad = [threshold for threshold in options.sweep if not 0.5 <= threshold < 1]
-    if bad:
-        raise typer.BadParameter(f"thresholds lie in [0.5, 1), not {bad}", param_hint="--sweep")
+    for threshold in options.sweep:  # the bounds a project's configuration allows
+        try:
+            ResolutionConfig(match_probability_threshold=threshold)
+        except ValidationError as error:
+            raise typer.BadParameter(f"{threshold}: {error.errors()[0]['msg'].lower()}", param_hint="--sweep") from None
     console.print(f"accuracy benchmark: {', '.join(chosen)} in {work_dir}")
     report = accuracy.run_all(work_dir.resolve(), options, chosen, progress=console.print)
     table = Table(
