@@ -78,15 +78,15 @@ def check(ctx: RunContext) -> CheckReport:
 def ingest(
     ctx: RunContext, sources: list[str] | None = None, progress: bool = False, reload: list[str] | None = None
 ) -> Any:
-    from customer360 import marts_scope
+    from customer360.core import marts_builds
     from customer360.ingest import ingest as run_ingest
 
     report = run_ingest(
         ctx.config, sources=sources, run_id=ctx.run_id, loaded_at=ctx.started_at, progress=progress, reload=reload
     )
-    if report.rows_loaded:  # a project's marts may read raw rows through views: the next marts build is full
+    if report.rows_loaded or reload:  # a project's marts may read raw rows through views: the next build compares
         with warehouse.session(ctx.config) as con:
-            marts_scope.forget(con)
+            marts_builds.mark_inputs_stale(con)
     return report
 
 
@@ -141,11 +141,12 @@ def hold_unusable_rows(ctx: RunContext) -> dict[str, int]:
 
 def staging(ctx: RunContext) -> StagingReport:
     """dbt: seeds, staging views and intermediate tables: everything upstream of entity resolution."""
-    from customer360 import marts_scope, transform
+    from customer360 import transform
+    from customer360.core import marts_builds
 
     held = hold_unusable_rows(ctx)
     with warehouse.session(ctx.config) as con:
-        marts_scope.forget(con)  # every mart row may read what staging rebuilds
+        marts_builds.mark_inputs_stale(con)  # the next marts build compares what staging rebuilds
     result = transform.build(
         ctx.config,
         select="resource_type:seed staging intermediate",

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 import duckdb
 
-from customer360.core import quarantine, warehouse
+from customer360.core import marts_builds, quarantine, warehouse
 from customer360.core.config import Config
 from customer360.core.warehouse import BATCH_ID, ROW_NUMBER
 from expectations.checks import BatchChecks
@@ -71,8 +71,10 @@ def release(
     if con is None:
         with warehouse.session(config) as own:
             _release(own, config, source, name, rule, batch, force, now, settings, result)
+            marts_builds.mark_inputs_stale(own)  # staging (and a project's views of raw rows) read them now
     else:
         _release(con, config, source, name, rule, batch, force, now, settings, result)
+        marts_builds.mark_inputs_stale(con)
     return result
 
 

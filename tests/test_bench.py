@@ -25,7 +25,7 @@ def test_the_benchmark_runs_every_stage_and_reports_its_ratios(tmp_path: Path) -
     )
     assert outcome.returncode == 0, outcome.stdout[-3000:] + outcome.stderr[-3000:]
     stages = ("check", "ingest", "validate", "resolve", "publish", "yardstick", "resolve_incremental")
-    for stage in (*stages, "run_nothing_new", "run_next_delivery", "apply_decision"):
+    for stage in (*stages, "run_nothing_new", "run_next_delivery", "apply_decision", "run_same_day_delivery"):
         assert re.search(rf"^  {stage}: [\d.,]+ s, peak [\d,]+ MiB$", outcome.stdout, flags=re.MULTILINE), stage
     ratios = dict(re.findall(r"^  (\w+): ([\d.]+)$", outcome.stdout, flags=re.MULTILINE))
     assert {"resolution_vs_bare_splink", "incremental_1pct_vs_full_resolution", "full_run_vs_bare_splink"} <= set(
@@ -36,6 +36,9 @@ def test_the_benchmark_runs_every_stage_and_reports_its_ratios(tmp_path: Path) -
     assert 0 < float(ratios["next_delivery_new_records_share"]) < 0.1
     assert 0 < float(ratios["next_delivery_changed_records_share"]) < 0.1
     assert float(ratios["decision_to_published_seconds"]) > 0
+    # one silo's delivery within the day rebuilds the marts of its customers only (a full build prints no count)
+    assert float(ratios["same_day_delivery_vs_full_run"]) > 0
+    assert int(ratios["same_day_delivery_marts_customers"]) >= 1
     assert 0 < float(ratios["precision"]) <= 1 and 0 < float(ratios["recall"]) <= 1
     assert re.search(r"^  households_merged: \d+$", outcome.stdout, flags=re.MULTILINE)  # issue 14's yardstick
     assert (tmp_path / "scratch/people-300/data").is_dir()  # the work dir is where the user said

@@ -307,7 +307,7 @@ def test_touchpoint_kpis_add_up(warehouse: duckdb.DuckDBPyConnection) -> None:
 # -- customer 360 and the reference time ---------------------------------------------------------------------
 
 
-def test_reference_time_comes_from_the_data(warehouse: duckdb.DuckDBPyConnection) -> None:
+def test_reference_time_comes_from_the_data(warehouse: duckdb.DuckDBPyConnection, demo_pipeline) -> None:  # noqa: ANN001
     reference_at, latest_interaction, latest_load = warehouse.execute(
         "select reference_at, latest_interaction_at, latest_loaded_at from staging.int_reference_time"
     ).fetchone()
@@ -315,7 +315,13 @@ def test_reference_time_comes_from_the_data(warehouse: duckdb.DuckDBPyConnection
         "select max(greatest(occurred_at, last_activity_at)) from staging.int_touchpoints_unioned"
     ).fetchone()[0]
     assert latest_interaction == newest
-    assert reference_at == min(latest_interaction, latest_load)
+    # the end of that day in the project's time zone: every run of one day shares one "now"
+    day_ends = warehouse.execute(
+        "select timezone(?, cast(cast(timezone(?, least(latest_interaction_at, latest_loaded_at)) as date) + 1"
+        " as timestamp)) - interval 1 microsecond from staging.int_reference_time",
+        [demo_pipeline.config.time_zone] * 2,
+    ).fetchone()[0]
+    assert reference_at == day_ends > min(latest_interaction, latest_load)
     assert warehouse.execute(
         "select count(distinct reference_at) = 1 and min(reference_at) = "
         "(select reference_at from staging.int_reference_time) from marts.customer_360"

@@ -457,6 +457,49 @@ def test_an_incremental_marts_build_equals_a_full_one(demo_pipeline, tmp_path: P
             assert differing == 0, f"{table}: {differing} rows differ between the incremental and the full build"
 
 
+@pytest.mark.integration
+def test_a_delivery_within_the_day_rebuilds_only_its_customers(demo_pipeline, tmp_path: Path) -> None:  # noqa: ANN001
+    """One silo's delivery that does not move the reference time (a contact's new phone number and newsletter
+    opt-out, `c360 run --source marketing`): the marts build writes the customers whose staged rows changed, and
+    every mart equals, row for row, a full build on the same data."""
+    run = copy_demo(demo_pipeline, tmp_path)
+    config = load_config(run.root / "customer360.yml")
+    assert pipeline.marts(pipeline.RunContext.new(config)).scope.full  # the copy's paths differ: built in full
+    with duckdb.connect(str(config.warehouse_path), read_only=True) as con:
+        reference_at = con.execute("select reference_at from staging.int_reference_time").fetchone()[0]
+    latest = sorted((run.silos / "marketing" / "contacts").glob("*.csv"))[-1]
+    header, row = latest.read_text(encoding="utf-8").splitlines()[:2]
+    fields = row.split(";")
+    fields[6] = "+49 151 99887766"  # Telefon
+    fields[11], fields[13] = "nein", reference_at.strftime("%d.%m.%Y 08:00")  # Newsletter, Abgemeldet am
+    fields[14] = reference_at.strftime("%d.%m.%Y 08:30")  # Letzte Änderung: the same day as the data's latest
+    (latest.parent / f"{latest.stem}-b.csv").write_text(f"{header}\n{';'.join(fields)}\n", encoding="utf-8")
+
+    summary = pipeline.run_pipeline(pipeline.RunContext.new(config), pipeline.default_stages(sources=["marketing"]))
+    assert summary.status == "succeeded", summary.message
+    scope = summary.stages["marts"].scope
+    assert not scope.full and 1 <= scope.customers <= 4, scope
+    with duckdb.connect(str(config.warehouse_path)) as con:
+        assert con.execute("select reference_at from staging.int_reference_time").fetchone()[0] == reference_at
+        changed = con.execute(
+            "select d.customer_id, d.phone_e164, c.newsletter_consent_status from marts.customer_identity_map as m"
+            " join marts.dim_customer as d using (customer_id) join marts.customer_360 as c using (customer_id)"
+            " where m.source_system = 'marketing' and m.source_record_id = ?",
+            [fields[0]],
+        ).fetchone()
+        assert changed[0] in {row[0] for row in con.execute("select customer_id from meta.marts_changes").fetchall()}
+        con.execute("create schema incremental")
+        for table in mart_tables(con):
+            con.execute(f"create table incremental.{table.split('.')[1]} as select * from {table}")
+
+    assert pipeline.marts(pipeline.RunContext.new(config), full=True).scope.full
+    with duckdb.connect(str(config.warehouse_path), read_only=True) as con:
+        for table in mart_tables(con):
+            differing = same_rows(con, table, f"incremental.{table.split('.')[1]}")
+            assert differing == 0, f"{table}: {differing} rows differ between the incremental and the full build"
+    assert changed[1:] == ("+4915199887766", "opted_out"), changed
+
+
 def assert_data_tests_read_the_scope(config: Config) -> None:
     """While a build is scoped (meta.marts_scope), the data tests of a mart built per customer read the customers in
     scope: a duplicate golden record outside it goes unseen (those rows are the last build's, tested whole), one

@@ -1,9 +1,11 @@
-"""Which customers a marts build writes anew (customer360/marts_scope.py), on a hand-made warehouse: the
-resolution's outputs against what the marts hold. That an incremental build then equals a full one is proven on
-the demo in test_marts_publish.py."""
+"""Which customers a marts build writes anew (customer360/marts_scope.py), on a hand-made warehouse and dbt graph:
+the resolution's outputs against what the marts hold, and what the models built per customer read from staging
+against what the last build read. That an incremental build then equals a full one is proven on the demo in
+test_marts_publish.py."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -13,6 +15,7 @@ from support.configs import make_config
 from customer360 import marts_scope
 from customer360.core import marts_builds, warehouse
 from customer360.core.config import Config
+from customer360.core.marts_builds import present
 
 CUSTOMERS = 10  # C0 … C9, two records each
 
@@ -30,8 +33,9 @@ def con(config: Config) -> duckdb.DuckDBPyConnection:
     connection.execute(
         f"""
         create table entity_resolution.identity_map as
-        select 'r' || range as record_key, 'C' || (range // 2) as customer_id, 0.99 as best_match_probability,
-               2 as cluster_size, 'run-1' as assigned_run_id
+        select 'r' || range as record_key, 'crm' as source_system, 'r' || range as source_record_id,
+               'C' || (range // 2) as customer_id, 0.99 as best_match_probability, 2 as cluster_size,
+               'run-1' as assigned_run_id
         from range({2 * CUSTOMERS});
         create table entity_resolution.customers as
         select 'C' || range as customer_id, 'active' as status, null::varchar as merged_into, 2 as record_count,
@@ -46,10 +50,53 @@ def con(config: Config) -> duckdb.DuckDBPyConnection:
         create table marts.customer_identity_map as select * from entity_resolution.identity_map;
         create table marts.customer_ids as select * from entity_resolution.customers;
         create table marts.customer_match_evidence as select * from entity_resolution.match_evidence;
+        -- what the marts read from staging: a row per source record, and the reference time
+        create table staging.int_records as
+        select 'crm' as source_system, record_key as source_record_id, 'value ' || record_key as value
+        from entity_resolution.identity_map;
+        create table staging.int_reference_time as select timestamptz '2026-11-30 18:00:00+00' as reference_at;
         """
     )
+    write_graph(config)
     yield connection
     connection.close()
+
+
+def write_graph(config: Config) -> None:
+    """The manifest of a dbt project whose mart `fct` is built per customer from staging.int_records, the
+    reference time and the identity map (the source the resolution's comparison covers)."""
+
+    def model(name: str, schema: str, parents: list[str], per_customer: bool = False) -> dict:
+        hooks = [{"sql": "{{ c360_delete_marts_scope() }}"}] if per_customer else []
+        return {
+            "resource_type": "model",
+            "name": name,
+            "alias": name,
+            "schema": schema,
+            "fqn": ["customer360", schema, name],
+            "config": {"materialized": "incremental" if per_customer else "table", "pre-hook": hooks},
+            "depends_on": {"nodes": parents},
+        }
+
+    identity_map = {"resource_type": "source", "source_name": "entity_resolution", "schema": "entity_resolution"}
+    graph = {
+        "nodes": {
+            "model.customer360.fct": model(
+                "fct",
+                "marts",
+                ["model.customer360.int_records", "model.customer360.signals", "source.customer360.er.identity_map"],
+                per_customer=True,
+            ),
+            "model.customer360.signals": model("signals", "staging", ["model.customer360.int_reference_time"]),
+            "model.customer360.int_records": model("int_records", "staging", []),
+            "model.customer360.int_reference_time": model("int_reference_time", "staging", []),
+        },
+        "sources": {"source.customer360.er.identity_map": {**identity_map, "identifier": "identity_map"}},
+    }
+    graph["nodes"]["model.customer360.signals"]["depends_on"]["nodes"].append("source.customer360.er.identity_map")
+    target = config.data_path / "dbt_target"
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "manifest.json").write_text(json.dumps(graph), encoding="utf-8")
 
 
 def plan(con: duckdb.DuckDBPyConnection, config: Config, full: bool = False) -> marts_scope.MartsScope:
@@ -58,8 +105,7 @@ def plan(con: duckdb.DuckDBPyConnection, config: Config, full: bool = False) -> 
 
 
 def settle_full(con: duckdb.DuckDBPyConnection, config: Config) -> None:
-    scope = marts_scope.MartsScope(True, "a full build", basis=marts_scope.basis(config))
-    marts_scope.settle(con, config, "run-1", scope)
+    marts_scope.settle(con, config, "run-1", plan(con, config, full=True))
 
 
 def scope(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -115,11 +161,37 @@ def test_too_many_changed_customers_build_in_full(con, config) -> None:  # noqa:
     assert built.full and built.reason.startswith("3 of 10 customers changed")
 
 
+def test_a_delivery_puts_the_customers_whose_staged_rows_changed_in_scope(con, config) -> None:  # noqa: ANN001
+    settle_full(con, config)
+    assert not present(con, "meta.marts_inputs_next")  # nothing loaded since: the inputs are not digested again
+    con.execute("update staging.int_records set value = 'moved' where source_record_id = 'r3'")  # C1's record
+    con.execute("insert into staging.int_records values ('crm', 'r11', 'a second row')")  # C5's
+    marts_builds.mark_inputs_stale(con)  # what ingest and staging do
+    built = plan(con, config)
+    assert not built.full and scope(con) == {"C1", "C5"}, built
+    marts_scope.settle(con, config, "run-2", built)
+    again = plan(con, config)  # the new digests stand: nothing changed since
+    assert (again.full, again.customers) == (False, 0)
+
+
+def test_a_moved_reference_time_or_a_row_of_nobody_make_the_build_full(con, config) -> None:  # noqa: ANN001
+    settle_full(con, config)
+    con.execute("update staging.int_reference_time set reference_at = reference_at + interval 1 day")
+    marts_builds.mark_inputs_stale(con)
+    moved = plan(con, config)
+    assert moved.full and "the reference time moved" in moved.reason, moved
+    settle_full(con, config)
+    con.execute("insert into staging.int_records values ('crm', 'r99', 'nobody resolved this record')")
+    marts_builds.mark_inputs_stale(con)
+    orphan = plan(con, config)
+    assert orphan.full and "rows of no customer changed in staging.int_records" in orphan.reason, orphan
+
+
 def test_staging_a_new_rule_or_full_make_the_next_build_full(con, config) -> None:  # noqa: ANN001
     settle_full(con, config)
     assert plan(con, config, full=True).full
     settle_full(con, config)
-    marts_scope.forget(con)  # what the staging stage does
+    marts_scope.forget(con)  # what a dbt build by hand does
     assert plan(con, config).full
     settle_full(con, config)
     (config.root / "rules").mkdir()

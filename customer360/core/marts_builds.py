@@ -16,6 +16,13 @@ if TYPE_CHECKING:
 SCOPE = f"{META}.marts_scope"  # read by the dbt macros; exists only during an incremental build
 BASIS = f"{META}.marts_basis"  # one row: the last successful build (DDL in customer360/core/warehouse.py)
 CHANGES = f"{META}.marts_changes"  # the customers the last build wrote anew, if it was incremental
+INPUTS = f"{META}.marts_inputs"  # digests of what the last build read from outside the marts stage (marts_scope.py)
+INPUTS_STALE = f"{META}.marts_inputs_stale"  # exists when those may have changed since (rows loaded, staging built)
+
+
+def mark_inputs_stale(con: duckdb.DuckDBPyConnection) -> None:
+    """Rows were loaded, released or staged again: the next marts build compares what it reads with INPUTS."""
+    con.execute(f"create table if not exists {INPUTS_STALE} as select now() as since")
 
 
 @dataclass(frozen=True)

@@ -105,3 +105,9 @@
 {% macro c360_local_date(expression) -%}
     cast(timezone('{{ var('c360_time_zone', 'UTC') }}', {{ expression }}) as date)
 {%- endmacro %}
+
+{#- the last microsecond of the local day (c360_time_zone) of a timestamptz -#}
+{% macro c360_end_of_local_day(expression) -%}
+    timezone('{{ var('c360_time_zone', 'UTC') }}', cast({{ c360_local_date(expression) }} + 1 as timestamp))
+        - interval 1 microsecond
+{%- endmacro %}

@@ -1,10 +1,11 @@
 {#-
     Incremental marts (customer360/marts_scope.py, docs/architecture.md#incremental-and-idempotent). The marts keyed by
-    customer are `incremental` models: when only the resolution's outputs and privacy requests changed since the
-    last marts build (a decision, a restriction), c360 writes the customers affected — under their old and their
-    new IDs — to meta.marts_scope, and each such model deletes those customers' rows and appends them anew. Any
-    other change (staging rebuilt, the configuration, the product's or the project's dbt code) makes c360 pass
-    --full-refresh. Without meta.marts_scope (a `dbt build` by hand) an incremental model rebuilds all its rows.
+    customer are `incremental` models: when the resolution's outputs, the privacy requests or what these models read
+    from staging changed only for some customers since the last marts build (a decision, a restriction, a delivery
+    within the day), c360 writes those customers — under their old and their new IDs — to meta.marts_scope, and
+    each such model deletes their rows and appends them anew. Any other change (the reference time, the
+    configuration, the product's or the project's dbt code) makes c360 pass --full-refresh. Without
+    meta.marts_scope (a `dbt build` by hand) an incremental model rebuilds all its rows.
 -#}
 
 {% macro c360_incremental_by_customer() -%}

@@ -9,7 +9,8 @@
 4. freshness (issue 17), each as `c360 run` runs it, in one process: a run with nothing new; the next delivery
    (one more month: about 1 % new identity records and 1 % changed, and that month's orders, events and tickets,
    of every silo) through every stage; a "not the same person" decision published as the console publishes it
-   (`c360 decisions apply`). Their time / the full run's.
+   (`c360 decisions apply`); and a delivery of one silo within the same day (`c360 run --source marketing`: 0.5 %
+   of the newsletter contacts changed their phone number), the micro-batch path. Their time / the full run's.
 
 The demo world is spread over DELIVERIES monthly deliveries: the full run (1.) loads all but the last, the next
 delivery is the last. Accuracy is measured after it, before the decision.
@@ -40,6 +41,7 @@ RESULTS = REPO / "bench" / "results.json"
 # They end two years after the first, in the past: the quality gate holds back data from the future.
 DELIVERIES = 24
 FIRST_DELIVERY = date(2024, 9, 1)
+SAME_DAY_SHARE = 0.005  # of the latest newsletter export's contacts, changed within the day: the micro-batch
 
 
 @dataclass
@@ -138,6 +140,8 @@ def _stage_main(config_path: str, stage: str, run_id: str, started_at: str, opti
         detail = pipeline.resolve(ctx, full=stage == "resolve_full").as_dict()
     elif stage == "train":
         detail = {"model": pipeline.train(ctx).model_id}
+    elif stage == "run_same_day_delivery":
+        detail = _run_whole(ctx, sources=["marketing"])
     elif stage in {"run_nothing_new", "run_next_delivery"}:
         detail = _run_whole(ctx)
         if detail["nothing_new"] != (stage == "run_nothing_new"):  # else the figure would be of another kind of run
@@ -167,11 +171,11 @@ def _stage_main(config_path: str, stage: str, run_id: str, started_at: str, opti
     sys.stdout.write(json.dumps(result, default=str) + "\n")  # the parent reads this line
 
 
-def _run_whole(ctx: Any) -> dict[str, Any]:
-    """`c360 run`: every stage in this one process, recorded in meta.runs."""
+def _run_whole(ctx: Any, sources: list[str] | None = None) -> dict[str, Any]:
+    """`c360 run` (`--source` when given): every stage in this one process, recorded in meta.runs."""
     from customer360 import pipeline
 
-    summary = pipeline.run_pipeline(ctx, pipeline.default_stages())
+    summary = pipeline.run_pipeline(ctx, pipeline.default_stages(sources=sources))
     if summary.exit_code:
         raise SystemExit(f"run {summary.status}: {summary.message}")
     resolution = summary.stages.get("resolve")
@@ -181,8 +185,31 @@ def _run_whole(ctx: Any) -> dict[str, Any]:
         "rows_loaded": summary.stages["ingest"].rows_loaded,
         "identity_records": resolution.records if resolution else None,
         "identity_records_changed": resolution.records_changed if resolution else None,
+        **({"marts": summary.stages["marts"].scope.summary()} if "marts" in summary.stages else {}),
         **_publish_detail(summary),
     }
+
+
+def same_day_changes(config: Any, silos: Path, share: float) -> dict[str, Any]:
+    """A newsletter export within the day of the data's reference time: `share` of the latest export's contacts
+    with a new phone number, changed at the end of that day (so the reference time stays)."""
+    import pandas as pd
+
+    from c360_devtools.demo.generator import contacts_file
+    from customer360.core import warehouse
+
+    with warehouse.session(config, read_only=True) as con:
+        (reference_at,) = con.execute(
+            f"select timezone('{config.time_zone}', reference_at) from staging.int_reference_time"
+        ).fetchone()
+    latest = sorted((silos / "marketing" / "contacts").glob("*.csv"))[-1]
+    contacts = pd.read_csv(latest, sep=";", dtype=str, keep_default_na=False, encoding="utf-8")
+    changed = contacts.sample(n=max(1, round(share * len(contacts))), random_state=7)
+    changed["Telefon"] = [f"+49 151 {n:08d}" for n in range(len(changed))]
+    changed["Letzte Änderung"] = reference_at.strftime("%d.%m.%Y 23:59")
+    target = contacts_file(silos, f"{reference_at:%Y-%m-%d}-same-day")
+    target.write_text(changed.to_csv(sep=";", index=False), encoding="utf-8")
+    return {"contacts_changed": len(changed), "file": target.name}
 
 
 def _publish_detail(summary: Any) -> dict[str, Any]:
@@ -305,6 +332,7 @@ def run_bench(root: Path, people: int, seed: int, progress: Any = print) -> Benc
     from c360_devtools.demo.helpdesk_api import HelpdeskAPI
     from c360_devtools.demo.run import write_config
     from customer360 import pipeline
+    from customer360.core.config import load_config
 
     root.mkdir(parents=True, exist_ok=True)
     # a full run from an empty warehouse, not a rerun that finds it all loaded
@@ -347,6 +375,12 @@ def run_bench(root: Path, people: int, seed: int, progress: Any = print) -> Benc
         stage("run_next_delivery")
         result.accuracy = _accuracy(config_path, root / "silos")
         stage("apply_decision")
+        started = time.perf_counter()
+        written = same_day_changes(load_config(config_path), root / "silos", SAME_DAY_SHARE)
+        result.stages.append(
+            StageTiming("generate_same_day_delivery", round(time.perf_counter() - started, 2), 0.0, written)
+        )
+        stage("run_same_day_delivery")
 
     resolution = result.stage("resolve").seconds
     result.ratios = {
@@ -374,6 +408,9 @@ def run_bench(root: Path, people: int, seed: int, progress: Any = print) -> Benc
                 (next_delivery.detail["identity_records_changed"] - records_new) / max(records_before, 1), 4
             ),
             "decision_to_published_seconds": result.stage("apply_decision").seconds,
+            "same_day_delivery_vs_full_run": round(result.stage("run_same_day_delivery").seconds / pipeline_total, 3),
+            # customers whose marts it wrote anew (None: a full build)
+            "same_day_delivery_marts_customers": result.stage("run_same_day_delivery").detail["marts"]["customers"],
         }
     )
     result.finished_at = datetime.now(UTC).isoformat(timespec="seconds")

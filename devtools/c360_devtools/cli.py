@@ -95,7 +95,8 @@ def bench(
     people: Annotated[int, typer.Option(help="how many demo people to generate")] = 100_000,
     seed: Annotated[int, typer.Option(help="random seed")] = 42,
     work_dir: Annotated[Path, typer.Option(help="scratch folder for silos and warehouse")] = Path("data/bench"),
-    save: Annotated[bool, typer.Option(help="write bench/results.json (commit it with the machine details)")] = True,
+    save: Annotated[bool, typer.Option(help="write the results file (commit it with the machine details)")] = True,
+    results: Annotated[Path | None, typer.Option(help="the results file [default: bench/results.json]")] = None,
 ) -> None:
     """Benchmark: per-stage wall time and peak memory, resolution vs. a bare Splink yardstick, incremental +1 %."""
     from c360_devtools import bench as benchmark
@@ -110,7 +111,7 @@ def bench(
     for name, value in {**result.ratios, **result.accuracy}.items():
         console.print(f"  {name}: {value}")
     if save:
-        console.print(f"results saved to {benchmark.save(result)}")
+        console.print(f"results saved to {benchmark.save(result, results or benchmark.RESULTS)}")
 
 
 def bench_accuracy(

@@ -1,9 +1,12 @@
 {#-
     One row: the reference time ("now") of every time window in the marts. Deterministic for a warehouse state:
-    the latest interaction in the data, capped at the latest load (an interaction cannot happen after it was
-    delivered, so a wrong future timestamp cannot move "now"). With no interaction at all (a project with identity
-    sources only) it is the run's start (environment variable C360_RUN_STARTED_AT, set by c360). The var
-    `c360_as_of`, or else the environment variable C360_AS_OF, overrides it (ISO 8601, e.g. 2026-06-30T00:00:00Z).
+    the end of the day (c360_time_zone) of the latest interaction in the data, capped at the latest load (an
+    interaction cannot happen after it was delivered, so a wrong future timestamp cannot move "now"). A whole day,
+    not the latest second: every run of one day then shares one "now", so a delivery during the day changes the
+    marts only of the customers whose data it changed (customer360/marts_scope.py), and a day's windows and "days
+    since" hold for the whole day. With no interaction at all (a project with identity sources only) it is the
+    run's start (environment variable C360_RUN_STARTED_AT, set by c360). The var `c360_as_of`, or else the
+    environment variable C360_AS_OF, overrides it exactly (ISO 8601, e.g. 2026-06-30T00:00:00Z).
 -#}
 {%- set as_of = var('c360_as_of', none) or env_var('C360_AS_OF', '') -%}
 {%- set run_started_at = env_var('C360_RUN_STARTED_AT', '') -%}
@@ -27,7 +30,7 @@ final as (
         'c360_as_of' as reference_basis,
         {%- else %}
         coalesce(
-            least(latest_interaction_at, latest_loaded_at),
+            {{ c360_end_of_local_day('least(latest_interaction_at, latest_loaded_at)') }},
             {{ "cast('" ~ run_started_at ~ "' as timestamptz)" if run_started_at else 'current_timestamp' }}
         ) as reference_at,
         case
