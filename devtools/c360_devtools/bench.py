@@ -191,8 +191,8 @@ def _run_whole(ctx: Any, sources: list[str] | None = None) -> dict[str, Any]:
 
 
 def same_day_changes(config: Any, silos: Path, share: float) -> dict[str, Any]:
-    """A newsletter export within the day of the data's reference time: `share` of the latest export's contacts
-    with a new phone number, changed at the end of that day (so the reference time stays)."""
+    """A newsletter export within the day of the data's reference time: `share` of the contacts (as the exports so
+    far last had them) with a new phone number, changed at the end of that day (so the reference time stays)."""
     import pandas as pd
 
     from c360_devtools.demo.generator import contacts_file
@@ -202,8 +202,11 @@ def same_day_changes(config: Any, silos: Path, share: float) -> dict[str, Any]:
         (reference_at,) = con.execute(
             f"select timezone('{config.time_zone}', reference_at) from staging.int_reference_time"
         ).fetchone()
-    latest = sorted((silos / "marketing" / "contacts").glob("*.csv"))[-1]
-    contacts = pd.read_csv(latest, sep=";", dtype=str, keep_default_na=False, encoding="utf-8")
+    exports = sorted((silos / "marketing" / "contacts").glob("*.csv"))  # by date; the first one is in cp1252
+    contacts = pd.concat(
+        pd.read_csv(path, sep=";", dtype=str, keep_default_na=False, encoding="cp1252" if n == 0 else "utf-8")
+        for n, path in enumerate(exports)
+    ).drop_duplicates("Kontakt-ID", keep="last")
     changed = contacts.sample(n=max(1, round(share * len(contacts))), random_state=7)
     changed["Telefon"] = [f"+49 151 {n:08d}" for n in range(len(changed))]
     changed["Letzte Änderung"] = reference_at.strftime("%d.%m.%Y 23:59")
