@@ -36,6 +36,8 @@ MAX_SHARE = 0.2  # above this share of changed customers, rebuilding every row i
 PRIVACY_BEFORE = "privacy_requests_before"  # temp table: the requests the marts were last built with
 INPUTS_NEXT = f"{warehouse.META}.marts_inputs_next"  # the digests a plan takes; INPUTS once the build succeeds
 INPUT_CUSTOMERS = "marts_input_customers"  # temp table: customers whose inputs changed
+# a model's meta: the only columns of it that the marts read (the reference time: not where it came from)
+READ_COLUMNS = "c360_marts_read_columns"
 # columns that name whose a row is, most specific first: the resolution maps them to customers
 RECORD_KEYS = (("source_system", "source_record_id"), ("record_key",), ("customer_id",))
 
@@ -77,7 +79,7 @@ def plan(con: duckdb.DuckDBPyConnection, config: Config, full: bool = False) -> 
     con.execute(f"delete from {BASIS}; drop table if exists {SCOPE}; drop table if exists {CHANGES}")
     now = basis(config)
     compared = bool(present(con, INPUTS_STALE)) or not present(con, INPUTS)  # else the inputs stand as they were
-    every_customer = _take_inputs(con, config) if compared else ""  # why every customer's inputs changed, if so
+    untaken = _take_inputs(con, config) if compared else ""  # why the inputs could not be digested, if so
     if full:
         return MartsScope(True, "full build requested", basis=now)
     if recorded is None:
@@ -86,6 +88,7 @@ def plan(con: duckdb.DuckDBPyConnection, config: Config, full: bool = False) -> 
         )
     if recorded[0] != now:
         return MartsScope(True, "the configuration or the product's or project's code changed", basis=now)
+    every_customer = untaken or (_compare_inputs(con) if compared else "")  # why every customer's changed, if so
     if every_customer:
         return MartsScope(True, every_customer, basis=now)
     customers = _customers_of_marts(con)
@@ -126,15 +129,14 @@ def forget(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _take_inputs(con: duckdb.DuckDBPyConnection, config: Config) -> str:
-    """Digest what the models built per customer read from outside the marts stage into INPUTS_NEXT and compare it
-    with INPUTS: the customers whose rows changed go to the temp table INPUT_CUSTOMERS. Returns "" when only some
-    customers' inputs changed, or why every customer's may have."""
+    """Digest what the models built per customer read from outside the marts stage into INPUTS_NEXT (the next
+    build compares with it). Returns "", or why nothing could be digested."""
     con.execute(f"drop table if exists {INPUTS_NEXT}; drop table if exists {INPUT_CUSTOMERS}")
     relations = _boundary_inputs(config)
     if relations is None:
         return "no dbt manifest says what the marts read"
     selects = []
-    for relation in relations:
+    for relation, read in relations.items():
         schema, table = relation.split(".")
         columns = {
             row[0]
@@ -144,10 +146,9 @@ def _take_inputs(con: duckdb.DuckDBPyConnection, config: Config) -> str:
         }
         if not columns:  # not built (a stream whose silo never delivered): nothing read from it
             continue
+        row = ", ".join(f'"{column}"' for column in read if column in columns) or "t"
         key = next((k for k in RECORD_KEYS if set(k) <= columns), None)
         if key is None:
-            # of the reference time only "now" itself: the other columns say where it came from (the latest load)
-            row = "reference_at" if table == "int_reference_time" and "reference_at" in columns else "t"
             selects.append(
                 f"select '{relation}' as input, null as kind, null as key_1, null as key_2,"
                 f" sum(hash({row})::hugeint) as digest from {relation} as t"
@@ -156,13 +157,19 @@ def _take_inputs(con: duckdb.DuckDBPyConnection, config: Config) -> str:
         key_1, key_2 = (f"cast({key[0]} as varchar)", f"cast({key[1]} as varchar)" if len(key) > 1 else "null")
         selects.append(
             f"select '{relation}' as input, '{'.'.join(key)}' as kind, {key_1} as key_1, {key_2} as key_2,"
-            f" sum(hash(t)::hugeint) as digest from {relation} as t group by all"
+            f" sum(hash({row})::hugeint) as digest from {relation} as t group by all"
         )
     con.execute(
         f"create table {INPUTS_NEXT} (input varchar, kind varchar, key_1 varchar, key_2 varchar, digest hugeint)"
     )
     if selects:
         con.execute(f"insert into {INPUTS_NEXT} {' union all '.join(selects)}")
+    return ""
+
+
+def _compare_inputs(con: duckdb.DuckDBPyConnection) -> str:
+    """Compare INPUTS_NEXT with INPUTS: the customers whose rows changed go to the temp table INPUT_CUSTOMERS.
+    Returns "" when only some customers' inputs changed, or why every customer's may have."""
     if not present(con, INPUTS):
         return "no record of what the last marts build read"
     con.execute(
@@ -219,10 +226,11 @@ def _whole_reason(relations: list[str]) -> str:
     return "no record key says whose rows changed"
 
 
-def _boundary_inputs(config: Config) -> list[str] | None:
+def _boundary_inputs(config: Config) -> dict[str, list[str]] | None:
     """The relations (schema.table) outside the marts stage that the models built per customer read, directly or
-    through other models of the marts stage; the resolution's outputs and the privacy requests are compared
-    separately. None without a manifest (no dbt build yet)."""
+    through other models of the marts stage, each with the columns the marts read of it where its model says so
+    (`meta: {READ_COLUMNS: [...]}`; else every column counts). The resolution's outputs and the privacy requests
+    are compared separately. None without a manifest (no dbt build yet)."""
     graph = _manifest(config)
     if graph is None:
         return None
@@ -243,7 +251,7 @@ def _boundary_inputs(config: Config) -> list[str] | None:
     def relation(node: dict[str, Any]) -> str:
         return f"{node['schema']}.{node.get('identifier') or node.get('alias') or node['name']}"
 
-    found: set[str] = set()
+    found: dict[str, list[str]] = {}
     seen: set[str] = set()
     todo = [unique_id for unique_id, node in nodes.items() if _built_per_customer(node)]
     while todo:
@@ -254,12 +262,13 @@ def _boundary_inputs(config: Config) -> list[str] | None:
         node = nodes[unique_id]
         if node.get("resource_type") == "source":
             if node.get("source_name") not in skipped:
-                found.add(relation(node))
+                found[relation(node)] = []
         elif in_marts_stage(unique_id):
             todo.extend(node.get("depends_on", {}).get("nodes", []))
         else:
-            found.add(relation(node))
-    return sorted(found)
+            meta = node.get("config", {}).get("meta") or node.get("meta") or {}
+            found[relation(node)] = list(meta.get(READ_COLUMNS) or [])
+    return dict(sorted(found.items()))
 
 
 def incremental_tables(config: Config) -> list[str]:

@@ -8,8 +8,11 @@ Each stage takes a RunContext (configuration + run id + the run's start time) an
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -237,6 +240,7 @@ def marts(ctx: RunContext, full: bool = False) -> MartsReport:
     from customer360 import marts_scope, transform
 
     scope = prepare_marts(ctx, full)
+    _import_while_waiting("expectations.marts")  # the mart checks that follow: seconds of Great Expectations imports
     try:
         result = transform.build(
             ctx.config,
@@ -251,6 +255,17 @@ def marts(ctx: RunContext, full: bool = False) -> MartsReport:
     with warehouse.session(ctx.config) as con:
         marts_scope.settle(con, ctx.config, ctx.run_id, scope)
     return MartsReport(result, scope)
+
+
+def _import_while_waiting(module: str) -> None:
+    """Import a slow module in a thread while this one waits on a child process (dbt), so that the stage after it
+    finds the module imported. A failure here is left to the stage's own import, which reports it."""
+
+    def load() -> None:
+        with contextlib.suppress(Exception):
+            importlib.import_module(module)
+
+    threading.Thread(target=load, name=f"import {module}", daemon=True).start()
 
 
 def check_marts(ctx: RunContext) -> Any:

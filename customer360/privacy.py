@@ -426,7 +426,7 @@ def _mark_round(con: duckdb.DuckDBPyConnection, config: Config, source: SourceCo
         """,
         {"tombstone_key": key, "source": source.name, "table": table},
     )
-    new = con.execute("select count(*) from _c360_erase_new").fetchone()[0]
+    new = _first(con.execute("select count(*) from _c360_erase_new"))
     if new:
         con.execute(
             f"insert into {ERASE_MARKS} select $source, $table, {warehouse.BATCH_ID}, {warehouse.ROW_NUMBER}"
@@ -443,19 +443,26 @@ def _mark_round(con: duckdb.DuckDBPyConnection, config: Config, source: SourceCo
     return int(new)
 
 
+def _first(result: duckdb.DuckDBPyConnection) -> int:
+    """The count a `select count(*)` or a `delete` returns."""
+    row = result.fetchone()
+    return int(row[0]) if row else 0
+
+
 def _delete_marked(con: duckdb.DuckDBPyConnection, source: SourceConfig, table: str, report: ErasureReport) -> None:
     marked = f"""(select batch_id, row_number from {ERASE_MARKS} where source = '{source.name}' and table_name = '{table}')"""
     raw = f"{source.raw_schema}.{warehouse.quote_identifier(table)}"
-    deleted = con.execute(
-        f"delete from {raw} where ({warehouse.BATCH_ID}, {warehouse.ROW_NUMBER}) in {marked}"
-    ).fetchone()[0]
+    deleted = _first(con.execute(f"delete from {raw} where ({warehouse.BATCH_ID}, {warehouse.ROW_NUMBER}) in {marked}"))
     if deleted:
         report.raw_rows[f"{source.name}.{table}"] = int(deleted)
     held = f"{source.name}__{table}"
     if warehouse.table_exists(con, warehouse.QUARANTINE, held):
-        removed = con.execute(
-            f"delete from {warehouse.QUARANTINE}.{warehouse.quote_identifier(held)} where (_c360_batch_id, _c360_row_number) in {marked}"
-        ).fetchone()[0]
+        removed = _first(
+            con.execute(
+                f"delete from {warehouse.QUARANTINE}.{warehouse.quote_identifier(held)}"
+                f" where (_c360_batch_id, _c360_row_number) in {marked}"
+            )
+        )
         if removed:
             report.quarantine_rows[f"{source.name}.{table}"] = int(removed)
 

@@ -2,11 +2,13 @@
 
 After a successful marts build, every table of schema `marts` is copied into a new DuckDB file (or, when the
 marts build only wrote some customers anew, the snapshot of the build before is copied as a file and those
-customers' rows replaced in it: customer360/marts_scope.py), checked,
-exported to Parquet, with the console's search index and serving store beside it, and only then made current by
-switching a pointer atomically. A reader therefore always opens a complete snapshot; a run that fails (before or
-during publishing) leaves the last good one current. The layout, and how readers open it, is in
-customer360/serving/snapshots.py.
+customers' rows replaced in it: customer360/marts_scope.py), checked, with the console's search index and serving
+store beside it, and only then made current by switching a pointer atomically. A reader therefore always opens a
+complete snapshot; a run that fails (before or during publishing) leaves the last good one current.
+
+The Parquet export for BI follows the switch (it is the slowest part, and the console and API do not read it), with
+its own pointer: `parquet/latest` names the previous export until the new one is complete. The layout, and how
+readers open it, is in customer360/serving/snapshots.py.
 """
 
 from __future__ import annotations
@@ -52,6 +54,11 @@ class PublishError(StageFailed):
     """Publishing failed; the previously published snapshot is still current."""
 
 
+class ParquetExportFailed(StageFailed):
+    """The snapshot is published and current, but its Parquet export failed: `parquet/latest` still names the
+    previous export."""
+
+
 @dataclass
 class PublishReport:
     run_id: str
@@ -63,6 +70,7 @@ class PublishReport:
     reused: bool = False  # the same run published before (a retry): its files were kept, only the pointer switched
     pruned: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    visible_seconds: float = 0.0  # until CURRENT named the new snapshot (the Parquet export follows)
     # what the run produced, for the final summary of `c360 run`
     customers: int | None = None
     source_records: int | None = None
@@ -95,6 +103,7 @@ class PublishReport:
             "index_changed_customers": self.index_changed_customers,
             "updated_from": self.updated_from,
             "seconds": round(self.seconds, 3),
+            "visible_seconds": round(self.visible_seconds, 3),
         }
 
     def render(self) -> str:
@@ -119,11 +128,12 @@ def docs_dir(config: Config) -> Path:
 
 
 def publish(config: Config, run_id: str, keep: int = DEFAULT_KEEP, full: bool = False) -> PublishReport:
-    """Publish every table of schema `marts` as snapshot `customer360-<run_id>.duckdb` plus Parquet, then make
-    it current. Idempotent per run id: a retry reuses what an earlier attempt of the same run completed.
+    """Publish every table of schema `marts` as snapshot `customer360-<run_id>.duckdb` and make it current, then
+    export it to Parquet. Idempotent per run id: a retry reuses what an earlier attempt of the same run completed.
     The search index and serving store beside it are the previous snapshot's with the changed customers
     rewritten, or built in full (`full`). Raises PublishError (the previous snapshot stays current) if anything
-    fails."""
+    fails before the switch, ParquetExportFailed (the new snapshot is current, the previous Parquet is latest)
+    if the export fails."""
     if not _RUN_ID.match(run_id):
         raise PublishError(f"run id {run_id!r} cannot name a file")
     if keep < 1:
@@ -144,6 +154,8 @@ def publish(config: Config, run_id: str, keep: int = DEFAULT_KEEP, full: bool = 
             raise PublishError(
                 f"publishing run {run_id} failed, the previous snapshot stays current: {error}"
             ) from error
+        report.visible_seconds = time.perf_counter() - started
+        _publish_parquet(config, report)
         report.pruned = _prune(config, keep)
     report.seconds = time.perf_counter() - started
     log.info("published %s (%d marts)", report.snapshot, len(report.tables))
@@ -179,27 +191,17 @@ def _publish_locked(config: Config, run_id: str, created: list[Path], full: bool
     if reused:  # complete by construction (renamed into place only after its check); published files never change
         log.info("snapshot %s was published before (retry of run %s): keeping it", final.name, run_id)
         counts = _snapshot_counts(final)
-        source = final
     else:
         counts = _snapshot_counts(temporary)
-        source = temporary
         if counts != expected:
             raise PublishError(f"snapshot does not match the marts it was copied from: {counts} != {expected}")
 
-    if not parquet_final.is_dir():
-        parquet_temporary = parquet_root(config) / f".{run_id}{suffix}"
-        created.append(parquet_temporary)
-        _export_parquet(source, parquet_temporary, tables)
     if not reused:
         _fsync(temporary)
         os.replace(temporary, final)
         created.append(final)
         os.chmod(final, 0o444)
-    if not parquet_final.is_dir():
-        os.replace(parquet_temporary, parquet_final)
-        created.append(parquet_final)
     _fsync_dir(final.parent)
-    _fsync_dir(parquet_final.parent)
     sidecars, index_changed = _build_sidecars(final, previous if previous != final else None)
     created.extend(sidecars)
 
@@ -225,11 +227,9 @@ def _publish_locked(config: Config, run_id: str, created: list[Path], full: bool
     # the commit point: nothing above is visible to readers until CURRENT names the new file
     _atomic_write(published_dir(config) / POINTER, f"snapshots/{final.name}\n")
     created.clear()
-    # conveniences that follow CURRENT (a failure here is logged, the snapshot is published)
+    # a convenience that follows CURRENT (a failure here is logged, the snapshot is published)
     try:
         _atomic_symlink(published_dir(config) / STABLE_LINK, f"snapshots/{final.name}")
-        _atomic_symlink(parquet_root(config) / "latest", run_id)
-        _atomic_write(parquet_root(config) / "LATEST", run_id + "\n")
     except OSError as error:
         log.warning("snapshot %s is current, but a convenience pointer could not be switched: %s", final.name, error)
 
@@ -249,6 +249,30 @@ def _publish_locked(config: Config, run_id: str, created: list[Path], full: bool
         index_changed_customers=index_changed,
         updated_from=previous.name if update is not None and previous is not None else None,
     )
+
+
+def _publish_parquet(config: Config, report: PublishReport) -> None:
+    """Export the current snapshot to Parquet beside the earlier exports, then point `parquet/latest` at it. A
+    retry of the run (`c360 publish --run-id`) exports what a failed attempt did not."""
+    folder = report.parquet_dir
+    if not folder.is_dir():
+        temporary = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
+        try:
+            _export_parquet(report.snapshot, temporary, list(report.tables))
+            os.replace(temporary, folder)
+            _fsync_dir(folder.parent)
+        except Exception as error:  # noqa: BLE001 - whatever failed, say what is current and how to finish
+            _discard([temporary])
+            raise ParquetExportFailed(
+                f"snapshot {report.snapshot.name} is published and current, but its Parquet export failed: {error}."
+                f" parquet/latest still names the previous export; `c360 publish --run-id {report.run_id}` exports"
+                " it again (so does the next run, with its own snapshot)"
+            ) from error
+    try:
+        _atomic_symlink(parquet_root(config) / "latest", folder.name)
+        _atomic_write(parquet_root(config) / "LATEST", folder.name + "\n")
+    except OSError as error:
+        log.warning("Parquet %s is exported, but parquet/latest could not be switched: %s", folder, error)
 
 
 def _build_sidecars(snapshot: Path, previous: Path | None = None) -> tuple[list[Path], int | None]:

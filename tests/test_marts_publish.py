@@ -132,7 +132,7 @@ def test_old_snapshots_are_pruned_but_never_the_current_one(config: Config) -> N
     assert snapshots.list_snapshots(config)[0].is_current
 
 
-@pytest.mark.parametrize("failure", ["parquet", "verification", "pointer"])
+@pytest.mark.parametrize("failure", ["verification", "pointer"])
 def test_a_failed_publish_leaves_the_last_good_snapshot(
     config: Config, monkeypatch: pytest.MonkeyPatch, failure: str
 ) -> None:
@@ -143,9 +143,7 @@ def test_a_failed_publish_leaves_the_last_good_snapshot(
     def boom(*args: object, **kwargs: object) -> None:
         raise OSError("disk full")
 
-    if failure == "parquet":
-        monkeypatch.setattr(publisher, "_export_parquet", boom)
-    elif failure == "verification":
+    if failure == "verification":
         monkeypatch.setattr(publisher, "_snapshot_counts", lambda path: {"dim_customer": 1})
     else:  # the very last step, switching CURRENT
         original = publisher._atomic_write
@@ -170,6 +168,37 @@ def test_a_failed_publish_leaves_the_last_good_snapshot(
 
     monkeypatch.undo()
     assert publisher.publish(config, "bad").snapshot == snapshots.current_snapshot(config)
+
+
+def test_a_failed_parquet_export_leaves_the_new_snapshot_current_and_the_last_export_latest(
+    config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_marts(config, 1)
+    publisher.publish(config, "good")
+    build_marts(config, 2)
+
+    def boom(snapshot: Path, folder: Path, tables: list[str]) -> None:
+        folder.mkdir()
+        (folder / "dim_customer.parquet").write_bytes(b"half")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(publisher, "_export_parquet", boom)
+    with pytest.raises(publisher.ParquetExportFailed, match=r"is published and current.*c360 publish --run-id new"):
+        publisher.publish(config, "new")
+
+    assert snapshots.current_run_id(config) == "new"
+    assert read_snapshot(snapshots.current_snapshot(config))[0]["dim_customer"] == 2000
+    assert (snapshots.parquet_root(config) / "latest").resolve().name == "good"
+    assert (snapshots.parquet_root(config) / "LATEST").read_text().strip() == "good"
+    assert not (snapshots.parquet_root(config) / "new").exists()
+    assert leftovers(config) == []
+
+    monkeypatch.undo()
+    retried = publisher.publish(config, "new")
+    assert retried.reused
+    latest = snapshots.parquet_root(config) / "latest"
+    assert latest.resolve().name == "new"
+    assert duckdb.sql(f"select count(*) from '{latest / 'dim_customer.parquet'}'").fetchone()[0] == 2000
 
 
 def test_publish_refuses_empty_marts_and_bad_run_ids(config: Config) -> None:

@@ -54,7 +54,8 @@ def con(config: Config) -> duckdb.DuckDBPyConnection:
         create table staging.int_records as
         select 'crm' as source_system, record_key as source_record_id, 'value ' || record_key as value
         from entity_resolution.identity_map;
-        create table staging.int_reference_time as select timestamptz '2026-11-30 18:00:00+00' as reference_at;
+        create table staging.int_reference_time as
+        select timestamptz '2026-11-30 18:00:00+00' as reference_at, now() as latest_loaded_at;
         """
     )
     write_graph(config)
@@ -94,6 +95,10 @@ def write_graph(config: Config) -> None:
         "sources": {"source.customer360.er.identity_map": {**identity_map, "identifier": "identity_map"}},
     }
     graph["nodes"]["model.customer360.signals"]["depends_on"]["nodes"].append("source.customer360.er.identity_map")
+    # as dbt_project/models/intermediate/touchpoints/_int_touchpoints__models.yml declares it
+    graph["nodes"]["model.customer360.int_reference_time"]["config"]["meta"] = {
+        marts_scope.READ_COLUMNS: ["reference_at"]
+    }
     target = config.data_path / "dbt_target"
     target.mkdir(parents=True, exist_ok=True)
     (target / "manifest.json").write_text(json.dumps(graph), encoding="utf-8")
@@ -175,6 +180,11 @@ def test_a_delivery_puts_the_customers_whose_staged_rows_changed_in_scope(con, c
 
 
 def test_a_moved_reference_time_or_a_row_of_nobody_make_the_build_full(con, config) -> None:  # noqa: ANN001
+    settle_full(con, config)
+    con.execute("update staging.int_reference_time set latest_loaded_at = latest_loaded_at + interval 1 hour")
+    marts_builds.mark_inputs_stale(con)
+    loaded = plan(con, config)  # a later load within the day: the marts do not read where "now" came from
+    assert (loaded.full, loaded.customers) == (False, 0), loaded
     settle_full(con, config)
     con.execute("update staging.int_reference_time set reference_at = reference_at + interval 1 day")
     marts_builds.mark_inputs_stale(con)

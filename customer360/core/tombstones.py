@@ -166,7 +166,7 @@ def erasures(state_dir: Path) -> list[Erasure]:
         return []
     with _db(state_dir) as con:
         rows = con.execute("select * from erasures order by erased_at").fetchall()
-    return [Erasure(*row[:5], json.loads(row[5])) for row in rows]
+    return [Erasure(row[0], row[1], row[2], row[3], row[4], json.loads(row[5])) for row in rows]
 
 
 @dataclass(frozen=True)

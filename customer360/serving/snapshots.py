@@ -2,9 +2,10 @@
 
 The publish stage (customer360/publish.py) writes it; everything that serves data reads it from here.
 
-After a successful marts build, every table of schema `marts` is copied into a new DuckDB file, checked,
-exported to Parquet, and only then made current by switching a pointer atomically. A reader therefore always
-opens a complete snapshot; a run that fails (before or during publishing) leaves the last good one current.
+After a successful marts build, every table of schema `marts` is copied into a new DuckDB file, checked, and
+only then made current by switching a pointer atomically. A reader therefore always opens a complete snapshot; a
+run that fails (before or during publishing) leaves the last good one current. The Parquet export follows the
+switch and has its own pointer (`parquet/latest`), switched when the export is complete.
 
 Layout under `<data_dir>/published/`::
 

@@ -155,7 +155,7 @@ def looks_like_phone(text: str) -> bool:
 try:  # optional accelerator (ships with recordlinkage); the pure-Python version below gives the same numbers
     from jellyfish import jaro_winkler_similarity as _jw_fast
 except ImportError:  # pragma: no cover - depends on the environment
-    _jw_fast = None
+    _jw_fast = None  # type: ignore[assignment]
 
 
 def _jaro_winkler_py(left: str, right: str) -> float:

@@ -10,7 +10,7 @@ orders as (
 ),
 
 order_lines as (
-    select * from {{ ref('stg_sales__order_lines') }}
+    select * from {{ ref('int_sales__order_lines') }}
 ),
 
 line_totals as (

@@ -4,7 +4,7 @@
 with
 
 order_lines as (
-    select * from {{ ref('stg_sales__order_lines') }}
+    select * from {{ ref('int_sales__order_lines') }}
 ),
 
 orders as (
