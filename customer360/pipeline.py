@@ -240,7 +240,6 @@ def marts(ctx: RunContext, full: bool = False) -> MartsReport:
     from customer360 import marts_scope, transform
 
     scope = prepare_marts(ctx, full)
-    _import_while_waiting("expectations.marts")  # the mart checks that follow: seconds of Great Expectations imports
     try:
         result = transform.build(
             ctx.config,
@@ -255,17 +254,6 @@ def marts(ctx: RunContext, full: bool = False) -> MartsReport:
     with warehouse.session(ctx.config) as con:
         marts_scope.settle(con, ctx.config, ctx.run_id, scope)
     return MartsReport(result, scope)
-
-
-def _import_while_waiting(module: str) -> None:
-    """Import a slow module in a thread while this one waits on a child process (dbt), so that the stage after it
-    finds the module imported. A failure here is left to the stage's own import, which reports it."""
-
-    def load() -> None:
-        with contextlib.suppress(Exception):
-            importlib.import_module(module)
-
-    threading.Thread(target=load, name=f"import {module}", daemon=True).start()
 
 
 def check_marts(ctx: RunContext) -> Any:
@@ -300,6 +288,8 @@ class RunSummary:
 
 Stage = tuple[str, Callable[[RunContext], Any]]
 ALWAYS_RUN = {"retention", "inputs"}  # what a run with nothing new still does (time passes; the next run compares)
+# what a stage imports that takes seconds (Great Expectations): imported while the stage before waits on dbt
+PRELOAD = {"check_marts": "expectations.marts"}
 
 
 def default_stages(full: bool = False, sources: list[str] | None = None, progress: bool = False) -> list[Stage]:
@@ -361,10 +351,13 @@ def _run_stages(ctx: RunContext, stages: list[Stage], summary: RunSummary, comma
     record_run(ctx, summary, command=command, mark_interrupted=True)
     skipping = False
     try:
-        for name, stage in stages:
+        for index, (name, stage) in enumerate(stages):
             if skipping and name not in ALWAYS_RUN:
                 continue
             log.info("stage %s", name)
+            following = stages[index + 1][0] if index + 1 < len(stages) else ""
+            if following in PRELOAD:
+                _import_in_background(PRELOAD[following])
             started = time.perf_counter()
             report = stage(ctx)
             summary.seconds[name] = round(time.perf_counter() - started, 1)
@@ -385,6 +378,17 @@ def _run_stages(ctx: RunContext, stages: list[Stage], summary: RunSummary, comma
         raise
     finally:
         record_run(ctx, summary, command=command)
+
+
+def _import_in_background(module: str) -> None:
+    """Import a module in a thread while this one waits on a child process, so that the next stage finds it
+    imported. A failure here is left to the stage's own import, which reports it."""
+
+    def load() -> None:
+        with contextlib.suppress(Exception):
+            importlib.import_module(module)
+
+    threading.Thread(target=load, name=f"import {module}", daemon=True).start()
 
 
 def apply_decisions(config: Config) -> RunSummary:

@@ -252,8 +252,8 @@ def _publish_locked(config: Config, run_id: str, created: list[Path], full: bool
 
 
 def _publish_parquet(config: Config, report: PublishReport) -> None:
-    """Export the current snapshot to Parquet beside the earlier exports, then point `parquet/latest` at it. A
-    retry of the run (`c360 publish --run-id`) exports what a failed attempt did not."""
+    """Export the snapshot just made current to Parquet beside the earlier exports, then point `parquet/latest` at
+    it. A retry of the same run id exports what a failed attempt did not."""
     folder = report.parquet_dir
     if not folder.is_dir():
         temporary = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
@@ -265,8 +265,8 @@ def _publish_parquet(config: Config, report: PublishReport) -> None:
             _discard([temporary])
             raise ParquetExportFailed(
                 f"snapshot {report.snapshot.name} is published and current, but its Parquet export failed: {error}."
-                f" parquet/latest still names the previous export; `c360 publish --run-id {report.run_id}` exports"
-                " it again (so does the next run, with its own snapshot)"
+                " parquet/latest still names the previous export; `c360 publish` publishes the marts again with"
+                " their export, and so does the next run"
             ) from error
     try:
         _atomic_symlink(parquet_root(config) / "latest", folder.name)

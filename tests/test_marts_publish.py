@@ -183,7 +183,7 @@ def test_a_failed_parquet_export_leaves_the_new_snapshot_current_and_the_last_ex
         raise OSError("disk full")
 
     monkeypatch.setattr(publisher, "_export_parquet", boom)
-    with pytest.raises(publisher.ParquetExportFailed, match=r"is published and current.*c360 publish --run-id new"):
+    with pytest.raises(publisher.ParquetExportFailed, match=r"is published and current.*`c360 publish` publishes the marts again"):
         publisher.publish(config, "new")
 
     assert snapshots.current_run_id(config) == "new"
