@@ -14,9 +14,12 @@ import duckdb
 import pytest
 from support.configs import make_config
 from support.demo_pipeline import copy_demo
+from typer.testing import CliRunner
 
 from customer360 import pipeline
 from customer360 import publish as publisher
+from customer360.cli import app
+from customer360.cli import snapshots as snapshots_cli
 from customer360.core.config import Config, load_config
 from customer360.serving import snapshots
 from expectations.runner import validate_marts
@@ -182,8 +185,11 @@ def test_a_failed_parquet_export_leaves_the_new_snapshot_current_and_the_last_ex
         (folder / "dim_customer.parquet").write_bytes(b"half")
         raise OSError("disk full")
 
+    exported = publisher._export_parquet
     monkeypatch.setattr(publisher, "_export_parquet", boom)
-    with pytest.raises(publisher.ParquetExportFailed, match=r"is published and current.*`c360 publish` publishes the marts again"):
+    with pytest.raises(
+        publisher.ParquetExportFailed, match=r"is published and current.*`c360 publish` publishes the marts again"
+    ):
         publisher.publish(config, "new")
 
     assert snapshots.current_run_id(config) == "new"
@@ -192,8 +198,12 @@ def test_a_failed_parquet_export_leaves_the_new_snapshot_current_and_the_last_ex
     assert (snapshots.parquet_root(config) / "LATEST").read_text().strip() == "good"
     assert not (snapshots.parquet_root(config) / "new").exists()
     assert leftovers(config) == []
+    assert snapshots.latest_parquet_run_id(config) == "good"
+    monkeypatch.setattr(snapshots_cli, "setup", lambda path: config)
+    listed = CliRunner().invoke(app, ["snapshots"])
+    assert "* new" in listed.output and "run good's, not the current snapshot's yet" in listed.output, listed.output
 
-    monkeypatch.undo()
+    monkeypatch.setattr(publisher, "_export_parquet", exported)
     retried = publisher.publish(config, "new")
     assert retried.reused
     latest = snapshots.parquet_root(config) / "latest"
@@ -255,10 +265,6 @@ def test_a_reader_always_sees_a_complete_snapshot_while_publishing(config: Confi
 
 
 def test_cli_registers_publish_snapshots_and_docs() -> None:
-    from typer.testing import CliRunner
-
-    from customer360.cli import app
-
     result = CliRunner().invoke(app, ["--help"])
     assert result.exit_code == 0
     for command in ("publish", "snapshots", "docs"):

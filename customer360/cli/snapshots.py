@@ -8,7 +8,13 @@ from typing import Annotated
 import typer
 
 from customer360.cli.common import ConfigOption, console, setup
-from customer360.serving.snapshots import DEFAULT_KEEP, list_snapshots, parquet_root, published_dir
+from customer360.serving.snapshots import (
+    DEFAULT_KEEP,
+    latest_parquet_run_id,
+    list_snapshots,
+    parquet_root,
+    published_dir,
+)
 
 snapshots_app = typer.Typer()
 
@@ -51,7 +57,10 @@ def snapshots_command(config: ConfigOption = None) -> None:
             f"{len(tables)} marts, {sum(tables.values()):,} rows  {info.path}",
             highlight=False,
         )
-    console.print(f"Parquet: {parquet_root(cfg) / 'latest'}", highlight=False)
+    exported = latest_parquet_run_id(cfg)
+    current = next((info.run_id for info in snapshots if info.is_current), None)
+    lag = "" if exported == current else f" — run {exported or 'none'}'s, not the current snapshot's yet"
+    console.print(f"Parquet: {parquet_root(cfg) / 'latest'}{lag}", highlight=False)
 
 
 @snapshots_app.command("docs")

@@ -116,6 +116,15 @@ def connect_current(config: Config, attempts: int = 5) -> Any:
     raise SnapshotUnavailable(f"could not open the current snapshot: {last_error}")
 
 
+def latest_parquet_run_id(config: Config) -> str | None:
+    """The run whose Parquet export `parquet/latest` names (None: none yet). It lags the current snapshot while the
+    export is written, and after a failed export until the next publish."""
+    try:
+        return (parquet_root(config) / "LATEST").read_text(encoding="utf-8").strip() or None
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
 def list_snapshots(config: Config) -> list[SnapshotInfo]:
     """Published snapshots, newest first."""
     current = current_snapshot(config)
