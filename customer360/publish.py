@@ -34,6 +34,7 @@ from customer360.serving.snapshots import (
     POINTER,
     STABLE_LINK,
     current_snapshot,
+    latest_parquet_run_id,
     parquet_root,
     published_dir,
     published_snapshots,
@@ -155,8 +156,10 @@ def publish(config: Config, run_id: str, keep: int = DEFAULT_KEEP, full: bool = 
                 f"publishing run {run_id} failed, the previous snapshot stays current: {error}"
             ) from error
         report.visible_seconds = time.perf_counter() - started
-        _publish_parquet(config, report)
-        report.pruned = _prune(config, keep)
+        try:
+            _publish_parquet(config, report)
+        finally:  # a failed export leaves the snapshot published: the kept number holds all the same
+            report.pruned = _prune(config, keep)
     report.seconds = time.perf_counter() - started
     log.info("published %s (%d marts)", report.snapshot, len(report.tables))
     return report
@@ -480,12 +483,14 @@ def prune_published_before(config: Config, cutoff: datetime) -> list[str]:
 
 
 def _delete_snapshots(config: Config, paths: list[Path]) -> list[str]:
+    """Never the current snapshot, nor the one whose export `parquet/latest` names (after failed exports, BI reads it)."""
     current = current_snapshot(config)
+    exported = latest_parquet_run_id(config)
     deleted = []
     for path in paths:
-        if current is not None and path == current:
-            continue
         run_id = run_id_of(path)
+        if (current is not None and path == current) or run_id == exported:
+            continue
         for file in [path, path.with_suffix(".json"), *path.parent.glob(f"{path.name}.*")]:  # with sidecars
             with contextlib.suppress(FileNotFoundError):
                 file.unlink()

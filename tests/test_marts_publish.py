@@ -210,6 +210,14 @@ def test_a_failed_parquet_export_leaves_the_new_snapshot_current_and_the_last_ex
     assert latest.resolve().name == "new"
     assert duckdb.sql(f"select count(*) from '{latest / 'dim_customer.parquet'}'").fetchone()[0] == 2000
 
+    monkeypatch.setattr(publisher, "_export_parquet", boom)
+    for attempt in ("next", "after"):  # more failed exports than snapshots kept: the exported one is not pruned
+        with pytest.raises(publisher.ParquetExportFailed):
+            publisher.publish(config, attempt, keep=1)
+    assert snapshots.current_run_id(config) == "after"
+    assert snapshots.snapshot_path(config, "new").is_file() and (latest / "dim_customer.parquet").is_file()
+    assert not snapshots.snapshot_path(config, "next").exists() and not snapshots.snapshot_path(config, "good").exists()
+
 
 def test_publish_refuses_empty_marts_and_bad_run_ids(config: Config) -> None:
     config.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
