@@ -23,6 +23,7 @@ import duckdb
 from customer360.core import decisions, tombstones, warehouse
 from customer360.core.config import Config, IdentityMapping, SourceConfig
 from customer360.core.errors import C360Error, UsageError
+from customer360.core.marts_builds import scalar
 from customer360.serving.explain import follow_merges
 from customer360.serving.text import COUNTRY_CODES, looks_like_phone, national_number
 
@@ -426,7 +427,7 @@ def _mark_round(con: duckdb.DuckDBPyConnection, config: Config, source: SourceCo
         """,
         {"tombstone_key": key, "source": source.name, "table": table},
     )
-    new = _first(con.execute("select count(*) from _c360_erase_new"))
+    new = scalar(con, "select count(*) from _c360_erase_new")
     if new:
         con.execute(
             f"insert into {ERASE_MARKS} select $source, $table, {warehouse.BATCH_ID}, {warehouse.ROW_NUMBER}"
@@ -443,25 +444,18 @@ def _mark_round(con: duckdb.DuckDBPyConnection, config: Config, source: SourceCo
     return int(new)
 
 
-def _first(result: duckdb.DuckDBPyConnection) -> int:
-    """The count a `select count(*)` or a `delete` returns."""
-    row = result.fetchone()
-    return int(row[0]) if row else 0
-
-
 def _delete_marked(con: duckdb.DuckDBPyConnection, source: SourceConfig, table: str, report: ErasureReport) -> None:
     marked = f"""(select batch_id, row_number from {ERASE_MARKS} where source = '{source.name}' and table_name = '{table}')"""
     raw = f"{source.raw_schema}.{warehouse.quote_identifier(table)}"
-    deleted = _first(con.execute(f"delete from {raw} where ({warehouse.BATCH_ID}, {warehouse.ROW_NUMBER}) in {marked}"))
+    deleted = scalar(con, f"delete from {raw} where ({warehouse.BATCH_ID}, {warehouse.ROW_NUMBER}) in {marked}")
     if deleted:
         report.raw_rows[f"{source.name}.{table}"] = int(deleted)
     held = f"{source.name}__{table}"
     if warehouse.table_exists(con, warehouse.QUARANTINE, held):
-        removed = _first(
-            con.execute(
-                f"delete from {warehouse.QUARANTINE}.{warehouse.quote_identifier(held)}"
-                f" where (_c360_batch_id, _c360_row_number) in {marked}"
-            )
+        removed = scalar(
+            con,
+            f"delete from {warehouse.QUARANTINE}.{warehouse.quote_identifier(held)}"
+            f" where (_c360_batch_id, _c360_row_number) in {marked}",
         )
         if removed:
             report.quarantine_rows[f"{source.name}.{table}"] = int(removed)
